@@ -1,0 +1,37 @@
+"""glassnet: neural networks from scratch on NumPy, with every formula in plain sight.
+
+Shape convention, everywhere: batch-first. ``X`` is ``(n_samples, n_features)``; a dense
+layer's weight ``W`` is ``(n_in, n_out)``, its bias ``b`` is ``(n_out,)``, and ``z = X @ W + b``.
+Models output raw scores (logits); softmax and sigmoid live in the losses.
+
+Where things are:
+  numerics.py     stable softmax, log-softmax, sigmoid, softplus, logsumexp
+  activations.py  forward/derivative pairs, one class each, and the ACTIVATIONS registry
+  losses.py       losses on logits with their gradients, and the LOSSES registry
+  init.py         weight initialisers and the INITIALISERS registry
+  layers.py       Layer, Dense, Dropout
+  model.py        Sequential (one contiguous parameter buffer), the MLP builder
+  grad.py         value_and_grad, gradcheck
+  functional.py   the original notebook's API over the same engine
+  trace.py        the step-by-step prints behind verbose=True
+  datasets.py     small built-in data sets
+  cli.py          the ``glassnet`` command line
+"""
+
+from . import functional
+from .activations import (ACTIVATIONS, ELU, GELU, Activation, Identity, LeakyReLU, ReLU,
+                          Sigmoid, Softplus, Tanh)
+from .grad import GradcheckReport, gradcheck, value_and_grad
+from .init import INITIALISERS
+from .layers import Dense, Dropout, Layer
+from .losses import LOSSES, Loss
+from .model import MLP, Sequential
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "functional", "ACTIVATIONS", "LOSSES", "INITIALISERS",
+    "Layer", "Dense", "Dropout", "Activation", "Identity", "ReLU", "LeakyReLU", "ELU", "GELU",
+    "Tanh", "Sigmoid", "Softplus", "Loss", "Sequential", "MLP",
+    "value_and_grad", "gradcheck", "GradcheckReport", "__version__",
+]

@@ -1,0 +1,128 @@
+"""Validation at the library's boundary, in one place.
+
+Public constructors, ``value_and_grad``, ``fit`` and file loading call these; internal code
+trusts its inputs. Every error is a ``ValueError`` (or ``TypeError`` for a wrong type) that
+names the argument and the value received.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import numpy as np
+
+FLOAT_DTYPES = {"float32": np.float32, "float64": np.float64}
+
+
+def resolve(name: Any, registry: Mapping[str, Any], what: str) -> Any:
+    """Look ``name`` up in ``registry``; unknown names raise a ValueError listing the choices."""
+    if isinstance(name, str) and name in registry:
+        return registry[name]
+    choices = ", ".join(repr(k) for k in registry)
+    raise ValueError(f"unknown {what} {name!r}; choose one of {choices}")
+
+
+def check_dtype(dtype: Any) -> np.dtype:
+    """Accept 'float32' / 'float64' (or the NumPy types); anything else is a ValueError."""
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        dt = None
+    if dt is None or dt.name not in FLOAT_DTYPES:
+        raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
+    return dt
+
+
+def check_layer_sizes(layer_sizes: Any, name: str = "layer_sizes") -> list[int]:
+    """A list of at least two positive ints: ``[n_in, hidden..., n_out]``."""
+    try:
+        sizes = list(layer_sizes)
+    except TypeError:
+        raise ValueError(f"{name} must be a list of ints, got {layer_sizes!r}") from None
+    if len(sizes) < 2:
+        raise ValueError(
+            f"{name} needs at least 2 entries (inputs and outputs), got {layer_sizes!r}"
+        )
+    for s in sizes:
+        if isinstance(s, (bool, np.bool_)) or not isinstance(s, (int, np.integer)) or s <= 0:
+            raise ValueError(f"{name} entries must be positive ints, got {s!r} in {layer_sizes!r}")
+    return [int(s) for s in sizes]
+
+
+def check_probability(p: Any, name: str) -> float:
+    """A float in [0, 1)."""
+    try:
+        value = float(p)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number in [0, 1), got {p!r}") from None
+    if not 0.0 <= value < 1.0:
+        raise ValueError(f"{name} must be in [0, 1), got {p!r}")
+    return value
+
+
+def check_nonnegative(x: Any, name: str) -> float:
+    """A finite float >= 0."""
+    try:
+        value = float(x)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number >= 0, got {x!r}") from None
+    if not np.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be a finite number >= 0, got {x!r}")
+    return value
+
+
+def _first_bad_row(a: np.ndarray) -> int:
+    bad = ~np.isfinite(a.reshape(len(a), -1)).all(axis=1)
+    return int(np.flatnonzero(bad)[0])
+
+
+def check_X(X: Any, n_features: int | None = None, dtype: Any = None, name: str = "X") -> np.ndarray:
+    """Return ``X`` as a finite 2-D float array of shape ``(n_samples, n_features)``.
+
+    ``dtype`` (the model's) is kept: a float32 model gets float32 inputs, never an upcast.
+    """
+    try:
+        a = np.asarray(X, dtype=dtype if dtype is not None else None)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be numeric, could not convert it: {exc}") from None
+    if a.dtype.kind not in "fiub":
+        raise ValueError(f"{name} must be numeric, got an array of dtype {a.dtype}")
+    if a.ndim != 2:
+        raise ValueError(f"{name} must be 2-D (n_samples, n_features), got shape {a.shape}")
+    if a.shape[0] == 0:
+        raise ValueError(f"{name} has no samples (shape {a.shape})")
+    if n_features is not None and a.shape[1] != n_features:
+        raise ValueError(
+            f"{name} has {a.shape[1]} features (columns) but the model expects {n_features}"
+        )
+    if a.dtype.kind != "f":
+        a = a.astype(dtype if dtype is not None else np.float64)
+    if not np.isfinite(a).all():
+        raise ValueError(f"{name} contains NaN or inf (first at row {_first_bad_row(a)})")
+    return a
+
+
+def check_y(y: Any, n_samples: int, name: str = "y") -> np.ndarray:
+    """Return ``y`` as a finite numeric array with ``n_samples`` rows."""
+    try:
+        a = np.asarray(y)
+    except (TypeError, ValueError) as exc:  # pragma: no cover - numpy converts almost anything
+        raise ValueError(f"{name} could not be converted to an array: {exc}") from None
+    if a.dtype.kind not in "fiub":
+        raise ValueError(f"{name} must be numeric, got an array of dtype {a.dtype}")
+    if a.ndim not in (1, 2):
+        raise ValueError(f"{name} must be 1-D or 2-D, got shape {a.shape}")
+    if a.shape[0] != n_samples:
+        raise ValueError(f"{name} has {a.shape[0]} rows but X has {n_samples}")
+    if a.dtype.kind == "f" and not np.isfinite(a).all():
+        raise ValueError(f"{name} contains NaN or inf (first at row {_first_bad_row(a)})")
+    return a
+
+
+def as_rng(seed: Any) -> np.random.Generator | np.random.RandomState:
+    """A random generator from ``None``, an int seed, a Generator or a RandomState."""
+    if isinstance(seed, (np.random.Generator, np.random.RandomState)):
+        return seed
+    if seed is None or (isinstance(seed, (int, np.integer)) and not isinstance(seed, bool)):
+        return np.random.default_rng(seed)
+    raise ValueError(f"seed must be None, an int or a numpy Generator, got {seed!r}")

@@ -1,0 +1,182 @@
+"""Activation functions, one small layer class each: ``a = f(z)`` beside its derivative ``f'(z)``.
+
+``df(z, a)`` receives both the input ``z`` and the output ``a = f(z)`` so each derivative can
+use whichever is cheaper (tanh and sigmoid are cheapest from the output). The layer's
+backward pass is the chain rule, elementwise: ``delta_in = delta_out * f'(z)``.
+
+``ACTIVATIONS`` maps each name to its class; ``glassnet.MLP`` and the tests use it, so a new
+entry is picked up (and gradient-checked) everywhere.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .layers import Layer
+from .numerics import sigmoid as _sigmoid
+from .numerics import softplus as _softplus
+
+__all__ = ["ACTIVATIONS", "Activation", "Identity", "ReLU", "LeakyReLU", "ELU", "GELU",
+           "Tanh", "Sigmoid", "Softplus"]
+
+
+class Activation(Layer):
+    """Elementwise activation layer. Subclasses define ``f(z)`` and ``df(z, a)``."""
+
+    name = ""
+
+    def f(self, z: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def df(self, z: np.ndarray, a: np.ndarray) -> np.ndarray:
+        """``f'(z)``; ``a`` is ``f(z)``, already computed by the forward pass."""
+        raise NotImplementedError
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        self.z = x  # the derivative needs z (or a)
+        self.a = self.f(x)
+        return self.a
+
+    def backward(self, delta: np.ndarray) -> np.ndarray:
+        return delta * self.df(self.z, self.a)  # chain rule: dL/dz = dL/da * f'(z)
+
+    def kink_pattern(self) -> list[np.ndarray]:
+        return [self.z > k for k in self.kinks]
+
+
+class Identity(Activation):
+    """``f(z) = z``; ``f'(z) = 1``."""
+
+    name = "identity"
+
+    def f(self, z):
+        return z
+
+    def df(self, z, a):
+        return np.ones_like(z)
+
+    def backward(self, delta):
+        return delta  # multiplying by 1 is a copy we can skip
+
+
+class ReLU(Activation):
+    """``f(z) = max(z, 0)``; ``f'(z) = 1 if z > 0 else 0`` (0 at the kink, as PyTorch)."""
+
+    name = "relu"
+    kinks = (0.0,)
+
+    def f(self, z):
+        return np.maximum(z, 0)
+
+    def df(self, z, a):
+        return (z > 0).astype(z.dtype)
+
+
+class LeakyReLU(Activation):
+    """``f(z) = z if z > 0 else alpha * z``; ``f'(z) = 1 if z > 0 else alpha``."""
+
+    name = "leaky_relu"
+    kinks = (0.0,)
+
+    def __init__(self, alpha: float = 0.01) -> None:
+        self.alpha = float(alpha)
+
+    def f(self, z):
+        return np.where(z > 0, z, z * self.alpha)
+
+    def df(self, z, a):
+        return np.where(z > 0, 1.0, self.alpha).astype(z.dtype)
+
+    def config(self):
+        return {"alpha": self.alpha}
+
+
+class ELU(Activation):
+    """``f(z) = z if z > 0 else alpha * (exp(z) - 1)``; ``f'(z) = 1 if z > 0 else a + alpha``.
+
+    The derivative for ``z <= 0`` is ``alpha * exp(z) = f(z) + alpha``: cheapest from the output.
+    ``expm1`` sees only ``min(z, 0)``, so large positive inputs cannot overflow.
+    """
+
+    name = "elu"
+    kinks = (0.0,)  # continuous derivative only when alpha == 1
+
+    def __init__(self, alpha: float = 1.0) -> None:
+        self.alpha = float(alpha)
+
+    def f(self, z):
+        with np.errstate(under="ignore"):
+            return np.where(z > 0, z, self.alpha * np.expm1(np.minimum(z, 0)))
+
+    def df(self, z, a):
+        return np.where(z > 0, 1.0, a + self.alpha).astype(z.dtype)
+
+    def config(self):
+        return {"alpha": self.alpha}
+
+
+class GELU(Activation):
+    """Gaussian error linear unit, tanh form (PyTorch's ``GELU(approximate='tanh')``).
+
+    ``u = c * (z + k z^3)`` with ``c = sqrt(2 / pi)``, ``k = 0.044715``; ``t = tanh(u)``;
+    ``f(z) = z / 2 * (1 + t)``;
+    ``f'(z) = (1 + t) / 2 + z / 2 * (1 - t^2) * c * (1 + 3 k z^2)``.
+    """
+
+    name = "gelu"
+    c = math.sqrt(2.0 / math.pi)  # a Python float: keeps float32 arrays float32
+    k = 0.044715
+
+    def _t(self, z):
+        return np.tanh(self.c * (z + self.k * z**3))
+
+    def f(self, z):
+        return 0.5 * z * (1.0 + self._t(z))
+
+    def df(self, z, a):
+        t = self._t(z)
+        return 0.5 * (1.0 + t) + 0.5 * z * (1.0 - t * t) * self.c * (1.0 + 3.0 * self.k * z * z)
+
+
+class Tanh(Activation):
+    """``f(z) = tanh(z)``; ``f'(z) = 1 - tanh(z)^2 = 1 - a^2``: cheapest from the output."""
+
+    name = "tanh"
+
+    def f(self, z):
+        return np.tanh(z)
+
+    def df(self, z, a):
+        return 1.0 - a * a
+
+
+class Sigmoid(Activation):
+    """``f(z) = 1 / (1 + exp(-z))``; ``f'(z) = a * (1 - a)``: cheapest from the output."""
+
+    name = "sigmoid"
+
+    def f(self, z):
+        return _sigmoid(z)
+
+    def df(self, z, a):
+        with np.errstate(under="ignore"):  # a * (1 - a) may round to 0 for |z| > 700
+            return a * (1.0 - a)
+
+
+class Softplus(Activation):
+    """``f(z) = log(1 + exp(z))``, a smooth ReLU; ``f'(z) = sigmoid(z)``."""
+
+    name = "softplus"
+
+    def f(self, z):
+        return _softplus(z)
+
+    def df(self, z, a):
+        return _sigmoid(z)
+
+
+ACTIVATIONS: dict[str, type[Activation]] = {
+    cls.name: cls for cls in (Identity, ReLU, LeakyReLU, ELU, GELU, Tanh, Sigmoid, Softplus)
+}

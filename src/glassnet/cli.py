@@ -1,0 +1,132 @@
+"""The ``glassnet`` command line.
+
+Exit status: 0 on success; 2 on bad usage or bad input, with a one-line ``error:`` message on
+stderr and no traceback; 1 only for a bug (or a failed gradient audit, which is one).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Sequence
+
+import numpy as np
+
+from . import functional as F
+from . import trace
+from .activations import ACTIVATIONS
+from .datasets import xor
+from .grad import gradcheck
+from .layers import Dense
+from .losses import LOSSES
+from .model import MLP, Sequential
+
+
+class UsageError(Exception):
+    """Bad usage or bad input: reported as ``error: ...`` with exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, no usage dump
+        raise UsageError(f"{message} (see '{self.prog} --help')")
+
+
+def _ints(text: str) -> list[int]:
+    try:
+        return [int(t) for t in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated ints, got {text!r}") from None
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """The notebook's XOR run, with its trace, trained until every point is right."""
+    X, y = xor()
+    trace.emit("=" * 60, "TRAINING A 2-4-2 NETWORK ON XOR (the notebook's run)", "=" * 60,
+               f"X:\n{X}", f"y: {y}", "")
+    weights, biases, layer_sizes, activation = F.initialise(
+        [2, args.hidden, 2], args.activation, seed=args.seed, verbose=True)
+    trace.emit("", f"Training with learning_rate = {args.lr} for up to {args.steps} steps",
+               "-" * 60)
+    step = 0
+    for step in range(1, args.steps + 1):
+        loss, accuracy, weights, biases = F.train_one_step(
+            X, y, weights, biases, activation, args.lr, verbose=(step == 1))
+        if step == 1 or step % args.every == 0:
+            trace.training_step(step, loss, accuracy)
+        if np.array_equal(F.predict(X, weights, biases, activation), y):
+            break
+    probabilities = F.forward_pass(X, weights, biases, activation)
+    predicted = np.argmax(probabilities, axis=1)
+    final_accuracy = float(np.mean(predicted == y) * 100)
+    loss, _ = F.cross_entropy_loss(y, probabilities)
+    trace.emit("", "=" * 60, "FINAL RESULTS", "=" * 60,
+               f"Steps taken: {step}, loss = {loss:.6f}",
+               f"Final predictions:\n{np.round(probabilities, 4)}",
+               f"Predicted classes: {predicted}", f"True classes:      {y}",
+               f"Final accuracy: {final_accuracy:.1f}%", "")
+    act_cls = ACTIVATIONS[activation]
+    layers = []
+    for l, (W, b) in enumerate(zip(weights, biases)):
+        layers.append(Dense.from_arrays(W, b))
+        if l < len(weights) - 1:
+            layers.append(act_cls())
+    trace.emit("Network summary (the output layer feeds a softmax):",
+               Sequential(layers).summary())
+    return 0 if final_accuracy == 100.0 else 1
+
+
+def cmd_gradcheck(args: argparse.Namespace) -> int:
+    """Audit backprop against float64 central differences on random data."""
+    rng = np.random.default_rng(args.seed)
+    sizes = args.layers
+    model = MLP(sizes, activation=args.activation, init=args.init, dtype="float64", seed=rng)
+    X = rng.standard_normal((args.samples, sizes[0]))
+    if args.loss == "cross_entropy":
+        y = rng.integers(0, sizes[-1], args.samples)
+    elif args.loss == "binary_cross_entropy":
+        y = rng.integers(0, 2, (args.samples, sizes[-1])).astype(float)
+    else:
+        y = rng.standard_normal((args.samples, sizes[-1]))
+    report = gradcheck(model, args.loss, X, y, l2=args.l2)
+    trace.emit(f"gradcheck: {'-'.join(map(str, sizes))} {args.activation}, loss {args.loss}, "
+               f"l2 {args.l2}, {args.samples} samples", "")
+    trace.table(str(report))
+    return 0 if report.ok else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="glassnet", description="Neural networks with every formula in sight.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+
+    demo = sub.add_parser("demo", help="train the notebook's XOR network, with its trace")
+    demo.add_argument("--hidden", type=int, default=4, help="hidden units (default 4)")
+    demo.add_argument("--activation", default="relu", choices=sorted(ACTIVATIONS))
+    demo.add_argument("--lr", type=float, default=0.1, help="learning rate (default 0.1)")
+    demo.add_argument("--seed", type=int, default=42, help="initialisation seed (default 42)")
+    demo.add_argument("--steps", type=int, default=2000, help="most steps to train (default 2000)")
+    demo.add_argument("--every", type=int, default=10, help="print every N steps (default 10)")
+    demo.set_defaults(func=cmd_demo)
+
+    gc = sub.add_parser("gradcheck", help="audit backprop against finite differences")
+    gc.add_argument("--layers", type=_ints, default=[4, 8, 3], help="sizes, e.g. 4,8,3")
+    gc.add_argument("--activation", default="tanh", choices=sorted(ACTIVATIONS))
+    gc.add_argument("--loss", default="cross_entropy", choices=sorted(LOSSES))
+    gc.add_argument("--init", default="xavier")
+    gc.add_argument("--l2", type=float, default=0.0, help="L2 penalty strength")
+    gc.add_argument("--samples", type=int, default=16)
+    gc.add_argument("--seed", type=int, default=0)
+    gc.set_defaults(func=cmd_gradcheck)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        return args.func(args)
+    except (UsageError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,224 @@
+"""The original notebook's API, bugs fixed, as a thin face over the engine.
+
+Networks here are plain lists: ``weights[l]`` of shape ``(n_l, n_{l+1})`` and ``biases[l]`` of
+shape ``(1, n_{l+1})``, hidden layers share one activation and the last layer is a softmax.
+Every computation is delegated to the engine's layers (``Dense``, the activation classes),
+losses and initialisers; this module only converts between the notebook's lists and dicts
+and the engine's objects. ``verbose=True`` prints the notebook's trace (see ``trace.py``).
+
+Forward, for each layer l = 1..L::
+
+    Z[l] = A[l-1] @ W[l] + b[l]
+    A[l] = activation(Z[l])          (softmax for the last layer)
+
+Backward, for the mean cross-entropy over m samples::
+
+    dZ[L] = (A[L] - Y) / m
+    dW[l] = A[l-1].T @ dZ[l]         db[l] = sum of dZ[l] over the batch
+    dZ[l-1] = (dZ[l] @ W[l].T) * activation'(Z[l-1])
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from . import trace
+from ._checks import check_layer_sizes, check_X, check_y, resolve
+from .activations import ACTIVATIONS, Activation, ReLU, Sigmoid, Tanh
+from .init import xavier
+from .layers import Dense
+from .losses import CrossEntropy
+from .numerics import softmax as _softmax
+
+__all__ = ["initialise", "count_parameters", "relu", "relu_derivative", "tanh",
+           "tanh_derivative", "sigmoid", "sigmoid_derivative", "softmax", "apply_activation",
+           "forward_pass", "predict", "cross_entropy_loss", "backward_pass", "update_weights",
+           "train_one_step"]
+
+
+def initialise(layer_sizes: Sequence[int], activation: str = "relu", seed: int = 42,
+               verbose: bool = False):
+    """Xavier-initialised weights and zero biases, exactly the notebook's numbers.
+
+    ``W[l] = RandomState(seed).randn(n_l, n_{l+1}) * sqrt(2 / (n_l + n_{l+1}))``, drawn layer by
+    layer from a private generator: NumPy's global random state is left untouched.
+
+    Returns
+    -------
+    (weights, biases, layer_sizes, activation)
+    """
+    sizes = check_layer_sizes(layer_sizes)
+    resolve(activation, ACTIVATIONS, "activation")
+    rng = np.random.RandomState(seed)
+    weights = [xavier(n_in, n_out, rng) for n_in, n_out in zip(sizes[:-1], sizes[1:])]
+    biases = [np.zeros((1, n_out)) for n_out in sizes[1:]]
+    if verbose:
+        trace.initialised(layer_sizes, activation)
+    return weights, biases, layer_sizes, activation
+
+
+def count_parameters(weights: Sequence[np.ndarray], biases: Sequence[np.ndarray]) -> int:
+    """Number of scalars: ``sum(n_in * n_out + n_out)`` over the layers."""
+    return int(sum(w.size + b.size for w, b in zip(weights, biases)))
+
+
+def _activation(activation_type: str) -> Activation:
+    return resolve(activation_type, ACTIVATIONS, "activation")()
+
+
+def relu(x):
+    """``max(x, 0)``."""
+    return ReLU().f(x)
+
+
+def relu_derivative(x):
+    """``1 where x > 0 else 0``."""
+    return ReLU().df(x, None)
+
+
+def tanh(x):
+    """``tanh(x)``."""
+    return Tanh().f(x)
+
+
+def tanh_derivative(x):
+    """``1 - tanh(x)^2``."""
+    return Tanh().df(x, Tanh().f(x))
+
+
+def sigmoid(x):
+    """``1 / (1 + exp(-x))``, computed without overflow."""
+    return Sigmoid().f(x)
+
+
+def sigmoid_derivative(x):
+    """``sigmoid(x) * (1 - sigmoid(x))``."""
+    return Sigmoid().df(x, Sigmoid().f(x))
+
+
+def softmax(x):
+    """Row-wise ``exp(x) / sum(exp(x))`` over the last axis, shifted by the max: no overflow."""
+    return _softmax(x, axis=-1)
+
+
+def apply_activation(x, activation_type: str):
+    """Apply the named activation; an unknown name raises ValueError listing the choices."""
+    return _activation(activation_type).f(x)
+
+
+def _check_network(weights, biases=None) -> None:
+    if len(weights) == 0:
+        raise ValueError("weights is empty: a network needs at least one layer")
+    if biases is not None and len(biases) != len(weights):
+        raise ValueError(f"weights has {len(weights)} layers but biases has {len(biases)}")
+
+
+def forward_pass(X, weights, biases, activation_type: str, return_cache: bool = False):
+    """Class probabilities ``A[L]`` of shape ``(n_samples, n_classes)`` (and the cache).
+
+    The cache holds ``'A0'`` (the input) to ``'AL'`` and ``'Z1'`` to ``'ZL'``.
+    """
+    _check_network(weights, biases)
+    act = _activation(activation_type)
+    X = check_X(X, weights[0].shape[0], weights[0].dtype)
+    cache = {"A0": X}
+    A = X
+    L = len(weights)
+    for l in range(1, L + 1):
+        Z = Dense.from_arrays(weights[l - 1], biases[l - 1]).forward(A)
+        A = act.forward(Z) if l < L else _softmax(Z)
+        cache[f"Z{l}"], cache[f"A{l}"] = Z, A
+    return (A, cache) if return_cache else A
+
+
+def predict(X, weights, biases, activation_type: str) -> np.ndarray:
+    """Predicted class index for each row of ``X``, shape ``(n_samples,)``."""
+    return np.argmax(forward_pass(X, weights, biases, activation_type), axis=1)
+
+
+def _onehot(y_true, n_classes: int, dtype) -> np.ndarray:
+    y = CrossEntropy().prepare_targets(check_y(y_true, len(y_true)), n_classes, dtype)
+    if y.ndim == 2:
+        return y
+    onehot = np.zeros((len(y), n_classes), dtype=dtype)
+    onehot[np.arange(len(y)), y] = 1.0
+    return onehot
+
+
+def cross_entropy_loss(y_true, y_pred):
+    """Mean cross-entropy of probabilities ``y_pred`` ``(n, C)`` against ``y_true``.
+
+    ``L = -1/n * sum_i sum_j Y[i, j] * log(clip(y_pred[i, j], 1e-15, 1 - 1e-15))``, where ``Y`` is
+    ``y_true`` one-hot encoded (int labels ``(n,)``) or as given (one-hot ``(n, C)``).
+
+    Returns
+    -------
+    (mean_loss, y_true_onehot)
+    """
+    y_pred = np.asarray(y_pred)
+    if y_pred.ndim != 2:
+        raise ValueError(f"y_pred must be 2-D (n_samples, n_classes), got shape {y_pred.shape}")
+    if len(y_true) != len(y_pred):
+        raise ValueError(f"y_true has {len(y_true)} rows but y_pred has {len(y_pred)}")
+    Y = _onehot(y_true, y_pred.shape[1], y_pred.dtype)
+    eps = 1e-15
+    sample_losses = -np.sum(Y * np.log(np.clip(y_pred, eps, 1 - eps)), axis=1)
+    return float(np.mean(sample_losses)), Y
+
+
+def backward_pass(cache, y_true_onehot, weights, activation_type: str, verbose: bool = False):
+    """Exact gradient of the mean cross-entropy: ``{'dW': [...], 'db': [...]}``, per layer.
+
+    ``dW[l]`` has the shape of ``weights[l]``; ``db[l]`` is ``(1, n_out)``, like the biases.
+    """
+    _check_network(weights)
+    act = _activation(activation_type)
+    L = len(weights)
+    Y = np.asarray(y_true_onehot)
+    # softmax + cross-entropy fused: dZ[L] = (softmax(Z[L]) - Y) / m
+    _, dZ = CrossEntropy().value_and_grad(cache[f"Z{L}"], Y)
+    dW_list, db_list = [None] * L, [None] * L
+    if verbose:
+        trace.backward_start(len(Y), L, dZ.shape)
+    for l in range(L, 0, -1):
+        dense = Dense.from_arrays(weights[l - 1], np.zeros(weights[l - 1].shape[1], dZ.dtype))
+        dense.x = cache[f"A{l - 1}"]  # what the forward pass cached
+        dA = dense.backward(dZ)  # dW = A[l-1].T @ dZ, db = sum(dZ), dA = dZ @ W.T
+        dW_list[l - 1], db_list[l - 1] = dense.dW, dense.db.reshape(1, -1)
+        if verbose and l == L:
+            trace.backward_output_layer(l - 1, dense.dW.shape, db_list[l - 1].shape)
+        elif verbose:
+            trace.backward_hidden_layer(l - 1, dZ.shape, dense.dW.shape, db_list[l - 1].shape)
+        if l > 1:
+            act.z, act.a = cache[f"Z{l - 1}"], cache[f"A{l - 1}"]
+            dZ = act.backward(dA)  # dZ = dA * activation'(Z)
+    if verbose:
+        trace.backward_done()
+    return {"dW": dW_list, "db": db_list}
+
+
+def update_weights(weights, biases, gradients, learning_rate: float):
+    """Gradient descent, in place: ``W -= learning_rate * dW``, ``b -= learning_rate * db``."""
+    for W, b, dW, db in zip(weights, biases, gradients["dW"], gradients["db"]):
+        W -= learning_rate * dW
+        b -= learning_rate * db
+    return weights, biases
+
+
+def train_one_step(X, y_true, weights, biases, activation_type: str,
+                   learning_rate: float = 0.01, verbose: bool = False):
+    """Forward, loss, backward and update on one batch.
+
+    Returns
+    -------
+    (loss, accuracy_percent, weights, biases)
+        The loss and accuracy are measured before the update, as in the notebook.
+    """
+    predictions, cache = forward_pass(X, weights, biases, activation_type, return_cache=True)
+    loss, Y = cross_entropy_loss(y_true, predictions)
+    accuracy = float(np.mean(np.argmax(predictions, axis=1) == np.argmax(Y, axis=1)) * 100)
+    gradients = backward_pass(cache, Y, weights, activation_type, verbose=verbose)
+    update_weights(weights, biases, gradients, learning_rate)
+    return loss, accuracy, weights, biases

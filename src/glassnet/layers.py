@@ -1,0 +1,157 @@
+"""Layers: the ``Layer`` protocol, ``Dense`` and ``Dropout``.
+
+A layer maps a batch ``x`` of shape ``(n_samples, n_in)`` to ``(n_samples, n_out)``.
+``forward`` caches exactly what ``backward`` needs; ``backward(delta)`` takes
+``delta = dL/d(output)`` and returns ``dL/d(input)``, writing the parameter gradients into
+``d<name>`` arrays (``dW``, ``db``) that have the parameters' shapes.
+
+Parameters are plain attributes (``W``, ``b``). A ``Sequential`` may re-bind them to views of
+one contiguous buffer, so optimizers can update every parameter with a few NumPy calls; a
+layer never assumes its arrays are its own allocations.
+
+Activation layers (``ReLU``, ``Tanh``, ...) live in ``activations.py``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ._checks import as_rng, check_dtype, check_layer_sizes, check_probability, resolve
+from .init import INITIALISERS
+
+__all__ = ["Layer", "Dense", "Dropout"]
+
+
+class Layer:
+    """Base class. Subclasses set ``param_names`` and implement ``forward`` and ``backward``.
+
+    Attributes
+    ----------
+    param_names : tuple of str
+        Names of the trainable arrays; the gradient of ``p`` is stored in ``"d" + p``.
+    penalized : tuple of str
+        The subset of ``param_names`` that an L2 penalty applies to (weights, not biases).
+    kinks : tuple of float
+        Input values where the layer is not differentiable (0 for ReLU). ``gradcheck`` uses
+        them to avoid false alarms when a finite-difference step crosses one.
+    """
+
+    param_names: tuple[str, ...] = ()
+    penalized: tuple[str, ...] = ()
+    kinks: tuple[float, ...] = ()
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        raise NotImplementedError
+
+    def backward(self, delta: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def output_size(self, n_in: int) -> int:
+        """Width of the output for an input of width ``n_in`` (unchanged by default)."""
+        return n_in
+
+    def kink_pattern(self) -> list[np.ndarray]:
+        """For the last forward pass: on which side of each kink every input fell."""
+        return []
+
+    def config(self) -> dict[str, Any]:
+        """Constructor arguments that rebuild this layer (parameters excluded)."""
+        return {}
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.config().items())
+        return f"{type(self).__name__}({args})"
+
+
+class Dense(Layer):
+    """Fully connected layer: ``z = x @ W + b``.
+
+    Parameters
+    ----------
+    n_in, n_out : int
+        Input and output widths. ``W`` has shape ``(n_in, n_out)``, ``b`` shape ``(n_out,)``.
+    init : str
+        Initialiser name from ``glassnet.init.INITIALISERS`` (biases start at zero).
+    seed : None, int or numpy Generator
+        Source of the initial weights.
+    dtype : 'float32' or 'float64'
+    """
+
+    param_names = ("W", "b")
+    penalized = ("W",)
+
+    def __init__(self, n_in: int, n_out: int, init: str = "xavier", seed: Any = None,
+                 dtype: Any = "float32") -> None:
+        n_in, n_out = check_layer_sizes([n_in, n_out], name="(n_in, n_out)")
+        initialiser = resolve(init, INITIALISERS, "initialiser")
+        dt = check_dtype(dtype)
+        self.n_in, self.n_out, self.init = n_in, n_out, init
+        self.W = initialiser(n_in, n_out, as_rng(seed)).astype(dt)
+        self.b = np.zeros(n_out, dtype=dt)
+        self.dW = np.zeros_like(self.W)
+        self.db = np.zeros_like(self.b)
+
+    @classmethod
+    def from_arrays(cls, W: np.ndarray, b: np.ndarray) -> "Dense":
+        """Wrap existing arrays without copying (``b`` of shape ``(n_out,)`` or ``(1, n_out)``)."""
+        layer = cls.__new__(cls)
+        layer.n_in, layer.n_out = W.shape
+        layer.init = "xavier"
+        layer.W = W
+        layer.b = b.reshape(-1)  # a view: updates reach the caller's array
+        layer.dW = np.zeros_like(W)
+        layer.db = np.zeros_like(layer.b)
+        return layer
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        self.x = x  # backward needs the input: dW = x^T delta
+        return x @ self.W + self.b
+
+    def backward(self, delta: np.ndarray) -> np.ndarray:
+        np.matmul(self.x.T, delta, out=self.dW)  # dW = x^T @ delta
+        np.sum(delta, axis=0, out=self.db)  # db = sum of delta over the batch
+        return delta @ self.W.T  # dx = delta @ W^T
+
+    def output_size(self, n_in: int) -> int:
+        return self.n_out
+
+    def config(self) -> dict[str, Any]:
+        return {"n_in": self.n_in, "n_out": self.n_out, "init": self.init}
+
+    def __repr__(self) -> str:
+        return f"Dense({self.n_in} -> {self.n_out})"
+
+
+class Dropout(Layer):
+    """Inverted dropout: in training, ``y = x * m / (1 - p)`` with ``m ~ Bernoulli(1 - p)``.
+
+    Dividing by ``1 - p`` keeps ``E[y] = x``, so evaluation mode is the identity.
+
+    Parameters
+    ----------
+    p : float in [0, 1)
+        Probability of zeroing each unit.
+    seed : None, int or numpy Generator
+        Source of the masks; explicit so that training runs are reproducible.
+    """
+
+    def __init__(self, p: float = 0.5, seed: Any = None) -> None:
+        self.p = check_probability(p, "p")
+        self.rng = as_rng(seed)
+        self.mask = None
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        if not training or self.p == 0.0:
+            self.mask = None
+            return x
+        keep = self.rng.random(x.shape) >= self.p
+        self.mask = keep.astype(x.dtype) / x.dtype.type(1.0 - self.p)  # m / (1 - p)
+        return x * self.mask
+
+    def backward(self, delta: np.ndarray) -> np.ndarray:
+        return delta if self.mask is None else delta * self.mask
+
+    def config(self) -> dict[str, Any]:
+        return {"p": self.p}

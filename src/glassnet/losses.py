@@ -1,0 +1,185 @@
+"""Losses on logits: per-sample value ``l_i`` beside its gradient ``dl_i / dz_i``.
+
+The model outputs raw scores ``z`` of shape ``(n_samples, n_outputs)``. Softmax and sigmoid are
+fused into their cross-entropies, so the gradient is simply ``p - y`` and nothing overflows.
+
+The total loss is the (weighted) mean over samples,
+
+    L = sum_i w_i * l_i / sum_i w_i        (w_i = 1 without sample weights),
+
+and ``dL/dz_i = w_i / sum(w) * dl_i/dz_i``; the ``1/n`` of the mean lives here, not in the
+layers. Per-sample values average over outputs for the elementwise losses (binary
+cross-entropy, mse, mae, huber), which matches PyTorch's ``reduction='mean'``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .numerics import log_softmax, logsumexp, sigmoid, softmax, softplus
+
+__all__ = ["LOSSES", "Loss", "CrossEntropy", "BinaryCrossEntropy", "MSE", "MAE", "Huber"]
+
+
+class Loss:
+    """Base class. Subclasses define ``forward(z, y) -> l`` and ``backward(z, y) -> dl/dz``."""
+
+    name = ""
+    kinks: tuple[float, ...] = ()  # residuals z - y where the loss is not smooth
+
+    def prepare_targets(self, y: np.ndarray, n_outputs: int, dtype) -> np.ndarray:
+        """Validate ``y`` for ``n_outputs`` outputs; return it as ``(n_samples, n_outputs)``."""
+        if y.ndim == 1:
+            if n_outputs != 1:
+                raise ValueError(
+                    f"y is 1-D but the model has {n_outputs} outputs; "
+                    f"pass y of shape (n_samples, {n_outputs})")
+            y = y.reshape(-1, 1)
+        if y.shape[1] != n_outputs:
+            raise ValueError(f"y has {y.shape[1]} columns but the model has {n_outputs} outputs")
+        return y.astype(dtype, copy=False)
+
+    def forward(self, z: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Per-sample losses ``l``, shape ``(n_samples,)``."""
+        raise NotImplementedError
+
+    def backward(self, z: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Per-sample gradients ``dl_i/dz_i``, shape ``(n_samples, n_outputs)``."""
+        raise NotImplementedError
+
+    def value(self, z: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None) -> float:
+        """``L = sum(w * l) / sum(w)``, the mean when ``sample_weight`` is None."""
+        losses = self.forward(z, y)
+        if sample_weight is None:
+            return float(np.mean(losses, dtype=np.float64))
+        return float(np.dot(sample_weight, losses) / np.sum(sample_weight))
+
+    def value_and_grad(self, z: np.ndarray, y: np.ndarray,
+                       sample_weight: np.ndarray | None = None) -> tuple[float, np.ndarray]:
+        """``(L, dL/dz)`` with ``dL/dz_i = w_i / sum(w) * dl_i/dz_i``."""
+        value = self.value(z, y, sample_weight)
+        grad = self.backward(z, y)
+        if sample_weight is None:
+            grad /= len(z)  # the 1/n of the mean
+        else:
+            grad *= (sample_weight / np.sum(sample_weight)).astype(z.dtype)[:, None]
+        return value, grad
+
+    def kink_pattern(self, z: np.ndarray, y: np.ndarray) -> list[np.ndarray]:
+        """On which side of each kink every residual ``z - y`` lies (see ``gradcheck``)."""
+        return [(z - y) > k for k in self.kinks]
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+class CrossEntropy(Loss):
+    """Softmax cross-entropy: ``l = -sum_k y_k log softmax(z)_k``; ``dl/dz = softmax(z) - y``.
+
+    Targets are int labels ``(n_samples,)`` in ``[0, n_outputs)`` or one-hot / probability rows
+    ``(n_samples, n_outputs)``. For a label ``c``: ``l = logsumexp(z) - z_c``.
+    """
+
+    name = "cross_entropy"
+
+    def prepare_targets(self, y, n_outputs, dtype):
+        if y.ndim == 1:
+            if y.dtype.kind == "f" and not np.all(y == np.round(y)):
+                row = int(np.flatnonzero(y != np.round(y))[0])
+                raise ValueError(f"y must hold integer class labels; got {y[row]!r} at row {row}")
+            bad = np.flatnonzero((y < 0) | (y >= n_outputs))
+            if bad.size:
+                raise ValueError(
+                    f"y has a label out of range: {y[bad[0]]!r} at row {bad[0]}; "
+                    f"the model has {n_outputs} outputs, so labels must be in 0..{n_outputs - 1}")
+            return y.astype(np.intp, copy=False)
+        y = super().prepare_targets(y, n_outputs, dtype)
+        if np.any(y < 0) or not np.allclose(y.sum(axis=1), 1.0, atol=1e-6):
+            raise ValueError("one-hot y must have non-negative rows that sum to 1")
+        return y
+
+    def forward(self, z, y):
+        if y.ndim == 1:
+            return logsumexp(z, axis=1) - z[np.arange(len(z)), y]
+        return -np.sum(y * log_softmax(z), axis=1)
+
+    def backward(self, z, y):
+        p = softmax(z)
+        if y.ndim == 1:
+            p[np.arange(len(z)), y] -= 1.0  # p - onehot(y)
+            return p
+        return p - y
+
+
+class BinaryCrossEntropy(Loss):
+    """Sigmoid cross-entropy per output, averaged over outputs (multilabel or binary).
+
+    ``l = mean_k [softplus(z_k) - y_k z_k]`` (the stable form of
+    ``-y log sigmoid(z) - (1 - y) log(1 - sigmoid(z))``); ``dl/dz_k = (sigmoid(z_k) - y_k) / K``.
+    """
+
+    name = "binary_cross_entropy"
+
+    def prepare_targets(self, y, n_outputs, dtype):
+        y = super().prepare_targets(y, n_outputs, dtype)
+        if np.any((y < 0) | (y > 1)):
+            raise ValueError("y for binary_cross_entropy must lie in [0, 1]")
+        return y
+
+    def forward(self, z, y):
+        return np.mean(softplus(z) - y * z, axis=1)
+
+    def backward(self, z, y):
+        return (sigmoid(z) - y) / z.shape[1]
+
+
+class MSE(Loss):
+    """Mean squared error: ``l = mean_k (z_k - y_k)^2``; ``dl/dz_k = 2 (z_k - y_k) / K``."""
+
+    name = "mse"
+
+    def forward(self, z, y):
+        return np.mean((z - y) ** 2, axis=1)
+
+    def backward(self, z, y):
+        return 2.0 * (z - y) / z.shape[1]
+
+
+class MAE(Loss):
+    """Mean absolute error: ``l = mean_k |z_k - y_k|``; ``dl/dz_k = sign(z_k - y_k) / K``."""
+
+    name = "mae"
+    kinks = (0.0,)
+
+    def forward(self, z, y):
+        return np.mean(np.abs(z - y), axis=1)
+
+    def backward(self, z, y):
+        return np.sign(z - y) / z.shape[1]
+
+
+class Huber(Loss):
+    """Huber loss with threshold ``delta`` on the residual ``r = z - y``, averaged over outputs.
+
+    ``h(r) = r^2 / 2`` if ``|r| <= delta`` else ``delta * (|r| - delta / 2)``;
+    ``h'(r) = clip(r, -delta, delta)``. Quadratic near 0, linear (robust) in the tails.
+    """
+
+    name = "huber"
+
+    def __init__(self, delta: float = 1.0) -> None:
+        self.delta = float(delta)
+        self.kinks = (-self.delta, self.delta)  # h'' jumps there
+
+    def forward(self, z, y):
+        r = np.abs(z - y)
+        h = np.where(r <= self.delta, 0.5 * r * r, self.delta * (r - 0.5 * self.delta))
+        return np.mean(h, axis=1)
+
+    def backward(self, z, y):
+        return np.clip(z - y, -self.delta, self.delta) / z.shape[1]
+
+
+LOSSES: dict[str, type[Loss]] = {
+    cls.name: cls for cls in (CrossEntropy, BinaryCrossEntropy, MSE, MAE, Huber)
+}

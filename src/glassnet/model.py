@@ -1,0 +1,228 @@
+"""``Sequential`` (a stack of layers) and the ``MLP`` builder.
+
+Parameters of all layers live in one contiguous buffer, ``model.flat_params``, and their
+gradients in a second one, ``model.flat_grads``; each layer's ``W``/``b``/``dW``/``db`` are views
+into them. An optimizer can therefore update the whole network with a handful of NumPy
+calls, whatever its depth, and ``state_dict`` is just a list of named views.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections import OrderedDict
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+
+from ._checks import as_rng, check_dtype, check_layer_sizes, check_probability, check_X, resolve
+from .activations import ACTIVATIONS
+from .init import INITIALISERS
+from .layers import Dense, Dropout, Layer
+
+__all__ = ["Sequential", "MLP"]
+
+
+class Sequential:
+    """Layers applied in order: ``out = layers[-1](... layers[0](X))``.
+
+    Parameters
+    ----------
+    layers : iterable of Layer
+    dtype : 'float32', 'float64' or None
+        Dtype of the parameter buffer; None keeps the first parameter's dtype.
+
+    Notes
+    -----
+    Parameter names are ``"layers.<i>.<name>"``, e.g. ``"layers.0.W"``.
+    """
+
+    def __init__(self, layers: Iterable[Layer], dtype: Any = None) -> None:
+        self.layers = list(layers)
+        for i, layer in enumerate(self.layers):
+            if not isinstance(layer, Layer):
+                raise ValueError(f"layers[{i}] must be a glassnet Layer, got {layer!r}")
+        self._pack(dtype)
+
+    # -- parameters -------------------------------------------------------------------------
+    def _pack(self, dtype: Any = None) -> None:
+        """Copy every parameter into one buffer and re-bind the layers' arrays as its views."""
+        slots = [(layer, name) for layer in self.layers for name in layer.param_names]
+        if dtype is None:
+            dtype = getattr(slots[0][0], slots[0][1]).dtype if slots else np.float32
+        self.dtype = check_dtype(dtype)
+        total = sum(getattr(layer, name).size for layer, name in slots)
+        self.flat_params = np.empty(total, dtype=self.dtype)
+        self.flat_grads = np.zeros(total, dtype=self.dtype)
+        offset = 0
+        for layer, name in slots:
+            value = getattr(layer, name)
+            size, shape = value.size, value.shape
+            view = self.flat_params[offset:offset + size].reshape(shape)
+            view[...] = value
+            setattr(layer, name, view)
+            setattr(layer, "d" + name, self.flat_grads[offset:offset + size].reshape(shape))
+            offset += size
+
+    def named_parameters(self) -> list[tuple[str, np.ndarray, np.ndarray]]:
+        """``[(name, parameter, gradient), ...]`` in layer order; arrays are live views."""
+        return [(f"layers.{i}.{name}", getattr(layer, name), getattr(layer, "d" + name))
+                for i, layer in enumerate(self.layers) for name in layer.param_names]
+
+    def penalized_parameters(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """``[(W, dW), ...]`` for the parameters an L2 penalty applies to (weights, not biases)."""
+        return [(getattr(layer, name), getattr(layer, "d" + name))
+                for layer in self.layers for name in layer.penalized]
+
+    def count_parameters(self) -> int:
+        """Total number of trainable scalars."""
+        return int(self.flat_params.size)
+
+    def state_dict(self) -> "OrderedDict[str, np.ndarray]":
+        """Ordered ``{name: copy of the parameter}``."""
+        return OrderedDict((name, p.copy()) for name, p, _ in self.named_parameters())
+
+    def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
+        """Copy ``state`` into the parameters; names and shapes must match exactly."""
+        own = {name: p for name, p, _ in self.named_parameters()}
+        missing = [k for k in own if k not in state]
+        unexpected = [k for k in state if k not in own]
+        if missing or unexpected:
+            raise ValueError(f"state_dict does not match the model: missing {missing}, "
+                             f"unexpected {unexpected}")
+        for name, p in own.items():
+            value = np.asarray(state[name])
+            if value.shape != p.shape:
+                raise ValueError(f"state_dict[{name!r}] has shape {value.shape}, "
+                                 f"the model expects {p.shape}")
+            if not np.isfinite(value).all():
+                raise ValueError(f"state_dict[{name!r}] contains NaN or inf")
+        for name, p in own.items():  # only after every check passed: never half-loaded
+            p[...] = state[name]
+
+    # -- computation ------------------------------------------------------------------------
+    @property
+    def n_inputs(self) -> int | None:
+        """Input width expected by the first Dense layer (None if there is none)."""
+        for layer in self.layers:
+            if isinstance(layer, Dense):
+                return layer.n_in
+        return None
+
+    @property
+    def n_outputs(self) -> int | None:
+        """Width of the model's output."""
+        width = self.n_inputs
+        if width is None:
+            return None
+        for layer in self.layers:
+            width = layer.output_size(width)
+        return width
+
+    def forward(self, X: np.ndarray, training: bool = False) -> np.ndarray:
+        """Scores (logits) of shape ``(n_samples, n_outputs)`` for ``X`` ``(n_samples, n_inputs)``.
+
+        ``X`` is validated and cast to the model's dtype; ``training=True`` enables dropout.
+        """
+        return self._forward(check_X(X, self.n_inputs, self.dtype), training)
+
+    def _forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        for layer in self.layers:
+            x = layer.forward(x, training)
+        return x
+
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
+        """Backpropagate ``dL/d(output)``; fills every ``d<param>``; returns ``dL/dX``."""
+        delta = grad_output
+        for layer in reversed(self.layers):
+            delta = layer.backward(delta)
+        return delta
+
+    def __call__(self, X: np.ndarray) -> np.ndarray:
+        return self.forward(X)
+
+    # -- copies and display -----------------------------------------------------------------
+    def astype(self, dtype: Any) -> "Sequential":
+        """A deep copy whose parameters have ``dtype``."""
+        clone = copy.deepcopy(self)
+        clone._pack(dtype)
+        return clone
+
+    def copy(self) -> "Sequential":
+        """A deep copy (parameters, dropout generators and all)."""
+        return self.astype(self.dtype)
+
+    def summary(self) -> str:
+        """A table: layer, output shape and parameter count (``n_in*n_out + n_out``), with total."""
+        rows = [("#", "Layer", "Output shape", "Parameters")]
+        width = self.n_inputs
+        for i, layer in enumerate(self.layers):
+            width = layer.output_size(width) if width is not None else None
+            n = sum(getattr(layer, name).size for name in layer.param_names)
+            count = str(n)
+            if isinstance(layer, Dense):
+                count = f"{n} = {layer.n_in}·{layer.n_out} + {layer.n_out}"
+            rows.append((str(i), repr(layer), f"(None, {width})", count))
+        widths = [max(len(r[c]) for r in rows) for c in range(4)]
+        lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+        rule = "-" * len(max(lines, key=len))
+        total = f"Total parameters: {self.count_parameters()} ({self.dtype.name})"
+        return "\n".join([lines[0], rule, *lines[1:], rule, total])
+
+    def __repr__(self) -> str:
+        inner = ",\n".join(f"  {layer!r}" for layer in self.layers)
+        return f"Sequential(\n{inner}\n)"
+
+
+def _child_seed(rng) -> int:
+    """An int seed drawn from ``rng`` (Generator or RandomState) for a sub-generator."""
+    if isinstance(rng, np.random.Generator):
+        return int(rng.integers(2**63 - 1))
+    return int(rng.randint(2**31 - 1))
+
+
+def MLP(layer_sizes: Sequence[int], activation: str | Sequence[str] = "relu",
+        init: str = "xavier", dropout: float = 0.0, dtype: Any = "float32",
+        seed: Any = None) -> Sequential:
+    """Build a multi-layer perceptron: Dense, activation[, Dropout], ..., Dense (logits).
+
+    Parameters
+    ----------
+    layer_sizes : list of int
+        ``[n_inputs, hidden_1, ..., n_outputs]``, at least two entries.
+    activation : str or list of str
+        One name for every hidden layer, or one per hidden layer
+        (names from ``glassnet.activations.ACTIVATIONS``).
+    init : str
+        Weight initialiser (``glassnet.init.INITIALISERS``); biases start at zero.
+    dropout : float in [0, 1)
+        Dropout probability after each hidden activation (0 adds no Dropout layer).
+    dtype : 'float32' or 'float64'
+    seed : None, int, numpy Generator or RandomState
+        Source of the initial weights (layer by layer) and of the dropout masks.
+
+    Returns
+    -------
+    Sequential
+        Outputs raw scores (logits) of shape ``(n_samples, n_outputs)``.
+    """
+    sizes = check_layer_sizes(layer_sizes)
+    n_hidden = len(sizes) - 2
+    names = [activation] * n_hidden if isinstance(activation, str) else list(activation)
+    if len(names) != n_hidden:
+        raise ValueError(f"activation has {len(names)} entries but layer_sizes {sizes} "
+                         f"has {n_hidden} hidden layers")
+    act_classes = [resolve(name, ACTIVATIONS, "activation") for name in names]
+    resolve(init, INITIALISERS, "initialiser")
+    p = check_probability(dropout, "dropout")
+    dt = check_dtype(dtype)
+    rng = as_rng(seed)
+
+    dense = [Dense(n_in, n_out, init=init, seed=rng, dtype=dt)
+             for n_in, n_out in zip(sizes[:-1], sizes[1:])]
+    layers: list[Layer] = []
+    for i, act in enumerate(act_classes):
+        layers += [dense[i], act()]
+        if p > 0:
+            layers.append(Dropout(p, seed=_child_seed(rng)))
+    layers.append(dense[-1])
+    return Sequential(layers, dtype=dt)
