@@ -1,0 +1,21 @@
+"""Shared test setup: every test runs with NumPy floating-point errors raised."""
+
+import numpy as np
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def strict_floating_point():
+    """Overflow, underflow, invalid and divide-by-zero all raise FloatingPointError."""
+    old = np.seterr(all="raise")
+    try:
+        yield
+    finally:
+        np.seterr(**old)
+
+
+def torch_or_skip():
+    """Import torch, or skip the test with a printed reason (torch is an optional dependency)."""
+    return pytest.importorskip(
+        "torch", reason="PyTorch is not installed: the cross-check against torch autograd is "
+                        "skipped (pip install torch==2.13.0 to run it)")
