@@ -86,11 +86,11 @@ class CrossEntropy(Loss):
         if y.ndim == 1:
             if y.dtype.kind == "f" and not np.all(y == np.round(y)):
                 row = int(np.flatnonzero(y != np.round(y))[0])
-                raise ValueError(f"y must hold integer class labels; got {y[row]!r} at row {row}")
+                raise ValueError(f"y must hold integer class labels; got {y[row].item()!r} at row {row}")
             bad = np.flatnonzero((y < 0) | (y >= n_outputs))
             if bad.size:
                 raise ValueError(
-                    f"y has a label out of range: {y[bad[0]]!r} at row {bad[0]}; "
+                    f"y has a label out of range: {y[bad[0]].item()!r} at row {bad[0]}; "
                     f"the model has {n_outputs} outputs, so labels must be in 0..{n_outputs - 1}")
             return y.astype(np.intp, copy=False)
         y = super().prepare_targets(y, n_outputs, dtype)

@@ -1,0 +1,181 @@
+"""The notebook's API (glassnet.functional): its numbers, its trace, and a hand-worked step."""
+
+import math
+
+import numpy as np
+import pytest
+
+from glassnet import functional as F
+
+XOR_X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float32)
+XOR_Y = np.array([0, 1, 1, 0])
+
+
+def test_initialise_reproduces_the_notebooks_weights_without_global_state():
+    np.random.seed(123)
+    before = np.random.get_state()[1].copy()
+    weights, biases, sizes, activation = F.initialise([2, 4, 2], "relu", seed=42)
+    np.testing.assert_array_equal(np.random.get_state()[1], before)  # global RNG untouched
+    # The notebook: np.random.seed(42), then randn(n_in, n_out) * sqrt(2 / (n_in + n_out)).
+    notebook = np.random.RandomState(42)
+    expected_W1 = notebook.randn(2, 4) * np.sqrt(2 / 6)
+    expected_W2 = notebook.randn(4, 2) * np.sqrt(2 / 6)
+    np.testing.assert_array_equal(weights[0], expected_W1)
+    np.testing.assert_array_equal(weights[1], expected_W2)
+    assert weights[0][0, 0] == pytest.approx(0.4967141530 * math.sqrt(1 / 3), rel=1e-9)
+    assert [b.shape for b in biases] == [(1, 4), (1, 2)] and not any(b.any() for b in biases)
+    assert sizes == [2, 4, 2] and activation == "relu"
+    assert F.count_parameters(weights, biases) == 2 * 4 + 4 + 4 * 2 + 2
+
+
+def test_first_training_step_matches_the_notebooks_printed_loss():
+    """The notebook printed 'Step  1: Loss = 0.719186, Accuracy =  75.0%'."""
+    weights, biases, _, act = F.initialise([2, 4, 2], "relu", seed=42)
+    loss, accuracy, _, _ = F.train_one_step(XOR_X, XOR_Y, weights, biases, act, 0.1)
+    assert round(loss, 6) == 0.719186
+    assert accuracy == 75.0
+
+
+def test_the_seed_configuration_solves_xor_within_2000_steps():
+    weights, biases, _, act = F.initialise([2, 4, 2], "relu", seed=42)
+    for _ in range(2000):
+        F.train_one_step(XOR_X, XOR_Y, weights, biases, act, 0.1)
+    np.testing.assert_array_equal(F.predict(XOR_X, weights, biases, act), XOR_Y)
+
+
+def test_tanh_network_solves_xor_for_at_least_19_of_20_seeds():
+    solved = 0
+    for seed in range(20):
+        weights, biases, _, act = F.initialise([2, 8, 2], "tanh", seed=seed)
+        for _ in range(2000):
+            F.train_one_step(XOR_X, XOR_Y, weights, biases, act, 0.5)
+        solved += np.array_equal(F.predict(XOR_X, weights, biases, act), XOR_Y)
+    assert solved >= 19
+
+
+def test_hand_worked_step_of_a_2_2_2_network():
+    """One sample x = [1, 2], label 1, ReLU, learning rate 0.1; every number by hand.
+
+    Forward:
+      z1 = x @ W1 + b1 = [1*0.1 + 2*0.3, 1*0.2 + 2*(-0.4)] = [0.7, -0.6]
+      a1 = relu(z1) = [0.7, 0.0]
+      z2 = a1 @ W2 + b2 = [0.7*0.5 + 0*1.0, 0.7*(-0.5) + 0*1.0] = [0.35, -0.35]
+      p  = softmax(z2) = [s, 1 - s] with s = 1 / (1 + e^-0.7) = 0.668187772...
+      loss = -log(1 - s) = log(1 + e^0.7) = 1.103186048...
+    Backward (m = 1):
+      dZ2 = p - [0, 1] = [s, -s]
+      dW2 = a1.T @ dZ2 = [[0.7 s, -0.7 s], [0, 0]];   db2 = [s, -s]
+      dA1 = dZ2 @ W2.T = [0.5 s + 0.5 s, 1.0 s - 1.0 s] = [s, 0]
+      dZ1 = dA1 * relu'(z1) = [s * 1, 0 * 0] = [s, 0]
+      dW1 = x.T @ dZ1 = [[1 s, 0], [2 s, 0]];          db1 = [s, 0]
+    Update: W -= 0.1 * dW, b -= 0.1 * db. The prediction before the step is class 0: wrong.
+    """
+    W1 = np.array([[0.1, 0.2], [0.3, -0.4]])
+    W2 = np.array([[0.5, -0.5], [1.0, 1.0]])
+    weights, biases = [W1.copy(), W2.copy()], [np.zeros((1, 2)), np.zeros((1, 2))]
+    x, y = np.array([[1.0, 2.0]]), np.array([1])
+    s = 1 / (1 + math.exp(-0.7))
+
+    probs, cache = F.forward_pass(x, weights, biases, "relu", return_cache=True)
+    np.testing.assert_allclose(cache["Z1"], [[0.7, -0.6]], rtol=1e-14)
+    np.testing.assert_allclose(cache["A1"], [[0.7, 0.0]], rtol=1e-14)
+    np.testing.assert_allclose(cache["Z2"], [[0.35, -0.35]], rtol=1e-14)
+    np.testing.assert_allclose(probs, [[s, 1 - s]], rtol=1e-14)
+
+    loss, onehot = F.cross_entropy_loss(y, probs)
+    assert loss == pytest.approx(math.log(1 + math.exp(0.7)), rel=1e-14)
+    np.testing.assert_array_equal(onehot, [[0.0, 1.0]])
+
+    grads = F.backward_pass(cache, onehot, weights, "relu")
+    np.testing.assert_allclose(grads["dW"][1], [[0.7 * s, -0.7 * s], [0, 0]], rtol=1e-14)
+    np.testing.assert_allclose(grads["db"][1], [[s, -s]], rtol=1e-14)
+    np.testing.assert_allclose(grads["dW"][0], [[s, 0], [2 * s, 0]], rtol=1e-14)
+    np.testing.assert_allclose(grads["db"][0], [[s, 0]], rtol=1e-14)
+
+    loss, accuracy, weights, biases = F.train_one_step(x, y, weights, biases, "relu", 0.1)
+    assert accuracy == 0.0
+    np.testing.assert_allclose(weights[0], W1 - 0.1 * np.array([[s, 0], [2 * s, 0]]), rtol=1e-14)
+    np.testing.assert_allclose(weights[1], W2 - 0.1 * np.array([[0.7 * s, -0.7 * s], [0, 0]]),
+                               rtol=1e-14)
+    np.testing.assert_allclose(biases[1], [[-0.1 * s, 0.1 * s]], rtol=1e-14)
+
+
+def test_backward_pass_uses_the_derivative_not_the_activation():
+    """The notebook's bug multiplied by f(Z); the fix multiplies by f'(Z). Check both ways."""
+    weights, biases, _, _ = F.initialise([3, 4, 2], "tanh", seed=1)
+    X = np.random.default_rng(0).standard_normal((5, 3))
+    y = np.array([0, 1, 1, 0, 1])
+    probs, cache = F.forward_pass(X, weights, biases, "tanh", return_cache=True)
+    _, Y = F.cross_entropy_loss(y, probs)
+    grads = F.backward_pass(cache, Y, weights, "tanh")
+    dZ2 = (probs - Y) / len(X)
+    dZ1 = (dZ2 @ weights[1].T) * (1 - np.tanh(cache["Z1"]) ** 2)
+    np.testing.assert_allclose(grads["dW"][0], X.T @ dZ1, rtol=1e-12)
+    buggy = (dZ2 @ weights[1].T) * np.tanh(cache["Z1"])
+    assert not np.allclose(grads["dW"][0], X.T @ buggy)
+
+
+def test_predict_takes_its_arguments():
+    weights, biases, _, act = F.initialise([2, 4, 2], "relu", seed=42)
+    probs = F.forward_pass(XOR_X, weights, biases, act)
+    np.testing.assert_array_equal(F.predict(XOR_X, weights, biases, act), probs.argmax(axis=1))
+
+
+@pytest.mark.parametrize("name, f, df, ref_f, ref_df", [
+    ("relu", F.relu, F.relu_derivative, lambda x: np.maximum(x, 0), lambda x: (x > 0) * 1.0),
+    ("tanh", F.tanh, F.tanh_derivative, np.tanh, lambda x: 1 / np.cosh(x) ** 2),
+    ("sigmoid", F.sigmoid, F.sigmoid_derivative, lambda x: 1 / (1 + np.exp(-x)),
+     lambda x: np.exp(-x) / (1 + np.exp(-x)) ** 2),
+])
+def test_notebook_activations_and_derivatives(name, f, df, ref_f, ref_df):
+    x = np.linspace(-5, 5, 41)
+    np.testing.assert_allclose(f(x), ref_f(x), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(df(x), ref_df(x), rtol=1e-10, atol=1e-15)
+    np.testing.assert_allclose(F.apply_activation(x, name), ref_f(x), rtol=1e-12, atol=1e-15)
+
+
+def test_softmax_rows_sum_to_one_and_apply_activation_rejects_unknown_names():
+    p = F.softmax(np.array([[1.0, 2.0, 3.0], [1000.0, 0.0, -1000.0]]))
+    np.testing.assert_allclose(p.sum(axis=1), 1.0, rtol=1e-15)
+    with pytest.raises(ValueError, match=r"'swish'.*'relu'"):
+        F.apply_activation(np.zeros(3), "swish")
+
+
+def test_update_weights_is_in_place():
+    weights, biases, _, _ = F.initialise([2, 3, 2], seed=0)
+    W0 = weights[0]
+    grads = {"dW": [np.ones_like(w) for w in weights], "db": [np.ones_like(b) for b in biases]}
+    expected = W0.copy() - 0.5
+    out_w, _ = F.update_weights(weights, biases, grads, 0.5)
+    assert out_w[0] is W0
+    np.testing.assert_array_equal(W0, expected)
+
+
+def test_verbose_reproduces_the_notebooks_trace(capsys):
+    weights, biases, _, act = F.initialise([2, 4, 2], "relu", seed=42, verbose=True)
+    F.train_one_step(XOR_X, XOR_Y, weights, biases, act, 0.1, verbose=True)
+    assert capsys.readouterr().out.splitlines() == [
+        "Initialized network with layer sizes: [2, 4, 2]",
+        "Activation function: relu",
+        "Number of layers: 2",
+        "Starting backpropagation...",
+        "Batch size: 4, Number of layers: 2",
+        "Output layer gradient dZ shape: (4, 2)",
+        "Output layer (index 1): dW shape = (4, 2), db shape = (1, 2)",
+        "Layer 0: dZ shape = (4, 4), dW shape = (2, 4), db shape = (1, 4)",
+        "Backpropagation complete!",
+    ]
+
+
+def test_silent_by_default(capsys):
+    weights, biases, _, act = F.initialise([2, 4, 2], "relu", seed=42)
+    F.train_one_step(XOR_X, XOR_Y, weights, biases, act, 0.1)
+    assert capsys.readouterr().out == ""
+
+
+def test_one_hot_targets_are_accepted():
+    weights, biases, _, act = F.initialise([2, 4, 2], "relu", seed=42)
+    loss_int, acc_int, _, _ = F.train_one_step(XOR_X, XOR_Y, [w.copy() for w in weights],
+                                               [b.copy() for b in biases], act, 0.1)
+    loss_hot, acc_hot, _, _ = F.train_one_step(XOR_X, np.eye(2)[XOR_Y], weights, biases, act, 0.1)
+    assert loss_hot == loss_int and acc_hot == acc_int

@@ -1,0 +1,160 @@
+"""Layers, Sequential and the MLP builder: structure, dtypes, parameters, dropout, summary."""
+
+import numpy as np
+import pytest
+
+import glassnet
+from glassnet.activations import ACTIVATIONS
+from glassnet.init import INITIALISERS
+from glassnet.layers import Dense, Dropout
+
+
+def test_mlp_structure_with_one_activation_per_hidden_layer():
+    model = glassnet.MLP([4, 8, 6, 3], activation=["tanh", "gelu"], seed=0)
+    kinds = [type(layer).__name__ for layer in model.layers]
+    assert kinds == ["Dense", "Tanh", "Dense", "GELU", "Dense"]
+    assert (model.n_inputs, model.n_outputs) == (4, 3)
+
+
+def test_mlp_adds_dropout_after_each_hidden_activation():
+    model = glassnet.MLP([4, 8, 6, 3], dropout=0.25, seed=0)
+    kinds = [type(layer).__name__ for layer in model.layers]
+    assert kinds == ["Dense", "ReLU", "Dropout", "Dense", "ReLU", "Dropout", "Dense"]
+
+
+def test_count_parameters_follows_the_formula():
+    model = glassnet.MLP([5, 7, 3], seed=0)
+    assert model.count_parameters() == (5 * 7 + 7) + (7 * 3 + 3)
+
+
+def test_summary_shows_layers_shapes_formula_and_total():
+    text = glassnet.MLP([5, 7, 3], seed=0).summary()
+    assert "42 = 5·7 + 7" in text and "24 = 7·3 + 3" in text
+    assert "(None, 7)" in text and "(None, 3)" in text
+    assert "Total parameters: 66" in text
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_dtype_is_kept_end_to_end(dtype):
+    model = glassnet.MLP([3, 4, 2], activation="gelu", dropout=0.1, dtype=dtype, seed=0)
+    X = np.random.default_rng(0).standard_normal((5, 3))  # float64 input: cast at the boundary
+    out = model.forward(X, training=True)
+    assert out.dtype == dtype
+    dX = model.backward(np.ones_like(out))
+    assert dX.dtype == dtype
+    for name, p, g in model.named_parameters():
+        assert p.dtype == dtype and g.dtype == dtype, name
+    _, grads = glassnet.value_and_grad(model, "cross_entropy", X, np.array([0, 1, 0, 1, 1]))
+    assert all(g.dtype == dtype for g in grads.values())
+
+
+@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+def test_float32_activation_layers_stay_float32(name):
+    layer = ACTIVATIONS[name]()
+    z = np.linspace(-3, 3, 12, dtype=np.float32).reshape(3, 4)
+    assert layer.forward(z).dtype == np.float32
+    assert layer.backward(np.ones_like(z)).dtype == np.float32
+
+
+def test_parameters_live_in_one_contiguous_buffer():
+    model = glassnet.MLP([3, 4, 2], seed=0)
+    assert model.flat_params.flags.c_contiguous
+    for _, p, g in model.named_parameters():
+        assert np.shares_memory(p, model.flat_params) and np.shares_memory(g, model.flat_grads)
+    model.flat_params[:] = 0.5  # one write reaches every layer
+    assert np.all(model.layers[0].W == 0.5) and np.all(model.layers[2].b == 0.5)
+
+
+def test_state_dict_round_trip_and_copy():
+    a, b = glassnet.MLP([3, 4, 2], seed=0), glassnet.MLP([3, 4, 2], seed=1)
+    state = a.state_dict()
+    assert list(state) == ["layers.0.W", "layers.0.b", "layers.2.W", "layers.2.b"]
+    state["layers.0.W"][0, 0] = 99.0  # a copy: the model is not changed through it
+    assert a.layers[0].W[0, 0] != 99.0
+    b.load_state_dict(a.state_dict())
+    X = np.random.default_rng(0).standard_normal((4, 3))
+    np.testing.assert_array_equal(a.forward(X), b.forward(X))
+
+
+def test_load_state_dict_checks_names_shapes_and_loads_nothing_on_error():
+    model = glassnet.MLP([3, 4, 2], seed=0)
+    before = model.state_dict()
+    bad = model.state_dict()
+    bad["layers.2.b"] = np.zeros(5)
+    with pytest.raises(ValueError, match=r"layers\.2\.b.*\(5,\).*\(2,\)"):
+        model.load_state_dict(bad)
+    missing = model.state_dict()
+    del missing["layers.0.W"]
+    with pytest.raises(ValueError, match="missing.*layers.0.W"):
+        model.load_state_dict(missing)
+    partial = {k: np.zeros_like(v) for k, v in model.state_dict().items()}
+    partial["layers.2.W"][0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        model.load_state_dict(partial)
+    for name, value in model.state_dict().items():
+        np.testing.assert_array_equal(value, before[name])
+
+
+def test_same_seed_same_weights_and_copy_is_independent():
+    a, b = glassnet.MLP([3, 5, 2], seed=7), glassnet.MLP([3, 5, 2], seed=7)
+    np.testing.assert_array_equal(a.flat_params, b.flat_params)
+    c = a.copy()
+    c.flat_params += 1
+    assert not np.shares_memory(c.flat_params, a.flat_params)
+    np.testing.assert_array_equal(a.flat_params, b.flat_params)
+
+
+def test_mlp_xavier_with_the_notebook_generator_reproduces_functional_initialise():
+    model = glassnet.MLP([2, 4, 2], dtype="float64", seed=np.random.RandomState(42))
+    weights, _, _, _ = glassnet.functional.initialise([2, 4, 2], seed=42)
+    np.testing.assert_array_equal(model.layers[0].W, weights[0])
+    np.testing.assert_array_equal(model.layers[2].W, weights[1])
+
+
+@pytest.mark.parametrize("name, std, bound", [
+    ("xavier", np.sqrt(2 / (300 + 200)), None),
+    ("glorot_uniform", np.sqrt(2 / (300 + 200)), np.sqrt(6 / (300 + 200))),
+    ("he_normal", np.sqrt(2 / 300), None),
+    ("he_uniform", np.sqrt(2 / 300), np.sqrt(6 / 300)),
+    ("lecun_normal", np.sqrt(1 / 300), None),
+    ("zeros", 0.0, 0.0),
+])
+def test_initialisers_have_the_stated_scale(name, std, bound):
+    W = INITIALISERS[name](300, 200, np.random.default_rng(0))
+    assert W.shape == (300, 200)
+    assert np.std(W) == pytest.approx(std, rel=0.02, abs=1e-12)
+    assert abs(np.mean(W)) < 0.01
+    if bound is not None:
+        assert np.max(np.abs(W)) <= bound
+
+
+def test_every_initialiser_is_accepted_by_the_builder():
+    for name in INITIALISERS:
+        model = glassnet.MLP([3, 4, 2], init=name, seed=0)
+        assert not model.layers[0].b.any()
+
+
+def test_dropout_is_inverted_and_off_in_eval_mode():
+    layer = Dropout(0.3, seed=0)
+    x = np.ones((2000, 50))
+    y = layer.forward(x, training=True)
+    kept = y != 0
+    assert abs(kept.mean() - 0.7) < 0.01
+    np.testing.assert_allclose(y[kept], 1 / 0.7)  # survivors scaled by 1 / (1 - p)
+    np.testing.assert_array_equal(layer.backward(np.ones_like(x)), y)  # same mask backward
+    np.testing.assert_array_equal(layer.forward(x, training=False), x)
+    np.testing.assert_array_equal(layer.backward(x), x)
+
+
+def test_dropout_masks_come_from_the_explicit_seed():
+    x = np.ones((4, 6))
+    a = Dropout(0.5, seed=3).forward(x, training=True)
+    b = Dropout(0.5, seed=3).forward(x, training=True)
+    np.testing.assert_array_equal(a, b)
+
+
+def test_dense_forward_is_x_at_W_plus_b():
+    layer = Dense(3, 2, seed=0, dtype="float64")
+    layer.b[:] = [1.0, -1.0]
+    x = np.arange(6.0).reshape(2, 3)
+    np.testing.assert_allclose(layer.forward(x), x @ layer.W + layer.b, rtol=1e-15)

@@ -1,0 +1,40 @@
+"""The project's promises about itself: README commands, CI, examples, no stray prints."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def quick_start_commands():
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"```sh\n(.+?)\n```", section)
+
+
+def test_readme_quick_start_has_two_commands_and_ci_runs_the_test_one():
+    commands = quick_start_commands()
+    assert len(commands) == 2
+    main_job, tests = commands
+    assert main_job.endswith("glassnet demo")
+    assert "pytest" in tests
+    assert tests in (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+
+
+def test_example_runs_and_learns_xor():
+    proc = subprocess.run([sys.executable, str(ROOT / "examples" / "xor_from_scratch.py")],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "step 500" in proc.stdout and "accuracy 100%" in proc.stdout.splitlines()[4]
+
+
+def test_library_modules_do_not_print():
+    """Only the CLI and the trace module write to stdout; everything else returns values."""
+    allowed = {"cli.py", "trace.py"}
+    for path in (ROOT / "src" / "glassnet").glob("*.py"):
+        if path.name in allowed:
+            continue
+        source = path.read_text(encoding="utf-8")
+        assert not re.search(r"^\s*print\(", source, re.M), f"{path.name} prints"

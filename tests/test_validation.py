@@ -1,0 +1,105 @@
+"""Bad arguments raise ValueError naming the argument and the value received."""
+
+import numpy as np
+import pytest
+
+import glassnet
+from glassnet import functional as F
+
+
+@pytest.mark.parametrize("kwargs, pattern", [
+    ({"activation": "swish"}, r"activation 'swish'.*'relu'"),
+    ({"activation": ["relu", "nope"]}, r"activation 'nope'"),
+    ({"activation": ["relu"]}, r"activation has 1 entries.*2 hidden"),
+    ({"init": "orthogonal"}, r"initialiser 'orthogonal'.*'xavier'"),
+    ({"dropout": 1.0}, r"dropout must be in \[0, 1\), got 1.0"),
+    ({"dtype": "int8"}, r"dtype must be 'float32' or 'float64', got 'int8'"),
+    ({"seed": "abc"}, r"seed must be .* got 'abc'"),
+])
+def test_mlp_rejects_bad_arguments(kwargs, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        glassnet.MLP([3, 4, 4, 2], **kwargs)
+
+
+@pytest.mark.parametrize("sizes, pattern", [
+    ([3], r"layer_sizes needs at least 2 entries.*\[3\]"),
+    ([], r"layer_sizes needs at least 2 entries"),
+    ([3, 0, 2], r"positive ints, got 0"),
+    ([3, -4, 2], r"positive ints, got -4"),
+    ([3, 2.5, 2], r"positive ints, got 2.5"),
+])
+def test_layer_sizes_are_checked(sizes, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        glassnet.MLP(sizes)
+    with pytest.raises(ValueError, match=pattern):
+        F.initialise(sizes)
+
+
+def test_unknown_loss_name():
+    model = glassnet.MLP([3, 2], seed=0)
+    with pytest.raises(ValueError, match=r"loss 'hinge'.*'cross_entropy'"):
+        glassnet.value_and_grad(model, "hinge", np.zeros((2, 3)), np.array([0, 1]))
+
+
+def test_unknown_activation_in_functional():
+    with pytest.raises(ValueError, match=r"activation 'swish'"):
+        F.initialise([2, 3, 2], activation="swish")
+    with pytest.raises(ValueError, match=r"activation 'swish'"):
+        F.forward_pass(np.zeros((1, 2)), *F.initialise([2, 3, 2])[:2], "swish")
+
+
+def test_x_width_must_match():
+    model = glassnet.MLP([3, 4, 2], seed=0)
+    with pytest.raises(ValueError, match=r"X has 5 features .* expects 3"):
+        model.forward(np.zeros((2, 5)))
+    with pytest.raises(ValueError, match=r"X has 5 features .* expects 3"):
+        glassnet.value_and_grad(model, "cross_entropy", np.zeros((2, 5)), np.array([0, 1]))
+    with pytest.raises(ValueError, match=r"X has 3 features .* expects 2"):
+        F.forward_pass(np.zeros((2, 3)), *F.initialise([2, 3, 2])[:2], "relu")
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_non_finite_inputs_are_rejected_with_the_row(bad):
+    model = glassnet.MLP([3, 4, 2], seed=0)
+    X = np.zeros((4, 3))
+    X[2, 1] = bad
+    with pytest.raises(ValueError, match=r"X contains NaN or inf \(first at row 2\)"):
+        glassnet.value_and_grad(model, "cross_entropy", X, np.array([0, 1, 0, 1]))
+    y = np.zeros((4, 2))
+    y[3, 0] = bad
+    with pytest.raises(ValueError, match=r"y contains NaN or inf \(first at row 3\)"):
+        glassnet.value_and_grad(model, "mse", np.zeros((4, 3)), y)
+
+
+def test_labels_out_of_range():
+    model = glassnet.MLP([3, 4, 2], seed=0)
+    with pytest.raises(ValueError, match=r"label out of range: 2 at row 1.*0\.\.1"):
+        glassnet.value_and_grad(model, "cross_entropy", np.zeros((3, 3)), np.array([0, 2, 1]))
+    with pytest.raises(ValueError, match=r"label out of range: -1 at row 0"):
+        glassnet.value_and_grad(model, "cross_entropy", np.zeros((3, 3)), np.array([-1, 0, 1]))
+    with pytest.raises(ValueError, match=r"label out of range: 5"):
+        F.cross_entropy_loss(np.array([0, 5]), np.full((2, 2), 0.5))
+
+
+def test_y_shape_and_rows_must_match():
+    model = glassnet.MLP([3, 4, 2], seed=0)
+    with pytest.raises(ValueError, match=r"y has 2 rows but X has 3"):
+        glassnet.value_and_grad(model, "cross_entropy", np.zeros((3, 3)), np.array([0, 1]))
+    with pytest.raises(ValueError, match=r"y has 3 columns but the model has 2 outputs"):
+        glassnet.value_and_grad(model, "mse", np.zeros((3, 3)), np.zeros((3, 3)))
+    with pytest.raises(ValueError, match=r"y for binary_cross_entropy must lie in \[0, 1\]"):
+        glassnet.value_and_grad(model, "binary_cross_entropy", np.zeros((3, 3)), np.full((3, 2), 2.0))
+
+
+def test_x_must_be_2d_and_numeric():
+    model = glassnet.MLP([3, 2], seed=0)
+    with pytest.raises(ValueError, match=r"X must be 2-D.*shape \(3,\)"):
+        model.forward(np.zeros(3))
+    with pytest.raises(ValueError, match=r"X must be numeric"):
+        model.forward(np.array([["a", "b", "c"]]))
+
+
+def test_negative_l2_is_rejected():
+    model = glassnet.MLP([3, 2], seed=0)
+    with pytest.raises(ValueError, match=r"l2 must be a finite number >= 0, got -1"):
+        glassnet.value_and_grad(model, "mse", np.zeros((2, 3)), np.zeros((2, 2)), l2=-1)
