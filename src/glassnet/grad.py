@@ -65,8 +65,8 @@ def l2_penalty(model: Sequential, l2: float) -> float:
 
 def objective_and_backward(model: Sequential, loss: Loss, X: np.ndarray, y: np.ndarray,
                            l2: float = 0.0, sample_weight: np.ndarray | None = None,
-                           training: bool = False) -> float:
-    """Forward, loss and backward on validated data: returns ``J`` and fills the gradients."""
+                           training: bool = False) -> tuple[float, np.ndarray]:
+    """Forward, loss and backward on validated data: fills the gradients, returns ``(J, z)``."""
     z = model._forward(X, training)
     value, dz = loss.value_and_grad(z, y, sample_weight)
     model.backward(dz)
@@ -74,7 +74,7 @@ def objective_and_backward(model: Sequential, loss: Loss, X: np.ndarray, y: np.n
         value += l2_penalty(model, l2)
         for W, dW in model.penalized_parameters():
             dW += l2 * W  # d/dW of l2/2 ||W||^2
-    return value
+    return value, z
 
 
 def value_and_grad(model: Sequential, loss: str | Loss, X: Any, y: Any, l2: float = 0.0,
@@ -104,7 +104,7 @@ def value_and_grad(model: Sequential, loss: str | Loss, X: Any, y: Any, l2: floa
     loss = get_loss(loss)
     l2 = check_nonnegative(l2, "l2")
     X, y, sample_weight = prepare_data(model, loss, X, y, sample_weight)
-    value = objective_and_backward(model, loss, X, y, l2, sample_weight, training)
+    value, _ = objective_and_backward(model, loss, X, y, l2, sample_weight, training)
     return value, {name: g.copy() for name, _, g in model.named_parameters()}
 
 

@@ -58,11 +58,12 @@ class Loss:
                        sample_weight: np.ndarray | None = None) -> tuple[float, np.ndarray]:
         """``(L, dL/dz)`` with ``dL/dz_i = w_i / sum(w) * dl_i/dz_i``."""
         value = self.value(z, y, sample_weight)
-        grad = self.backward(z, y)
-        if sample_weight is None:
-            grad /= len(z)  # the 1/n of the mean
-        else:
-            grad *= (sample_weight / np.sum(sample_weight)).astype(z.dtype)[:, None]
+        with np.errstate(under="ignore"):  # tiny probabilities may round to 0: harmless
+            grad = self.backward(z, y)
+            if sample_weight is None:
+                grad /= len(z)  # the 1/n of the mean
+            else:
+                grad *= (sample_weight / np.sum(sample_weight)).astype(z.dtype)[:, None]
         return value, grad
 
     def kink_pattern(self, z: np.ndarray, y: np.ndarray) -> list[np.ndarray]:
@@ -99,8 +100,9 @@ class CrossEntropy(Loss):
         return y
 
     def forward(self, z, y):
-        if y.ndim == 1:
-            return logsumexp(z, axis=1) - z[np.arange(len(z)), y]
+        if y.ndim == 1:  # l = logsumexp(z) - z_c, shifted by max(z) for precision
+            t = z - np.max(z, axis=1, keepdims=True)
+            return logsumexp(t, axis=1) - t[np.arange(len(z)), y]
         return -np.sum(y * log_softmax(z), axis=1)
 
     def backward(self, z, y):

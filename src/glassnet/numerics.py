@@ -63,6 +63,11 @@ def softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
 
 
 def log_softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
-    """``z - logsumexp(z)`` over ``axis``; finite wherever ``z`` is."""
+    """``z - logsumexp(z)`` over ``axis``, computed as ``t - log(sum(exp(t)))``, ``t = z - max z``.
+
+    Subtracting the max first keeps full relative precision for the largest entries, whose
+    log-probabilities are close to 0.
+    """
     z = np.asarray(z)
-    return z - logsumexp(z, axis=axis, keepdims=True)
+    t = z - np.max(z, axis=axis, keepdims=True)
+    return t - np.log(np.sum(_exp_nonpositive(t), axis=axis, keepdims=True))

@@ -1,0 +1,256 @@
+"""Numerical stability and accuracy of numerics.py, the losses and the activations.
+
+Every test runs under ``np.seterr(all="raise")`` (see conftest.py), so an overflow, an
+underflow, an invalid operation or a division by zero anywhere is a failure, not a warning.
+"""
+
+import numpy as np
+import pytest
+from scipy import special
+
+from glassnet import numerics
+from glassnet.activations import ACTIVATIONS
+from glassnet.losses import LOSSES
+
+# (dtype, extreme magnitude): the ranges numerics.py promises to handle.
+EXTREMES = [pytest.param(np.float64, 1000.0, id="float64-1000"),
+            pytest.param(np.float32, 100.0, id="float32-100")]
+
+
+def assert_close(actual, desired, **kw):
+    """``np.testing.assert_allclose`` with underflow ignored: its own ``rtol * |desired|`` underflows
+    on subnormal references, and the comparison is not what is under test."""
+    with np.errstate(under="ignore"):
+        np.testing.assert_allclose(actual, desired, **kw)
+
+
+def _reference(fn, z):
+    """Evaluate a SciPy/NumPy reference with FP errors ignored (it is the oracle, not under test)."""
+    with np.errstate(all="ignore"):
+        return fn(z)
+
+
+# name -> (glassnet function, independent reference)
+REFERENCES = {
+    "softmax": (numerics.softmax, lambda z: special.softmax(z, axis=-1)),
+    "log_softmax": (numerics.log_softmax, lambda z: special.log_softmax(z, axis=-1)),
+    "logsumexp": (numerics.logsumexp, lambda z: special.logsumexp(z, axis=-1)),
+    "sigmoid": (numerics.sigmoid, special.expit),
+    "softplus": (numerics.softplus, lambda z: np.logaddexp(0.0, z)),
+}
+
+
+def _logits(kind, seed=0, shape=(40, 6), dtype=np.float64):
+    """Random logits (float64 unless ``dtype``): Gaussian of a given scale, exact +-v signs, or uniform in [-v, v]."""
+    rng = np.random.default_rng(seed)
+    if kind.startswith("normal"):
+        z = rng.standard_normal(shape) * float(kind.split("-")[1])
+    elif kind.startswith("signs"):
+        z = rng.choice([-1.0, 1.0], size=shape) * float(kind.split("-")[1])
+    elif kind.startswith("uniform"):
+        v = float(kind.split("-")[1])
+        z = rng.uniform(-v, v, size=shape)
+    else:  # pragma: no cover - a typo in a parametrization
+        raise ValueError(kind)
+    return z.astype(dtype)
+
+
+SCALES = ["normal-0.001", "normal-1", "normal-10", "normal-100", "normal-1000",
+          "signs-1000", "uniform-1000"]
+
+
+@pytest.mark.parametrize("kind", SCALES)
+@pytest.mark.parametrize("name", list(REFERENCES))
+def test_numerics_match_scipy_float64(name, kind):
+    """Each stable function agrees with SciPy to rtol 1e-12 (atol 1e-300 for exact zeros)."""
+    ours, ref = REFERENCES[name]
+    for seed in range(3):
+        z = _logits(kind, seed)
+        got = ours(z)
+        want = _reference(ref, z)
+        assert got.shape == want.shape
+        assert got.dtype == np.float64
+        assert_close(got, want, rtol=1e-12, atol=1e-300,
+                     err_msg=f"{name} on {kind} logits, seed {seed}")
+
+
+def test_numerics_exact_values_at_extremes():
+    """Hand-checked limits at +-1000: sigmoid -> 0/1, softplus -> 0/z, softmax picks the max."""
+    z = np.array([[-1000.0, 1000.0, 0.0]])
+    np.testing.assert_array_equal(numerics.sigmoid(z), [[0.0, 1.0, 0.5]])
+    assert_close(numerics.softplus(z), [[0.0, 1000.0, np.log(2.0)]], rtol=1e-15)
+    np.testing.assert_array_equal(numerics.softmax(z), [[0.0, 1.0, 0.0]])
+    np.testing.assert_array_equal(numerics.log_softmax(z), [[-2000.0, 0.0, -1000.0]])
+    np.testing.assert_array_equal(numerics.logsumexp(z), [1000.0])
+
+
+@pytest.mark.parametrize("pattern", ["signs", "uniform"])
+@pytest.mark.parametrize("dtype, v", EXTREMES)
+@pytest.mark.parametrize("name", list(REFERENCES))
+def test_numerics_extreme_logits_finite_and_dtype_preserving(name, dtype, v, pattern):
+    """At +-1000 (float64) / +-100 (float32): finite, no FP error, input dtype kept."""
+    ours, _ = REFERENCES[name]
+    z = _logits(f"{pattern}-{v}", seed=1, dtype=dtype)
+    z[0] = v  # a row of ties at +v
+    z[1] = -v  # a row of ties at -v
+    got = ours(z)  # any FP error raises here (strict np.seterr)
+    assert got.dtype == dtype, f"{name} turned {np.dtype(dtype).name} into {got.dtype}"
+    assert np.isfinite(got).all()
+    if dtype == np.float32:
+        # agrees with the float64 computation of the same inputs, up to float32 rounding of
+        # quantities of size v (logsumexp and log_softmax carry absolute errors ~ eps * v)
+        assert_close(got, ours(z.astype(np.float64)),
+                     rtol=1e-5, atol=8 * np.finfo(np.float32).eps * v)
+
+
+@pytest.mark.parametrize("pattern", ["signs", "uniform"])
+@pytest.mark.parametrize("dtype, v", EXTREMES)
+def test_softmax_rows_sum_to_one_at_extremes(dtype, v, pattern):
+    """softmax rows are probability vectors and exp(log_softmax) = softmax, even at +-v."""
+    z = _logits(f"{pattern}-{v}", seed=2, dtype=dtype)
+    z[0] = v
+    p = numerics.softmax(z)
+    tol = 1e-6 if dtype == np.float32 else 1e-13
+    assert_close(p.sum(axis=-1), 1.0, rtol=tol)
+    assert (p >= 0).all() and (p <= 1).all()
+    assert_close(p[0], np.full(z.shape[1], 1.0 / z.shape[1], dtype=dtype), rtol=tol)
+    with np.errstate(under="ignore"):  # exp of -2v underflows to the correct 0
+        back = np.exp(numerics.log_softmax(z))
+    assert_close(back, p, rtol=10 * tol, atol=1e-30)
+
+
+# --------------------------------------------------------------------------------------
+# Losses on extreme logits
+# --------------------------------------------------------------------------------------
+
+def _targets(name, target, n, k, dtype, rng):
+    """Valid targets for loss ``name``: int labels or one-hot rows for cross-entropy,
+    targets in [0, 1] for everything else (valid for BCE and the regression losses): hard 0/1
+    labels in the first half of the rows, soft probabilities in the rest."""
+    if target == "labels":
+        return rng.integers(0, k, size=n)
+    if target == "onehot":
+        return np.eye(k, dtype=dtype)[rng.integers(0, k, size=n)]
+    y = rng.random((n, k))
+    y[: n // 2] = np.round(y[: n // 2])
+    return y.astype(dtype)
+
+
+def _loss_cases():
+    cases = []
+    for name in LOSSES:
+        targets = ["labels", "onehot"] if name == "cross_entropy" else ["unit"]
+        cases += [pytest.param(name, t, id=f"{name}-{t}") for t in targets]
+    return cases
+
+
+LOSS_CASES = _loss_cases()
+
+
+@pytest.mark.parametrize("weighted", [False, True], ids=["mean", "weighted"])
+@pytest.mark.parametrize("pattern", ["signs", "uniform"])
+@pytest.mark.parametrize("dtype, v", EXTREMES)
+@pytest.mark.parametrize("name, target", LOSS_CASES)
+def test_loss_value_and_grad_finite_at_extreme_logits(name, target, dtype, v, pattern, weighted):
+    """Loss.value_and_grad at +-1000 (float64) / +-100 (float32): finite value and gradient,
+    gradient in the logits' dtype, and no FP error (underflow included) under strict seterr."""
+    rng = np.random.default_rng(3)
+    n, k = 8, 3
+    for seed in range(5):
+        z = _logits(f"{pattern}-{v}", seed=seed, shape=(n, k), dtype=dtype)
+        y = _targets(name, target, n, k, dtype, rng)
+        w = rng.uniform(0.5, 2.0, size=n) if weighted else None
+        value, grad = LOSSES[name]().value_and_grad(z.copy(), y, w)
+        assert np.isfinite(value), f"{name}: loss value {value}"
+        assert grad.shape == z.shape
+        assert grad.dtype == dtype
+        assert np.isfinite(grad).all()
+
+
+def _reference_per_sample(name, target, z, y):
+    """Per-sample losses by independent formulas (SciPy / np.logaddexp / textbook)."""
+    if name == "cross_entropy" and target == "labels":
+        return special.logsumexp(z, axis=1) - z[np.arange(len(z)), y]
+    if name == "cross_entropy":
+        return -np.sum(y * special.log_softmax(z, axis=1), axis=1)
+    if name == "binary_cross_entropy":  # -y log s(z) - (1 - y) log(1 - s(z)), 1 - s(z) = s(-z)
+        return np.mean(-y * np.log(special.expit(z)) - (1 - y) * np.log(special.expit(-z)), axis=1)
+    r = z - y
+    if name == "mse":
+        return np.mean(r ** 2, axis=1)
+    if name == "mae":
+        return np.mean(np.abs(r), axis=1)
+    if name == "huber":
+        return np.mean(np.where(np.abs(r) <= 1.0, 0.5 * r ** 2, np.abs(r) - 0.5), axis=1)
+    pytest.fail(f"no reference formula for loss {name!r}: add one to _reference_per_sample")
+
+
+def _reference_grad_per_sample(name, target, z, y):
+    """d l_i / d z_i by hand: softmax - y, (sigmoid - y)/K, 2r/K, sign(r)/K, clip(r)/K."""
+    k = z.shape[1]
+    if name == "cross_entropy":
+        onehot = np.eye(k)[y] if target == "labels" else y
+        return special.softmax(z, axis=1) - onehot
+    if name == "binary_cross_entropy":
+        return (special.expit(z) - y) / k
+    r = z - y
+    if name == "mse":
+        return 2 * r / k
+    if name == "mae":
+        return np.sign(r) / k
+    if name == "huber":
+        return np.clip(r, -1.0, 1.0) / k
+    pytest.fail(f"no reference gradient for loss {name!r}: add one to _reference_grad_per_sample")
+
+
+@pytest.mark.parametrize("weighted", [False, True], ids=["mean", "weighted"])
+@pytest.mark.parametrize("name, target", LOSS_CASES)
+def test_loss_matches_independent_formula(name, target, weighted):
+    """At moderate logits (scale 3) the loss value and dL/dz equal the textbook formulas,
+    including the weighted mean sum(w l) / sum(w) and its gradient w_i / sum(w) * dl_i."""
+    rng = np.random.default_rng(4)
+    n, k = 11, 4
+    z = rng.standard_normal((n, k)) * 3.0
+    y = _targets(name, target, n, k, np.float64, rng)
+    if name in ("mse", "mae", "huber"):
+        y = rng.standard_normal((n, k)) * 2.0  # residuals on both sides of every kink
+    w = rng.uniform(0.0, 3.0, size=n) if weighted else np.ones(n)
+    value, grad = LOSSES[name]().value_and_grad(z.copy(), y, w if weighted else None)
+    per_sample = _reference_per_sample(name, target, z, y)
+    assert_close(value, np.sum(w * per_sample) / np.sum(w), rtol=1e-12)
+    want = _reference_grad_per_sample(name, target, z, y) * (w / np.sum(w))[:, None]
+    assert_close(grad, want, rtol=1e-12, atol=1e-15)
+
+
+# --------------------------------------------------------------------------------------
+# Activations on extreme inputs
+# --------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("dtype, v", EXTREMES)
+@pytest.mark.parametrize("name", list(ACTIVATIONS))
+def test_activation_extreme_inputs_finite_and_dtype_preserving(name, dtype, v):
+    """f and f' (and the layer's forward/backward) stay finite and keep float32 float32
+    for inputs spanning [-v, v]; the float32 results agree with float64 on the same inputs."""
+    z = np.concatenate([[-v, v, -v / 2, v / 2], np.linspace(-v, v, 97),
+                        np.linspace(-30.0, 30.0, 61)]).astype(dtype).reshape(-1, 2)
+    act = ACTIVATIONS[name]()
+    a = act.f(z)
+    d = act.df(z, a)
+    for label, arr in (("f", a), ("df", d)):
+        assert arr.shape == z.shape, f"{name}.{label} shape"
+        assert arr.dtype == dtype, f"{name}.{label} turned {np.dtype(dtype).name} into {arr.dtype}"
+        assert np.isfinite(arr).all(), f"{name}.{label} not finite at extreme inputs"
+
+    out = act.forward(z)
+    assert out.dtype == dtype
+    np.testing.assert_array_equal(out, a)
+    back = act.backward(np.ones_like(z))
+    assert back.dtype == dtype
+    np.testing.assert_array_equal(back, d)
+
+    ref = ACTIVATIONS[name]()
+    z64 = z.astype(np.float64)
+    a64 = ref.f(z64)
+    tol = dict(rtol=1e-5, atol=1e-6) if dtype == np.float32 else dict(rtol=0, atol=0)
+    assert_close(a, a64, **tol)
+    assert_close(d, ref.df(z64, a64), **tol)
