@@ -197,3 +197,11 @@ def test_sequential_backward_returns_input_gradient():
         Xm[idx] -= eps
         numeric[idx] = (loss.value(model.forward(Xp), y) - loss.value(model.forward(Xm), y)) / (2 * eps)
     np.testing.assert_allclose(dX, numeric, rtol=1e-6, atol=1e-10)
+
+
+def test_verbose_gradcheck_prints_the_table(capsys):
+    model, X, y = _xor_like_problem()
+    report = glassnet.gradcheck(model, "cross_entropy", X, y, verbose=True)
+    assert capsys.readouterr().out.strip() == str(report)
+    glassnet.gradcheck(model, "cross_entropy", X, y)
+    assert capsys.readouterr().out == ""

@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from . import trace
 from ._checks import check_nonnegative, check_X, check_y, resolve
 from .losses import LOSSES, Loss
 from .model import Sequential
@@ -177,7 +178,7 @@ def _same(a: list[np.ndarray], b: list[np.ndarray]) -> bool:
 def gradcheck(model: Sequential, loss: str | Loss, X: Any, y: Any, l2: float = 0.0,
               sample_weight: Any = None, eps: float = 1e-4, rtol: float = 1e-7,
               atol: float = 1e-10, max_per_param: int | None = None,
-              seed: int = 0) -> GradcheckReport:
+              seed: int = 0, verbose: bool = False) -> GradcheckReport:
     """Audit every parameter's backprop gradient against float64 central differences.
 
     The model is copied to float64 first; ``model`` itself is not changed.
@@ -194,6 +195,8 @@ def gradcheck(model: Sequential, loss: str | Loss, X: Any, y: Any, l2: float = 0
         Check at most this many randomly chosen elements of each parameter (all by default).
     seed : int
         Chooses those elements.
+    verbose : bool
+        Print the per-parameter table.
 
     Returns
     -------
@@ -235,4 +238,6 @@ def gradcheck(model: Sequential, loss: str | Loss, X: Any, y: Any, l2: float = 0
         rel = float(np.linalg.norm(a - n) / scale) if scale > 0 else 0.0
         report.rows.append(GradcheckRow(name, p.shape, len(a), len(idx) - len(a), max_abs, rel,
                                         rel < rtol or max_abs < atol))
+    if verbose:
+        trace.table(str(report))
     return report
