@@ -24,9 +24,15 @@ LOSS_CASES = [
     pytest.param("cross_entropy", "probs", id="cross_entropy-probs"),
     pytest.param("binary_cross_entropy", "unit", id="binary_cross_entropy"),
     pytest.param("mse", "real", id="mse"),
+    pytest.param("squared_error", "real", id="squared_error"),
     pytest.param("mae", "real", id="mae"),
     pytest.param("huber", "real", id="huber"),
 ]
+
+
+def test_loss_cases_cover_the_registry():
+    """A new loss in LOSSES must get a torch counterpart here."""
+    assert {case.values[0] for case in LOSS_CASES} == set(LOSSES)
 
 
 def assert_close(actual, desired, what):
@@ -92,6 +98,8 @@ def torch_loss(torch, name, z, y, sample_weight=None):
         out = F.binary_cross_entropy_with_logits(z, y, reduction=reduction)
     elif name == "mse":
         out = F.mse_loss(z, y, reduction=reduction)
+    elif name == "squared_error":  # scikit-learn's: half the mean squared error
+        out = 0.5 * F.mse_loss(z, y, reduction=reduction)
     elif name == "mae":
         out = F.l1_loss(z, y, reduction=reduction)
     elif name == "huber":

@@ -18,7 +18,8 @@ import numpy as np
 
 from .numerics import log_softmax, logsumexp, sigmoid, softmax, softplus
 
-__all__ = ["LOSSES", "Loss", "CrossEntropy", "BinaryCrossEntropy", "MSE", "MAE", "Huber"]
+__all__ = ["LOSSES", "Loss", "CrossEntropy", "BinaryCrossEntropy", "MSE", "SquaredError", "MAE",
+           "Huber"]
 
 
 class Loss:
@@ -147,6 +148,21 @@ class MSE(Loss):
         return 2.0 * (z - y) / z.shape[1]
 
 
+class SquaredError(MSE):
+    """Half the squared error, scikit-learn's regression loss: ``l = mean_k (z_k - y_k)^2 / 2``.
+
+    ``dl/dz_k = (z_k - y_k) / K``: the factor 1/2 cancels the 2 of the square.
+    """
+
+    name = "squared_error"
+
+    def forward(self, z, y):
+        return 0.5 * super().forward(z, y)
+
+    def backward(self, z, y):
+        return (z - y) / z.shape[1]
+
+
 class MAE(Loss):
     """Mean absolute error: ``l = mean_k |z_k - y_k|``; ``dl/dz_k = sign(z_k - y_k) / K``."""
 
@@ -183,5 +199,5 @@ class Huber(Loss):
 
 
 LOSSES: dict[str, type[Loss]] = {
-    cls.name: cls for cls in (CrossEntropy, BinaryCrossEntropy, MSE, MAE, Huber)
+    cls.name: cls for cls in (CrossEntropy, BinaryCrossEntropy, MSE, SquaredError, MAE, Huber)
 }
