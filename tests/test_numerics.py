@@ -196,6 +196,8 @@ def _reference_grad_per_sample(name, target, z, y):
     r = z - y
     if name == "mse":
         return 2 * r / k
+    if name == "squared_error":
+        return r / k
     if name == "mae":
         return np.sign(r) / k
     if name == "huber":
@@ -212,7 +214,7 @@ def test_loss_matches_independent_formula(name, target, weighted):
     n, k = 11, 4
     z = rng.standard_normal((n, k)) * 3.0
     y = _targets(name, target, n, k, np.float64, rng)
-    if name in ("mse", "mae", "huber"):
+    if name in ("mse", "squared_error", "mae", "huber"):
         y = rng.standard_normal((n, k)) * 2.0  # residuals on both sides of every kink
     w = rng.uniform(0.0, 3.0, size=n) if weighted else np.ones(n)
     value, grad = LOSSES[name]().value_and_grad(z.copy(), y, w if weighted else None)
