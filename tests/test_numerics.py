@@ -178,6 +178,8 @@ def _reference_per_sample(name, target, z, y):
     r = z - y
     if name == "mse":
         return np.mean(r ** 2, axis=1)
+    if name == "squared_error":
+        return 0.5 * np.mean(r ** 2, axis=1)
     if name == "mae":
         return np.mean(np.abs(r), axis=1)
     if name == "huber":
