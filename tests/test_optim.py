@@ -333,7 +333,9 @@ def test_lbfgs_minimizes_a_quadratic():
         return 0.5 * x @ A @ x - b @ x, A @ x - b
 
     x, n_iter, result = LBFGS(tol=1e-10).minimize(fun_and_grad, np.zeros(6))
-    np.testing.assert_allclose(x, np.linalg.solve(A, b), rtol=1e-7, atol=1e-9)
+    # scipy also stops when f decreases by less than ~2e-9 relatively (its default ftol, which
+    # scikit-learn keeps too), so x is close to the minimum, not exact to machine precision.
+    np.testing.assert_allclose(x, np.linalg.solve(A, b), atol=1e-5)
     assert result.success and 0 < n_iter <= 200
 
 

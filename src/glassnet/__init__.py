@@ -12,13 +12,20 @@ Where things are:
   layers.py       Layer, Dense, Dropout
   model.py        Sequential (one contiguous parameter buffer), the MLP builder
   grad.py         value_and_grad, gradcheck
+  optim.py        SGD, Adam, AdamW, RMSprop, Adagrad, L-BFGS, gradient clipping
+  schedules.py    learning-rate schedules
+  train.py        fit, fit_iter, History
+  callbacks.py    early stopping, checkpoints, the divergence guard, the callback protocol
+  progress.py     the tqdm progress bar
+  sklearn.py      MLPClassifier, MLPRegressor (scikit-learn estimators)
   functional.py   the original notebook's API over the same engine
   trace.py        the step-by-step prints behind verbose=True
   datasets.py     small built-in data sets
   cli.py          the ``glassnet`` command line
 """
 
-from . import functional
+from . import callbacks, functional, optim, schedules
+from .callbacks import Callback, Checkpoint, DivergenceError, EarlyStopping, StopOnDivergence
 from .activations import (ACTIVATIONS, ELU, GELU, Activation, Identity, LeakyReLU, ReLU,
                           Sigmoid, Softplus, Tanh)
 from .grad import GradcheckReport, gradcheck, value_and_grad
@@ -26,6 +33,7 @@ from .init import INITIALISERS
 from .layers import Dense, Dropout, Layer
 from .losses import LOSSES, Loss
 from .model import MLP, Sequential
+from .train import History, TrainState, fit, fit_iter
 
 __version__ = "0.1.0"
 
@@ -33,5 +41,15 @@ __all__ = [
     "functional", "ACTIVATIONS", "LOSSES", "INITIALISERS",
     "Layer", "Dense", "Dropout", "Activation", "Identity", "ReLU", "LeakyReLU", "ELU", "GELU",
     "Tanh", "Sigmoid", "Softplus", "Loss", "Sequential", "MLP",
-    "value_and_grad", "gradcheck", "GradcheckReport", "__version__",
+    "value_and_grad", "gradcheck", "GradcheckReport", "optim", "schedules", "callbacks",
+    "fit", "fit_iter", "History", "TrainState", "Callback", "EarlyStopping", "Checkpoint",
+    "StopOnDivergence", "DivergenceError", "MLPClassifier", "MLPRegressor", "__version__",
 ]
+
+
+def __getattr__(name: str):
+    """The estimators import scikit-learn, so they load on first use, not with glassnet."""
+    if name in ("MLPClassifier", "MLPRegressor"):
+        from . import sklearn as _estimators
+        return getattr(_estimators, name)
+    raise AttributeError(f"module 'glassnet' has no attribute {name!r}")

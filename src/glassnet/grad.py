@@ -55,7 +55,7 @@ def prepare_data(model: Sequential, loss: Loss, X: Any, y: Any,
         if not np.isfinite(sample_weight).all() or (sample_weight < 0).any():
             raise ValueError("sample_weight must be finite and non-negative")
         if sample_weight.sum() <= 0:
-            raise ValueError("sample_weight sums to 0: no sample carries weight")
+            raise ValueError("sample_weight sums to zero: no sample carries any weight")
     return X, y, sample_weight
 
 

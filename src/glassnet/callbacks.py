@@ -1,0 +1,211 @@
+"""Callbacks for ``glassnet.fit``: the protocol and the built-in ones.
+
+A callback is any object with some of these methods; each receives the live ``TrainState``
+(``state.model``, ``state.optimizer``, ``state.epoch`` (1-based), ``state.batch``,
+``state.batch_loss``, ``state.logs`` (this epoch's numbers), ``state.history``), and may set
+``state.stop = True`` to end training after the current epoch::
+
+    on_train_begin(state)   on_epoch_begin(state)   on_batch_end(state)
+    on_epoch_end(state)     on_train_end(state)
+
+``on_batch_end`` runs before the optimizer step, with ``state.batch_loss`` the loss of the
+batch just evaluated. Subclass ``Callback`` to get no-op defaults for the methods you skip.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable
+
+import numpy as np
+
+__all__ = ["Callback", "EarlyStopping", "Checkpoint", "StopOnDivergence", "DivergenceError",
+           "LearningRateSchedule", "LambdaCallback"]
+
+
+class Callback:
+    """Base class with a no-op for every hook."""
+
+    def on_train_begin(self, state) -> None:
+        pass
+
+    def on_epoch_begin(self, state) -> None:
+        pass
+
+    def on_batch_end(self, state) -> None:
+        pass
+
+    def on_epoch_end(self, state) -> None:
+        pass
+
+    def on_train_end(self, state) -> None:
+        pass
+
+
+class LambdaCallback(Callback):
+    """Wrap plain functions: ``LambdaCallback(on_epoch_end=lambda state: ...)``."""
+
+    def __init__(self, **hooks: Callable[[Any], None]) -> None:
+        for name, fn in hooks.items():
+            if not hasattr(Callback, name):
+                raise ValueError(f"unknown callback hook {name!r}")
+            setattr(self, name, fn)
+
+
+def _improved(value: float, best: float, mode: str, min_delta: float) -> bool:
+    return value < best - min_delta if mode == "min" else value > best + min_delta
+
+
+def _resolve_mode(monitor: str, mode: str) -> str:
+    if mode == "auto":
+        return "max" if ("accuracy" in monitor or "r2" in monitor) else "min"
+    if mode not in ("min", "max"):
+        raise ValueError(f"mode must be 'auto', 'min' or 'max', got {mode!r}")
+    return mode
+
+
+class EarlyStopping(Callback):
+    """Stop when ``monitor`` has not improved by ``min_delta`` for ``patience`` epochs.
+
+    With ``restore_best=True`` the model ends with the weights of its best epoch.
+
+    Parameters
+    ----------
+    monitor : str
+        A key of the epoch logs: ``'val_loss'`` (default), ``'loss'``, ``'val_accuracy'``, ...
+    patience : int
+        Epochs without improvement before stopping.
+    min_delta : float
+        Smallest change that counts as an improvement.
+    mode : 'auto', 'min' or 'max'
+        Whether smaller or larger is better ('auto': larger for accuracy and r2).
+    restore_best : bool
+    """
+
+    def __init__(self, monitor: str = "val_loss", patience: int = 10, min_delta: float = 0.0,
+                 mode: str = "auto", restore_best: bool = True) -> None:
+        if not isinstance(patience, (int, np.integer)) or patience < 0:
+            raise ValueError(f"patience must be an int >= 0, got {patience!r}")
+        self.monitor, self.patience, self.min_delta = monitor, int(patience), float(min_delta)
+        self.mode = _resolve_mode(monitor, mode)
+        self.restore_best = restore_best
+
+    def on_train_begin(self, state) -> None:
+        self.best = math.inf if self.mode == "min" else -math.inf
+        self.best_epoch, self.best_params, self.wait = 0, None, 0
+
+    def on_epoch_end(self, state) -> None:
+        if self.monitor not in state.logs:
+            raise ValueError(f"EarlyStopping monitors {self.monitor!r}, which this run does not "
+                             f"log; available: {sorted(state.logs)}")
+        value = state.logs[self.monitor]
+        if _improved(value, self.best, self.mode, self.min_delta):
+            self.best, self.best_epoch, self.wait = value, state.epoch, 0
+            if self.restore_best:
+                self.best_params = state.model.flat_params.copy()
+        else:
+            self.wait += 1
+            if self.wait >= self.patience:
+                state.stop = True
+                state.stop_reason = (f"{self.monitor} did not improve for {self.patience} "
+                                     f"epochs (best {self.best:.6g} at epoch {self.best_epoch})")
+
+    def on_train_end(self, state) -> None:
+        if self.restore_best and self.best_params is not None:
+            state.model.flat_params[...] = self.best_params
+
+
+class Checkpoint(Callback):
+    """Keep (and optionally hand to ``save``) the weights every ``every`` epochs or on improvement.
+
+    Parameters
+    ----------
+    save : callable, optional
+        ``save(state)`` is called at each checkpoint, e.g. to write the model to a file.
+    every : int
+        Checkpoint every this many epochs (ignored when ``monitor`` is set).
+    monitor : str, optional
+        Checkpoint only when this log value improves (``mode`` as in ``EarlyStopping``).
+
+    Attributes
+    ----------
+    state_dict : dict
+        The last checkpointed ``model.state_dict()``; ``epoch`` is its epoch.
+    """
+
+    def __init__(self, save: Callable[[Any], None] | None = None, every: int = 1,
+                 monitor: str | None = None, mode: str = "auto") -> None:
+        if not isinstance(every, (int, np.integer)) or every < 1:
+            raise ValueError(f"every must be an int >= 1, got {every!r}")
+        self.save, self.every, self.monitor = save, int(every), monitor
+        self.mode = _resolve_mode(monitor or "loss", mode)
+        self.state_dict, self.epoch = None, None
+
+    def on_train_begin(self, state) -> None:
+        self.best = math.inf if self.mode == "min" else -math.inf
+
+    def on_epoch_end(self, state) -> None:
+        if self.monitor is not None:
+            value = state.logs[self.monitor]
+            if not _improved(value, self.best, self.mode, 0.0):
+                return
+            self.best = value
+        elif state.epoch % self.every:
+            return
+        self.state_dict, self.epoch = state.model.state_dict(), state.epoch
+        if self.save is not None:
+            self.save(state)
+
+
+class DivergenceError(FloatingPointError):
+    """Training produced a non-finite loss or weights; the message names the epoch and batch."""
+
+
+class StopOnDivergence(Callback):
+    """Raise ``DivergenceError`` as soon as the loss or the weights stop being finite.
+
+    The model keeps the last finite weights: those in place when the bad loss appeared if
+    they are finite, else the weights from the start of that epoch (a copy is taken once per
+    epoch, which keeps the check free of per-batch copies).
+    """
+
+    def on_epoch_begin(self, state) -> None:
+        self.snapshot = state.model.flat_params.copy()
+
+    def _fail(self, state, what: str) -> None:
+        params = state.model.flat_params
+        if np.isfinite(params).all():
+            kept = "the weights before the failing step were kept"
+        else:
+            params[...] = self.snapshot
+            kept = f"the weights from the start of epoch {state.epoch} were restored"
+        raise DivergenceError(f"training diverged at epoch {state.epoch}, {what}; {kept}. "
+                              f"Try a smaller learning rate (optimizer lr={state.optimizer.lr:g}).")
+
+    def on_batch_end(self, state) -> None:
+        if not math.isfinite(state.batch_loss):
+            self._fail(state, f"batch {state.batch}: the loss is {state.batch_loss}")
+
+    def on_epoch_end(self, state) -> None:
+        if not np.isfinite(state.model.flat_params).all():
+            self._fail(state, "end of epoch: the weights are not finite")
+        for key, value in state.logs.items():
+            if not math.isfinite(value):
+                self._fail(state, f"end of epoch: {key} is {value}")
+
+
+class LearningRateSchedule(Callback):
+    """Set ``optimizer.lr`` from a schedule: ``start`` before training, ``step`` after each epoch.
+
+    ``monitor`` (default ``'val_loss'`` when logged, else ``'loss'``) feeds plateau schedules.
+    """
+
+    def __init__(self, schedule, monitor: str | None = None) -> None:
+        self.schedule, self.monitor = schedule, monitor
+
+    def on_train_begin(self, state) -> None:
+        state.optimizer.lr = self.schedule.start(state.optimizer.lr)
+
+    def on_epoch_end(self, state) -> None:
+        key = self.monitor or ("val_loss" if "val_loss" in state.logs else "loss")
+        state.optimizer.lr = self.schedule.step(state.logs.get(key))

@@ -1,0 +1,435 @@
+"""scikit-learn estimators: ``MLPClassifier`` and ``MLPRegressor``, drop-ins for
+``sklearn.neural_network``'s, trained by ``glassnet.fit`` on a ``glassnet.MLP``.
+
+Same parameter names, defaults, methods and fitted attributes as scikit-learn's, with the
+same objective: the mean loss of a batch plus ``alpha / 2 * sum ||W||^2 / n_batch``. Beyond
+them: ``dropout``, per-layer ``activation`` lists, every glassnet optimizer (``solver`` is any
+name in ``glassnet.optim.OPTIMIZERS`` or 'lbfgs', or pass ``optimizer=`` an instance),
+``schedule`` (any ``glassnet.schedules`` schedule), ``class_weight``, ``init`` and ``dtype``.
+
+Needs scikit-learn (``pip install 'glassnet[sklearn]'``).
+"""
+
+from __future__ import annotations
+
+import copy
+import warnings
+
+import numpy as np
+
+try:
+    from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.preprocessing import LabelBinarizer
+    from sklearn.utils.class_weight import compute_sample_weight
+    from sklearn.utils.multiclass import type_of_target, unique_labels
+    from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+except ImportError as exc:  # pragma: no cover - depends on the environment
+    raise ImportError("glassnet's estimators need scikit-learn >= 1.6: "
+                      "pip install 'glassnet[sklearn]'") from exc
+
+from .callbacks import Callback
+from .model import MLP
+from .numerics import log_softmax, sigmoid, softmax
+from .optim import LBFGS, OPTIMIZERS, SGD, Adam, get_optimizer
+from .schedules import SCHEDULES
+from .train import fit_iter
+
+__all__ = ["MLPClassifier", "MLPRegressor"]
+
+# scikit-learn's activation names, mapped to glassnet's (glassnet's own are accepted too)
+_ACTIVATION_ALIASES = {"logistic": "sigmoid"}
+
+
+class _Convergence(Callback):
+    """scikit-learn's stopping rule, epoch by epoch.
+
+    Without early stopping: count epochs whose training loss is not below ``best - tol``;
+    with it: epochs whose validation score (accuracy or R^2) is not above ``best + tol``.
+    After more than ``n_iter_no_change`` such epochs, stop; with ``learning_rate='adaptive'``
+    and SGD, divide the learning rate by 5 instead, until it falls below 1e-6.
+    """
+
+    def __init__(self, estimator) -> None:
+        self.est = estimator
+
+    def on_epoch_end(self, state) -> None:
+        est = self.est
+        est.loss_curve_.append(state.logs["loss"])
+        est.t_ += state.samples_seen - self._seen
+        self._seen = state.samples_seen
+        if est.early_stopping:
+            score = state.logs[est._score_key]
+            est.validation_scores_.append(score)
+            est._no_improvement_count = (est._no_improvement_count + 1
+                                         if score < est.best_validation_score_ + est.tol else 0)
+            if score > est.best_validation_score_:
+                est.best_validation_score_ = score
+                est._best_params = state.model.flat_params.copy()
+        else:
+            loss = est.loss_curve_[-1]
+            est._no_improvement_count = (est._no_improvement_count + 1
+                                         if loss > est.best_loss_ - est.tol else 0)
+            est.best_loss_ = min(est.best_loss_, loss)
+        if est._invscaling:  # lr = lr0 / (t + 1)^power_t, t = samples seen (scikit-learn)
+            state.optimizer.lr = est.learning_rate_init / (est.t_ + 1) ** est.power_t
+        if est._no_improvement_count > est.n_iter_no_change:
+            if est._adaptive and state.optimizer.lr > 1e-6:
+                state.optimizer.lr /= 5.0
+                est._no_improvement_count = 0
+            else:
+                state.stop = True
+
+    def on_train_begin(self, state) -> None:
+        self._seen = 0
+
+
+class _BaseMLP(BaseEstimator):
+    """Shared machinery; see ``MLPClassifier`` and ``MLPRegressor``."""
+
+    _is_classifier = False
+
+    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam",
+                 alpha=0.0001, batch_size="auto", learning_rate="constant",
+                 learning_rate_init=0.001, power_t=0.5, max_iter=200, shuffle=True,
+                 random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
+                 nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
+                 beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
+                 dropout=0.0, init="glorot_uniform", dtype="float32", optimizer=None,
+                 schedule=None):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+        self.dropout = dropout
+        self.init = init
+        self.dtype = dtype
+        self.optimizer = optimizer
+        self.schedule = schedule
+
+    # -- configuration -----------------------------------------------------------------------
+    def _check_params(self) -> None:
+        if isinstance(self.hidden_layer_sizes, (int, np.integer)):
+            hidden = [self.hidden_layer_sizes]
+        else:
+            hidden = list(self.hidden_layer_sizes)
+        if any(not isinstance(h, (int, np.integer)) or h <= 0 for h in hidden):
+            raise ValueError(f"hidden_layer_sizes must be positive ints, got {self.hidden_layer_sizes!r}")
+        for name in ("max_iter", "n_iter_no_change", "max_fun"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, np.integer)) or value < 1:
+                raise ValueError(f"{name} must be an int >= 1, got {value!r}")
+        for name in ("alpha", "tol"):
+            if not np.isfinite(getattr(self, name)) or getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)!r}")
+        if not self.learning_rate_init > 0:
+            raise ValueError(f"learning_rate_init must be > 0, got {self.learning_rate_init!r}")
+        if self.solver not in ("lbfgs", *OPTIMIZERS):
+            raise ValueError(f"solver must be 'lbfgs' or one of {sorted(OPTIMIZERS)}, "
+                             f"got {self.solver!r}")
+        if self.learning_rate not in ("constant", "invscaling", "adaptive"):
+            raise ValueError("learning_rate must be 'constant', 'invscaling' or 'adaptive', "
+                             f"got {self.learning_rate!r}")
+        if self.batch_size != "auto" and (not isinstance(self.batch_size, (int, np.integer))
+                                          or self.batch_size < 1):
+            raise ValueError(f"batch_size must be 'auto' or an int >= 1, got {self.batch_size!r}")
+        if self.early_stopping and not 0 < self.validation_fraction < 1:
+            raise ValueError(f"validation_fraction must be in (0, 1), got {self.validation_fraction!r}")
+        self._hidden = [int(h) for h in hidden]
+
+    def _activations(self):
+        names = [self.activation] if isinstance(self.activation, str) else list(self.activation)
+        names = [_ACTIVATION_ALIASES.get(name, name) for name in names]
+        return names[0] if len(names) == 1 else names
+
+    def _make_optimizer(self):
+        if self.optimizer is not None:
+            return copy.deepcopy(get_optimizer(self.optimizer))
+        if self.solver == "lbfgs":
+            return LBFGS(max_iter=self.max_iter, max_fun=self.max_fun, tol=self.tol)
+        if self.solver == "sgd":
+            return SGD(self.learning_rate_init, momentum=self.momentum,
+                       nesterov=self.nesterovs_momentum and self.momentum > 0)
+        if self.solver == "adam":
+            return Adam(self.learning_rate_init, betas=(self.beta_1, self.beta_2), eps=self.epsilon)
+        return OPTIMIZERS[self.solver](self.learning_rate_init)
+
+    def _make_schedule(self):
+        if self.schedule is None:
+            return None
+        if isinstance(self.schedule, str):
+            return SCHEDULES[self.schedule]()
+        return copy.deepcopy(self.schedule)
+
+    # -- fitting -----------------------------------------------------------------------------
+    def _fit(self, X, y, sample_weight=None, incremental=False, classes=None):
+        self._check_params()
+        first = not (incremental or self.warm_start) or not hasattr(self, "model_")
+        X, y = validate_data(self, X, y, reset=first, multi_output=True, y_numeric=not
+                             self._is_classifier, dtype=[np.float64, np.float32])
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)  # a column vector is a 1-D target, with a warning
+        if sample_weight is not None:
+            sample_weight = np.asarray(sample_weight, dtype=np.float64)
+            if sample_weight.shape != (X.shape[0],):
+                raise ValueError(f"sample_weight must have shape ({X.shape[0]},), "
+                                 f"got {sample_weight.shape}")
+        targets = self._encode_targets(y, first, classes)
+        class_weight = getattr(self, "class_weight", None)
+        if class_weight is not None:
+            if getattr(self, "_multilabel", False):
+                raise ValueError("class_weight is not supported for multilabel targets")
+            cw = compute_sample_weight(class_weight, y)
+            sample_weight = cw if sample_weight is None else sample_weight * cw
+        if first:
+            rs = self.random_state
+            if isinstance(rs, np.random.RandomState):
+                rs = int(rs.randint(np.iinfo(np.int32).max))
+            self._rng = np.random.default_rng(rs)
+            sizes = [X.shape[1], *self._hidden, targets.shape[1] if targets.ndim == 2 else
+                     len(self.classes_)]
+            self.model_ = MLP(sizes, activation=self._activations(), init=self.init,
+                              dropout=self.dropout, dtype=self.dtype, seed=self._rng)
+            self.n_iter_, self.t_ = 0, 0
+            self.loss_curve_ = []
+            self._no_improvement_count = 0
+            self.best_loss_ = np.inf
+            self.validation_scores_ = [] if self.early_stopping else None
+            self.best_validation_score_ = -np.inf if self.early_stopping else None
+        if not incremental or not hasattr(self, "_optimizer"):
+            self._optimizer = self._make_optimizer()
+        stochastic = not isinstance(self._optimizer, LBFGS)
+        self._invscaling = self.learning_rate == "invscaling" and self.solver == "sgd"
+        self._adaptive = self.learning_rate == "adaptive" and self.solver == "sgd"
+        early = self.early_stopping and not incremental and stochastic
+        batch = min(200, len(X)) if self.batch_size == "auto" else min(self.batch_size, len(X))
+        epochs = 1 if incremental else self.max_iter
+        callbacks = [_Convergence(self)] if stochastic else []
+        self._score_key = "val_accuracy" if self._is_classifier else "val_r2"
+        self._best_params = None
+        with warnings.catch_warnings():
+            run = fit_iter(self.model_, X, targets, loss=self._loss_name, optimizer=self._optimizer,
+                           epochs=epochs, batch_size=batch if stochastic else None,
+                           shuffle=self.shuffle, seed=self._rng, sample_weight=sample_weight,
+                           validation_fraction=self.validation_fraction if early else 0.0,
+                           l2=self.alpha, l2_per_sample=True, schedule=self._make_schedule(),
+                           callbacks=callbacks, progress=bool(self.verbose))
+            epochs_run = 0
+            for state in run:
+                epochs_run = state.epoch
+        self.n_iter_ += epochs_run
+        self.history_ = state.history
+        self.loss_ = state.history["loss"][-1]
+        if not stochastic:
+            self.best_loss_ = self.loss_
+            self.loss_curve_ = None
+        if early and self._best_params is not None:
+            self.model_.flat_params[...] = self._best_params
+        if stochastic and not incremental and not state.stop and epochs_run == self.max_iter:
+            warnings.warn(f"Stochastic optimizer: maximum iterations ({self.max_iter}) reached "
+                          "and the optimization hasn't converged yet.", ConvergenceWarning)
+        return self
+
+    def fit(self, X, y, sample_weight=None):
+        """Train on ``X`` ``(n_samples, n_features)`` and ``y``; returns ``self``."""
+        return self._fit(X, y, sample_weight)
+
+    # -- fitted attributes in scikit-learn's form --------------------------------------------
+    @property
+    def coefs_(self):
+        """Weight matrices, ``coefs_[i]`` of shape ``(n_units_i, n_units_{i+1})`` (live views)."""
+        check_is_fitted(self, "model_")
+        return [layer.W for layer in self.model_.layers if hasattr(layer, "W")]
+
+    @property
+    def intercepts_(self):
+        """Bias vectors, ``intercepts_[i]`` of shape ``(n_units_{i+1},)`` (live views)."""
+        check_is_fitted(self, "model_")
+        return [layer.b for layer in self.model_.layers if hasattr(layer, "b")]
+
+    @property
+    def n_layers_(self) -> int:
+        check_is_fitted(self, "model_")
+        return len(self.coefs_) + 1
+
+    @property
+    def n_outputs_(self) -> int:
+        check_is_fitted(self, "model_")
+        return self.model_.n_outputs
+
+    def _scores(self, X) -> np.ndarray:
+        """Logits for validated ``X``, in float64 for the post-processing."""
+        check_is_fitted(self, "model_")
+        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        return self.model_._forward(X.astype(self.model_.dtype, copy=False)).astype(np.float64)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.non_deterministic = False
+        return tags
+
+
+class MLPClassifier(ClassifierMixin, _BaseMLP):
+    """Multi-layer perceptron classifier, a drop-in for ``sklearn.neural_network.MLPClassifier``.
+
+    Multiclass targets train a softmax output with cross-entropy; binary targets a single
+    sigmoid output, and multilabel indicator matrices one sigmoid per label, with binary
+    cross-entropy (averaged over labels). Parameters are
+    scikit-learn's, plus ``dropout``, ``init``, ``dtype`` (float32 by default, float64 on
+    request), ``optimizer``, ``schedule`` and ``class_weight`` (dict or 'balanced').
+    """
+
+    _is_classifier = True
+
+    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam",
+                 alpha=0.0001, batch_size="auto", learning_rate="constant",
+                 learning_rate_init=0.001, power_t=0.5, max_iter=200, shuffle=True,
+                 random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
+                 nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
+                 beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
+                 dropout=0.0, init="glorot_uniform", dtype="float32", optimizer=None,
+                 schedule=None, class_weight=None):
+        super().__init__(hidden_layer_sizes, activation, solver=solver, alpha=alpha,
+                         batch_size=batch_size, learning_rate=learning_rate,
+                         learning_rate_init=learning_rate_init, power_t=power_t,
+                         max_iter=max_iter, shuffle=shuffle, random_state=random_state, tol=tol,
+                         verbose=verbose, warm_start=warm_start, momentum=momentum,
+                         nesterovs_momentum=nesterovs_momentum, early_stopping=early_stopping,
+                         validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2,
+                         epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun,
+                         dropout=dropout, init=init, dtype=dtype, optimizer=optimizer,
+                         schedule=schedule)
+        self.class_weight = class_weight
+
+    def _encode_targets(self, y, first, classes):
+        kind = type_of_target(y, input_name="y")
+        if kind not in ("binary", "multiclass", "multilabel-indicator"):
+            raise ValueError(f"Unknown label type: {kind!r}. MLPClassifier needs class labels "
+                             f"(binary, multiclass or a multilabel indicator matrix)")
+        if first:
+            self.classes_ = unique_labels(y) if classes is None else np.asarray(classes)
+            if len(self.classes_) < 2:
+                raise ValueError(f"y has only one class ({self.classes_[0]!r}); a classifier "
+                                 "needs samples of at least 2 classes")
+            self._label_binarizer = LabelBinarizer().fit(self.classes_)
+            self._multilabel = kind == "multilabel-indicator"
+            self.out_activation_ = ("logistic" if self._multilabel or len(self.classes_) <= 2
+                                    else "softmax")
+        elif not self._multilabel and not np.isin(unique_labels(y), self.classes_).all():
+            raise ValueError(f"y has labels {sorted(set(unique_labels(y)) - set(self.classes_))} "
+                             f"that are not in classes_ {list(self.classes_)}")
+        if self._multilabel:
+            self._loss_name = "binary_cross_entropy"
+            return np.asarray(y, dtype=np.float64)
+        if self.out_activation_ == "logistic":
+            self._loss_name = "binary_cross_entropy"
+            return (np.asarray(y) == self.classes_[-1]).astype(np.float64).reshape(-1, 1)
+        self._loss_name = "cross_entropy"
+        return np.searchsorted(self.classes_, y)
+
+    def partial_fit(self, X, y, sample_weight=None, classes=None):
+        """One epoch over ``(X, y)``, continuing from the current state.
+
+        ``classes`` (all labels that will ever appear) is needed on the first call.
+        """
+        if not hasattr(self, "model_") and classes is None:
+            raise ValueError("classes must be passed on the first call to partial_fit")
+        return self._fit(X, y, sample_weight, incremental=True, classes=classes)
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Class probabilities, shape ``(n_samples, n_classes)``, columns in ``classes_`` order."""
+        z = self._scores(X)
+        if self.out_activation_ == "softmax":
+            return softmax(z)
+        p = sigmoid(z)
+        return p if self._multilabel else np.hstack([1 - p, p])
+
+    def predict_log_proba(self, X) -> np.ndarray:
+        """Log of ``predict_proba``, computed stably from the logits."""
+        z = self._scores(X)
+        if self.out_activation_ == "softmax":
+            return log_softmax(z)
+        log_p, log_q = -np.logaddexp(0, -z), -np.logaddexp(0, z)  # log s(z), log (1 - s(z))
+        return log_p if self._multilabel else np.hstack([log_q, log_p])
+
+    def predict(self, X) -> np.ndarray:
+        """Predicted labels (an indicator matrix for multilabel targets)."""
+        z = self._scores(X)
+        if self._multilabel:
+            return (z > 0).astype(int)
+        if self.out_activation_ == "logistic":
+            return self.classes_[(z[:, 0] > 0).astype(int)]
+        return self.classes_[np.argmax(z, axis=1)]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags
+
+
+class MLPRegressor(RegressorMixin, _BaseMLP):
+    """Multi-layer perceptron regressor, a drop-in for ``sklearn.neural_network.MLPRegressor``.
+
+    ``loss='squared_error'`` (scikit-learn's half mean squared error) by default; glassnet's
+    'mse', 'mae' and 'huber' also work. Multi-output ``y`` of shape ``(n, k)`` trains ``k``
+    linear outputs.
+    """
+
+    def __init__(self, loss="squared_error", hidden_layer_sizes=(100,), activation="relu", *,
+                 solver="adam", alpha=0.0001, batch_size="auto", learning_rate="constant",
+                 learning_rate_init=0.001, power_t=0.5, max_iter=200, shuffle=True,
+                 random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
+                 nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
+                 beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
+                 dropout=0.0, init="glorot_uniform", dtype="float32", optimizer=None,
+                 schedule=None):
+        super().__init__(hidden_layer_sizes, activation, solver=solver, alpha=alpha,
+                         batch_size=batch_size, learning_rate=learning_rate,
+                         learning_rate_init=learning_rate_init, power_t=power_t,
+                         max_iter=max_iter, shuffle=shuffle, random_state=random_state, tol=tol,
+                         verbose=verbose, warm_start=warm_start, momentum=momentum,
+                         nesterovs_momentum=nesterovs_momentum, early_stopping=early_stopping,
+                         validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2,
+                         epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun,
+                         dropout=dropout, init=init, dtype=dtype, optimizer=optimizer,
+                         schedule=schedule)
+        self.loss = loss
+
+    def _encode_targets(self, y, first, classes):
+        if self.loss not in ("squared_error", "mse", "mae", "huber"):
+            raise ValueError("loss must be 'squared_error', 'mse', 'mae' or 'huber', "
+                             f"got {self.loss!r}")
+        self._loss_name = self.loss
+        y = np.asarray(y, dtype=np.float64)
+        if first:
+            self._y_1d = y.ndim == 1
+            self.out_activation_ = "identity"
+        return y.reshape(len(y), -1)
+
+    def partial_fit(self, X, y, sample_weight=None):
+        """One epoch over ``(X, y)``, continuing from the current state."""
+        return self._fit(X, y, sample_weight, incremental=True)
+
+    def predict(self, X) -> np.ndarray:
+        """Predictions, shape ``(n_samples,)`` or ``(n_samples, n_outputs)`` like the ``y`` fitted."""
+        z = self._scores(X)
+        return z.ravel() if self._y_1d else z

@@ -1,0 +1,347 @@
+"""The training loop: ``fit`` and ``fit_iter`` (a generator that pauses after every epoch).
+
+One epoch is::
+
+    order = rng.permutation(n)                      # the only copy of the data per epoch
+    for each batch (x, y, w) of the shuffled data:
+        z = model(x);  J = L(z, y, w) + l2/2 ||W||^2   # forward
+        model.backward(dJ/dz)                        # gradients into model.flat_grads
+        optimizer.step([flat_params], [flat_grads])  # one update for the whole network
+
+Metrics: ``loss`` (mean batch objective over the epoch, as scikit-learn's ``loss_curve_``),
+``accuracy`` for the cross-entropies (from the batches' own forward passes), ``r2`` for the
+regression losses; with validation data, the same with a ``val_`` prefix, measured after the
+epoch. L-BFGS (``optim.LBFGS``) trains full-batch through SciPy instead.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any, Iterator, Sequence
+
+import numpy as np
+
+from ._checks import check_nonnegative, check_probability
+from .callbacks import LearningRateSchedule, StopOnDivergence
+from .grad import get_loss, objective_and_backward, prepare_data
+from .losses import BinaryCrossEntropy, CrossEntropy, Loss
+from .model import Sequential
+from .optim import LBFGS, get_optimizer
+
+__all__ = ["fit", "fit_iter", "History", "TrainState", "evaluate"]
+
+
+@dataclass
+class History:
+    """Per-epoch numbers: ``history["loss"]``, ``history["val_accuracy"]``, ...; ``epochs``."""
+
+    history: dict[str, list[float]] = field(default_factory=dict)
+    epochs: list[int] = field(default_factory=list)
+
+    def append(self, epoch: int, logs: dict[str, float]) -> None:
+        self.epochs.append(epoch)
+        for key, value in logs.items():
+            self.history.setdefault(key, []).append(value)
+
+    def __getitem__(self, key: str) -> list[float]:
+        return self.history[key]
+
+    def __len__(self) -> int:
+        return len(self.epochs)
+
+    def __repr__(self) -> str:
+        last = {k: round(v[-1], 6) for k, v in self.history.items()}
+        return f"History(epochs={len(self.epochs)}, last={last})"
+
+
+@dataclass
+class TrainState:
+    """What callbacks and ``fit_iter`` see: the live model and optimizer and the numbers so far."""
+
+    model: Sequential
+    optimizer: Any
+    loss: Loss
+    history: History
+    epoch: int = 0
+    batch: int = 0
+    batch_loss: float = 0.0
+    samples_seen: int = 0
+    logs: dict[str, float] = field(default_factory=dict)
+    stop: bool = False
+    stop_reason: str = ""
+
+
+def _n_correct(loss: Loss, z: np.ndarray, y: np.ndarray) -> int:
+    """Correct predictions in a batch (a row is right when every label in it is)."""
+    if isinstance(loss, CrossEntropy):
+        labels = y if y.ndim == 1 else np.argmax(y, axis=1)
+        return int(np.count_nonzero(np.argmax(z, axis=1) == labels))
+    return int(np.count_nonzero(np.all((z > 0) == (y > 0.5), axis=1)))
+
+
+def _r2(z: np.ndarray, y: np.ndarray) -> float:
+    """Coefficient of determination, averaged over outputs: ``1 - SS_res / SS_tot``."""
+    ss_res = np.sum((y - z) ** 2, axis=0, dtype=np.float64)
+    ss_tot = np.sum((y - y.mean(axis=0)) ** 2, axis=0, dtype=np.float64)
+    scores = np.where(ss_tot > 0, 1 - ss_res / np.where(ss_tot > 0, ss_tot, 1), 0.0)
+    return float(np.mean(scores))
+
+
+def evaluate(model: Sequential, loss: Loss, X: np.ndarray, y: np.ndarray,
+             sample_weight: np.ndarray | None = None, prefix: str = "") -> dict[str, float]:
+    """Loss and the loss's metric on validated data, without penalty or dropout."""
+    z = model._forward(X)
+    logs = {prefix + "loss": loss.value(z, y, sample_weight)}
+    if isinstance(loss, (CrossEntropy, BinaryCrossEntropy)):
+        logs[prefix + "accuracy"] = _n_correct(loss, z, y) / len(X)
+    else:
+        logs[prefix + "r2"] = _r2(z, y)
+    return logs
+
+
+def _class_weights(class_weight: Any, y: np.ndarray) -> np.ndarray:
+    """Per-sample weights from ``{label: weight}`` or ``'balanced'`` (int labels only)."""
+    if y.ndim != 1:
+        raise ValueError("class_weight needs int class labels y of shape (n_samples,)")
+    counts = np.bincount(y)
+    if isinstance(class_weight, str) and class_weight == "balanced":
+        per_class = np.where(counts > 0, len(y) / (np.count_nonzero(counts) * np.maximum(counts, 1)), 0.0)
+    elif isinstance(class_weight, dict):
+        per_class = np.ones(len(counts))
+        for label, weight in class_weight.items():
+            if not 0 <= int(label) < len(counts):
+                raise ValueError(f"class_weight has label {label!r}, which is not in y")
+            per_class[int(label)] = check_nonnegative(weight, f"class_weight[{label!r}]")
+    else:
+        raise ValueError(f"class_weight must be None, 'balanced' or a dict, got {class_weight!r}")
+    return per_class[y]
+
+
+def _split(n: int, fraction: float, y: np.ndarray, rng: np.random.Generator, stratify: bool):
+    """Indices (train, validation), stratified by class for int labels."""
+    if stratify and y.ndim == 1:
+        val = []
+        for label in np.unique(y):
+            members = rng.permutation(np.flatnonzero(y == label))
+            val.extend(members[:int(round(fraction * len(members)))])
+        val = np.sort(np.array(val, dtype=np.intp))
+    else:
+        val = np.sort(rng.permutation(n)[:int(round(fraction * n))])
+    if len(val) == 0 or len(val) == n:
+        raise ValueError(f"validation_fraction={fraction} leaves no samples for "
+                         f"{'validation' if len(val) == 0 else 'training'} out of {n}")
+    train = np.setdiff1d(np.arange(n), val, assume_unique=True)
+    return train, val
+
+
+def fit_iter(model: Sequential, X: Any, y: Any, loss: str | Loss = "cross_entropy",
+             optimizer: Any = "adam", epochs: int = 10, batch_size: int | None = 32,
+             shuffle: bool = True, seed: Any = None, validation_data: tuple | None = None,
+             validation_fraction: float = 0.0, sample_weight: Any = None,
+             class_weight: Any = None, l2: float = 0.0, l2_per_sample: bool = False,
+             schedule: Any = None, callbacks: Sequence[Any] = (),
+             progress: bool = False) -> Iterator[TrainState]:
+    """Train ``model`` like ``fit``, yielding the ``TrainState`` after every epoch.
+
+    Pause, inspect, plot, then continue with ``next()``; closing the generator ends
+    training cleanly (``on_train_end`` callbacks run). Parameters are those of ``fit``.
+    """
+    loss = get_loss(loss)
+    optimizer = get_optimizer(optimizer)
+    if not isinstance(epochs, (int, np.integer)) or epochs < 1:
+        raise ValueError(f"epochs must be an int >= 1, got {epochs!r}")
+    l2 = check_nonnegative(l2, "l2")
+    validation_fraction = check_probability(validation_fraction, "validation_fraction")
+    X, y, sample_weight = prepare_data(model, loss, X, y, sample_weight)
+    if class_weight is not None:
+        cw = _class_weights(class_weight, y)
+        sample_weight = cw if sample_weight is None else sample_weight * cw
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+
+    val = None
+    if validation_data is not None:
+        Xv, yv = validation_data[0], validation_data[1]
+        swv = validation_data[2] if len(validation_data) > 2 else None
+        val = prepare_data(model, loss, Xv, yv, swv)
+    elif validation_fraction > 0:
+        train_idx, val_idx = _split(len(X), validation_fraction, y, rng,
+                                    stratify=isinstance(loss, CrossEntropy))
+        pick = (lambda a, i: None if a is None else a[i])
+        val = (X[val_idx], y[val_idx], pick(sample_weight, val_idx))
+        X, y, sample_weight = X[train_idx], y[train_idx], pick(sample_weight, train_idx)
+
+    n = len(X)
+    if batch_size is None:
+        batch_size = n
+    if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ValueError(f"batch_size must be an int >= 1 or None, got {batch_size!r}")
+    batch_size = min(int(batch_size), n)
+
+    callbacks = list(callbacks)
+    if not any(isinstance(c, StopOnDivergence) for c in callbacks):
+        callbacks.insert(0, StopOnDivergence())
+    if schedule is not None:
+        callbacks.append(LearningRateSchedule(schedule))
+    if progress:
+        from .progress import ProgressBar
+        callbacks.append(ProgressBar(epochs))
+    state = TrainState(model, optimizer, loss, History())
+    _call(callbacks, "on_train_begin", state)
+    try:
+        if isinstance(optimizer, LBFGS):
+            _fit_lbfgs(state, X, y, sample_weight, l2, l2_per_sample, val, callbacks, epochs)
+            yield state
+            return
+        yield from _epochs(state, X, y, sample_weight, l2, l2_per_sample, val, callbacks,
+                           epochs, batch_size, shuffle, rng)
+    finally:
+        _call(callbacks, "on_train_end", state)
+
+
+def _call(callbacks, hook: str, state: TrainState) -> None:
+    for callback in callbacks:
+        method = getattr(callback, hook, None)
+        if method is not None:
+            method(state)
+
+
+def _epochs(state, X, y, sample_weight, l2, l2_per_sample, val, callbacks, epochs,
+            batch_size, shuffle, rng):
+    model, loss, optimizer = state.model, state.loss, state.optimizer
+    n = len(X)
+    params, grads = [model.flat_params], [model.flat_grads]
+    classify = isinstance(loss, (CrossEntropy, BinaryCrossEntropy))
+    # Shuffled copies live in buffers allocated once: np.take(..., out=) refills them.
+    Xs, ys = (np.empty_like(X), np.empty_like(y)) if shuffle else (X, y)
+    ws = np.empty_like(sample_weight) if (shuffle and sample_weight is not None) else sample_weight
+    total_weight = n if sample_weight is None else float(np.sum(sample_weight))
+    for epoch in range(1, epochs + 1):
+        state.epoch, state.logs = epoch, {}
+        _call(callbacks, "on_epoch_begin", state)
+        if shuffle:
+            order = rng.permutation(n)
+            np.take(X, order, axis=0, out=Xs)
+            np.take(y, order, axis=0, out=ys)
+            if sample_weight is not None:
+                np.take(sample_weight, order, out=ws)
+        running_loss, correct = 0.0, 0
+        for state.batch, start in enumerate(range(0, n, batch_size), start=1):
+            stop = start + batch_size
+            xb, yb = Xs[start:stop], ys[start:stop]
+            wb = None if ws is None else ws[start:stop]
+            batch_weight = len(xb) if wb is None else float(np.sum(wb))
+            l2_batch = l2 / batch_weight if l2_per_sample else l2
+            try:
+                state.batch_loss, z = objective_and_backward(model, loss, xb, yb, l2_batch, wb,
+                                                             training=True)
+            except FloatingPointError:  # np.seterr(all="raise") turned an overflow into this
+                state.batch_loss, z = float("nan"), None
+            _call(callbacks, "on_batch_end", state)  # the divergence guard raises on NaN
+            try:
+                optimizer.step(params, grads)
+            except FloatingPointError:  # an overflowing update: hand it to the guard too
+                state.batch_loss = float("nan")
+                _call(callbacks, "on_batch_end", state)
+            running_loss += state.batch_loss * batch_weight
+            if classify:
+                correct += _n_correct(loss, z, yb)
+            state.samples_seen += len(xb)
+        state.logs["loss"] = running_loss / total_weight
+        if classify:
+            state.logs["accuracy"] = correct / n
+        if val is not None:
+            state.logs.update(evaluate(model, loss, *val, prefix="val_"))
+        state.logs["lr"] = float(optimizer.lr)
+        _call(callbacks, "on_epoch_end", state)
+        state.history.append(epoch, state.logs)
+        yield state
+        if state.stop:
+            return
+
+
+def _fit_lbfgs(state, X, y, sample_weight, l2, l2_per_sample, val, callbacks, max_iter):
+    """Full-batch L-BFGS: SciPy minimises J(theta) with our value and gradient.
+
+    The line search compares losses that differ in their last digits, so the search runs on
+    a float64 copy of the model; the result is copied back in the model's own dtype.
+    """
+    model, loss = state.model, state.loss
+    model64 = model.astype("float64")
+    X64 = X.astype(np.float64)
+    y64 = y if y.dtype.kind == "i" else y.astype(np.float64)
+    weight = len(X) if sample_weight is None else float(np.sum(sample_weight))
+    l2_full = l2 / weight if l2_per_sample else l2
+
+    def fun_and_grad(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        model64.flat_params[...] = theta
+        value, _ = objective_and_backward(model64, loss, X64, y64, l2_full, sample_weight,
+                                          training=True)
+        return value, model64.flat_grads
+
+    state.epoch = 1
+    _call(callbacks, "on_epoch_begin", state)
+    lbfgs = copy.copy(state.optimizer)
+    lbfgs.max_iter = max_iter  # fit's `epochs` caps the L-BFGS iterations
+    theta, n_iter, _ = lbfgs.minimize(fun_and_grad, model64.flat_params.copy())
+    model.flat_params[...] = theta
+    state.epoch = n_iter
+    state.logs = {"loss": fun_and_grad(theta)[0]}
+    if val is not None:
+        state.logs.update(evaluate(model, loss, *val, prefix="val_"))
+    _call(callbacks, "on_epoch_end", state)
+    state.history.append(n_iter, state.logs)
+
+
+def fit(model: Sequential, X: Any, y: Any, loss: str | Loss = "cross_entropy",
+        optimizer: Any = "adam", epochs: int = 10, batch_size: int | None = 32,
+        shuffle: bool = True, seed: Any = None, validation_data: tuple | None = None,
+        validation_fraction: float = 0.0, sample_weight: Any = None, class_weight: Any = None,
+        l2: float = 0.0, l2_per_sample: bool = False, schedule: Any = None,
+        callbacks: Sequence[Any] = (), progress: bool = False) -> History:
+    """Train ``model`` on ``(X, y)`` with mini-batches; return the per-epoch ``History``.
+
+    Parameters
+    ----------
+    model : Sequential
+    X : array, shape (n_samples, n_inputs)
+    y : array, shape (n_samples,) or (n_samples, n_outputs)
+    loss : str or Loss
+    optimizer : str or optimizer
+        A name from ``glassnet.optim.OPTIMIZERS`` (default hyperparameters), an instance,
+        or ``optim.LBFGS()`` for full-batch L-BFGS (``epochs`` is then its iteration cap).
+    epochs : int
+    batch_size : int or None
+        None trains full-batch.
+    shuffle : bool
+        Reshuffle the samples every epoch, from ``seed``.
+    seed : None, int or numpy Generator
+        Drives the shuffling and the validation split (not the model's initial weights).
+    validation_data : (X_val, y_val) or (X_val, y_val, w_val), optional
+    validation_fraction : float
+        Hold out this fraction of ``X`` (stratified for class labels) when no
+        ``validation_data`` is given.
+    sample_weight : array, shape (n_samples,), optional
+    class_weight : dict or 'balanced', optional
+        Multiplies ``sample_weight`` by a weight per class (int labels).
+    l2 : float
+        Penalty ``l2/2 * sum ||W||^2`` added to every batch's mean loss.
+    l2_per_sample : bool
+        Divide the penalty by the batch's total sample weight (scikit-learn's ``alpha``).
+    schedule : schedule, optional
+        A learning-rate schedule from ``glassnet.schedules``, stepped after every epoch.
+    callbacks : sequence of callbacks
+        See ``glassnet.callbacks``; a ``StopOnDivergence`` is always included.
+    progress : bool
+        Show a tqdm progress bar (needs the ``progress`` extra).
+
+    Returns
+    -------
+    History
+    """
+    state = None
+    for state in fit_iter(model, X, y, loss, optimizer, epochs, batch_size, shuffle, seed,
+                          validation_data, validation_fraction, sample_weight, class_weight,
+                          l2, l2_per_sample, schedule, callbacks, progress):
+        pass
+    return state.history

@@ -1,0 +1,226 @@
+"""glassnet.MLPClassifier / MLPRegressor as scikit-learn estimators.
+
+scikit-learn's own estimator checks run on both estimators. They compare sample weighting
+with repeated samples at rtol 1e-7, below float32's resolution (~6e-8 per operation, compounded
+over 100 Adam steps), so the full suite runs in float64 — the precision scikit-learn's MLP
+itself computes in for float64 input — and the float32 default runs every other check, plus
+the same weighting equivalence at a float32 tolerance.
+"""
+
+import warnings
+
+import numpy as np
+import pytest
+
+pytest.importorskip("sklearn", reason="scikit-learn is not installed: the estimator tests "
+                                      "need it (pip install 'glassnet[sklearn]')")
+from sklearn.base import clone
+from sklearn.datasets import load_iris, make_multilabel_classification, make_regression
+from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn.neural_network import MLPClassifier as SkMLPClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.estimator_checks import check_estimator, parametrize_with_checks
+
+import glassnet
+from glassnet.sklearn import MLPClassifier, MLPRegressor
+
+WEIGHTING_CHECK = "check_sample_weight_equivalence_on_dense_data"
+
+
+@parametrize_with_checks([MLPClassifier(max_iter=100, dtype="float64"),
+                          MLPRegressor(max_iter=100, dtype="float64")])
+def test_sklearn_estimator_checks_float64(estimator, check):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        check(estimator)
+
+
+@pytest.mark.parametrize("estimator", [MLPClassifier(max_iter=100), MLPRegressor(max_iter=100)],
+                         ids=["classifier", "regressor"])
+def test_sklearn_estimator_checks_float32_default(estimator):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        results = check_estimator(estimator, on_fail=None)
+    failed = [(r["check_name"], r["exception"]) for r in results
+              if r["status"] == "failed" and r["check_name"] != WEIGHTING_CHECK]
+    assert failed == []
+    assert sum(r["status"] == "passed" for r in results) >= 50
+
+
+@pytest.mark.parametrize("cls", [MLPClassifier, MLPRegressor])
+def test_float32_sample_weight_equals_repetition_at_float32_tolerance(cls):
+    rng = np.random.RandomState(42)
+    X = rng.rand(15, 30)
+    y = rng.randint(0, 3, size=15)
+    sw = rng.randint(0, 5, size=15)
+    repeated = cls(max_iter=100, random_state=0).fit(X.repeat(sw, axis=0), y.repeat(sw))
+    weighted = cls(max_iter=100, random_state=0).fit(X, y, sample_weight=sw)
+    method = "predict_proba" if cls is MLPClassifier else "predict"
+    np.testing.assert_allclose(getattr(weighted, method)(X), getattr(repeated, method)(X),
+                               rtol=1e-4, atol=1e-5)
+
+
+def test_drop_in_attributes_and_shapes():
+    X, y = load_iris(return_X_y=True)
+    clf = MLPClassifier(hidden_layer_sizes=(7, 5), max_iter=30, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clf.fit(X, y)
+    assert [W.shape for W in clf.coefs_] == [(4, 7), (7, 5), (5, 3)]
+    assert [b.shape for b in clf.intercepts_] == [(7,), (5,), (3,)]
+    assert clf.n_layers_ == 4 and clf.n_outputs_ == 3 and clf.out_activation_ == "softmax"
+    assert clf.n_iter_ == 30 == len(clf.loss_curve_) and clf.t_ == 30 * len(X)
+    assert clf.loss_ == clf.loss_curve_[-1] and clf.best_loss_ == min(clf.loss_curve_)
+    np.testing.assert_array_equal(clf.classes_, [0, 1, 2])
+    proba = clf.predict_proba(X)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-12)
+    np.testing.assert_allclose(clf.predict_log_proba(X), np.log(proba), rtol=1e-6, atol=1e-9)
+    np.testing.assert_array_equal(clf.predict(X), clf.classes_[proba.argmax(axis=1)])
+
+
+def test_string_labels_and_binary_output_unit():
+    X, y = load_iris(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    names = np.where(y == 0, "setosa", "other")
+    clf = MLPClassifier(hidden_layer_sizes=(5,), max_iter=200, learning_rate_init=0.01,
+                        random_state=0).fit(X, names)
+    assert clf.coefs_[-1].shape == (5, 1) and clf.out_activation_ == "logistic"
+    assert set(clf.predict(X)) <= {"setosa", "other"}
+    assert clf.score(X, names) > 0.95
+
+
+def test_multilabel_and_multioutput_regression():
+    X, Y = make_multilabel_classification(n_samples=120, n_classes=4, random_state=0)
+    clf = MLPClassifier(hidden_layer_sizes=(20,), max_iter=300, random_state=0).fit(X, Y)
+    assert clf.predict(X).shape == Y.shape and clf.predict_proba(X).shape == Y.shape
+    assert clf.score(X, Y) > 0.5  # subset accuracy
+    X, Y = make_regression(n_samples=100, n_features=5, n_targets=3, random_state=0)
+    reg = MLPRegressor(hidden_layer_sizes=(20,), max_iter=500, learning_rate_init=0.01,
+                       random_state=0).fit(X, Y / 100)
+    assert reg.predict(X).shape == (100, 3) and reg.score(X, Y / 100) > 0.9
+
+
+def test_same_seed_gives_bit_identical_weights():
+    X, y = load_iris(return_X_y=True)
+    a = MLPClassifier(max_iter=20, random_state=3).fit(X, y)
+    b = MLPClassifier(max_iter=20, random_state=3).fit(X, y)
+    for Wa, Wb in zip(a.coefs_ + a.intercepts_, b.coefs_ + b.intercepts_):
+        np.testing.assert_array_equal(Wa, Wb)
+    c = MLPClassifier(max_iter=20, random_state=4).fit(X, y)
+    assert not np.array_equal(a.coefs_[0], c.coefs_[0])
+
+
+@pytest.mark.parametrize("solver", ["adam", "sgd"])
+def test_partial_fit_over_chunks_equals_fit_over_the_same_batches(solver):
+    X, y = load_iris(return_X_y=True)
+    kw = dict(hidden_layer_sizes=(6,), solver=solver, batch_size=30, shuffle=False,
+              random_state=0, learning_rate_init=0.01, alpha=1e-3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        full = MLPClassifier(max_iter=1, **kw).fit(X, y)
+    chunked = MLPClassifier(**kw)
+    for start in range(0, len(X), 30):
+        chunked.partial_fit(X[start:start + 30], y[start:start + 30], classes=np.unique(y))
+    for Wf, Wc in zip(full.coefs_ + full.intercepts_, chunked.coefs_ + chunked.intercepts_):
+        np.testing.assert_array_equal(Wf, Wc)
+
+
+def test_partial_fit_needs_classes_first_and_rejects_new_labels():
+    X, y = load_iris(return_X_y=True)
+    with pytest.raises(ValueError, match="classes must be passed"):
+        MLPClassifier().partial_fit(X, y)
+    clf = MLPClassifier().partial_fit(X[y < 2], y[y < 2], classes=[0, 1])
+    with pytest.raises(ValueError, match=r"labels \[np.int64\(2\)\]|labels \[2\]"):
+        clf.partial_fit(X, y)
+
+
+def test_warm_start_continues_from_the_fitted_weights():
+    X, y = load_iris(return_X_y=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clf = MLPClassifier(max_iter=5, warm_start=True, random_state=0).fit(X, y)
+        first = clf.coefs_[0].copy()
+        model = clf.model_
+        clf.fit(X, y)
+    assert clf.model_ is model and clf.n_iter_ == 10
+    assert not np.array_equal(first, clf.coefs_[0])
+
+
+def test_early_stopping_records_validation_scores_and_restores_the_best():
+    X, y = load_iris(return_X_y=True)
+    clf = MLPClassifier(hidden_layer_sizes=(10,), early_stopping=True, max_iter=300,
+                        learning_rate_init=0.01, random_state=0).fit(X, y)
+    assert len(clf.validation_scores_) == clf.n_iter_ < 300
+    assert clf.best_validation_score_ == max(clf.validation_scores_)
+
+
+def test_works_in_pipeline_grid_search_cross_val_and_clone():
+    X, y = load_iris(return_X_y=True)
+    pipe = make_pipeline(StandardScaler(), MLPClassifier(max_iter=200, random_state=0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        scores = cross_val_score(pipe, X, y, cv=3)
+        grid = GridSearchCV(pipe, {"mlpclassifier__hidden_layer_sizes": [(5,), (20,)],
+                                   "mlpclassifier__alpha": [1e-4, 1e-2]}, cv=3).fit(X, y)
+    assert scores.mean() > 0.85
+    assert set(grid.best_params_) == {"mlpclassifier__hidden_layer_sizes", "mlpclassifier__alpha"}
+    est = MLPRegressor(hidden_layer_sizes=(3, 4), dropout=0.1, activation=["tanh", "relu"])
+    assert clone(est).get_params() == est.get_params()
+
+
+def test_pandas_dataframe_feature_names():
+    pd = pytest.importorskip("pandas", reason="pandas is not installed: DataFrame input untested")
+    X, y = load_iris(return_X_y=True, as_frame=True)
+    clf = MLPClassifier(max_iter=50, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clf.fit(X, y)
+    np.testing.assert_array_equal(clf.feature_names_in_, X.columns)
+    with pytest.warns(UserWarning, match="feature names"):
+        clf.predict(X.to_numpy())
+    assert clf.predict(X).shape == (150,)
+    assert isinstance(pd.Series(clf.predict(X)), pd.Series)
+
+
+def test_glassnet_options_dropout_per_layer_activation_optimizer_dtype():
+    X, y = load_iris(return_X_y=True)
+    clf = MLPClassifier(hidden_layer_sizes=(8, 8), activation=["tanh", "relu"], dropout=0.1,
+                        solver="rmsprop", dtype="float64", max_iter=50, random_state=0,
+                        learning_rate_init=0.01)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clf.fit(X, y)
+    kinds = [type(layer).__name__ for layer in clf.model_.layers]
+    assert kinds == ["Dense", "Tanh", "Dropout", "Dense", "ReLU", "Dropout", "Dense"]
+    assert clf.coefs_[0].dtype == np.float64
+    assert type(clf._optimizer).__name__ == "RMSprop"
+    assert MLPClassifier(max_iter=5).fit(X, y).coefs_[0].dtype == np.float32
+
+
+def test_class_weight_balanced_shifts_the_decision():
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal(0, 1, (180, 2)), rng.normal(1.0, 1, (20, 2))])
+    y = np.array([0] * 180 + [1] * 20)
+    kw = dict(hidden_layer_sizes=(8,), max_iter=300, random_state=0, learning_rate_init=0.01)
+    plain = MLPClassifier(**kw).fit(X, y)
+    balanced = MLPClassifier(class_weight="balanced", **kw).fit(X, y)
+    assert (balanced.predict(X) == 1).sum() > (plain.predict(X) == 1).sum()
+
+
+def test_divergence_raises_a_clear_error_and_keeps_finite_weights():
+    X, y = make_regression(n_samples=100, n_features=5, random_state=0)
+    reg = MLPRegressor(solver="sgd", learning_rate_init=10.0, activation="identity",
+                       max_iter=50, random_state=0)
+    with pytest.raises(glassnet.DivergenceError, match=r"diverged at epoch \d+"):
+        reg.fit(X, y)
+    assert np.isfinite(reg.model_.flat_params).all()
+
+
+def test_top_level_names_and_comparable_accuracy_to_sklearn_on_iris():
+    assert glassnet.MLPClassifier is MLPClassifier and glassnet.MLPRegressor is MLPRegressor
+    X, y = load_iris(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    ours = MLPClassifier(max_iter=300, random_state=0).fit(X, y).score(X, y)
+    theirs = SkMLPClassifier(max_iter=300, random_state=0).fit(X, y).score(X, y)
+    assert ours >= theirs - 0.03
