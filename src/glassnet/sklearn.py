@@ -32,7 +32,7 @@ from .callbacks import Callback
 from .model import MLP
 from .numerics import log_softmax, sigmoid, softmax
 from .optim import LBFGS, OPTIMIZERS, SGD, Adam, get_optimizer
-from .schedules import SCHEDULES
+from .schedules import get_schedule
 from .train import fit_iter
 
 __all__ = ["MLPClassifier", "MLPRegressor"]
@@ -176,9 +176,7 @@ class _BaseMLP(BaseEstimator):
     def _make_schedule(self):
         if self.schedule is None:
             return None
-        if isinstance(self.schedule, str):
-            return SCHEDULES[self.schedule]()
-        return copy.deepcopy(self.schedule)
+        return copy.deepcopy(get_schedule(self.schedule))
 
     # -- fitting -----------------------------------------------------------------------------
     def _fit(self, X, y, sample_weight=None, incremental=False, classes=None):

@@ -1,0 +1,221 @@
+"""glassnet.fit / fit_iter: batching, determinism, metrics, weights, callbacks, divergence."""
+
+import numpy as np
+import pytest
+
+import glassnet
+from glassnet import optim, schedules
+from glassnet.callbacks import Checkpoint, EarlyStopping, LambdaCallback
+from glassnet.losses import CrossEntropy
+
+
+def blobs(n=120, seed=0):
+    """Three Gaussian blobs in 2-D, labels 0..2."""
+    rng = np.random.default_rng(seed)
+    centers = np.array([[0.0, 2.0], [2.0, -1.0], [-2.0, -1.0]])
+    y = rng.integers(0, 3, n)
+    return centers[y] + 0.6 * rng.standard_normal((n, 2)), y
+
+
+def test_one_epoch_of_full_batch_sgd_is_one_gradient_step():
+    """fit(batch_size=None, epochs=1, SGD) = theta - lr * dJ/dtheta from value_and_grad."""
+    X, y = blobs()
+    model = glassnet.MLP([2, 5, 3], dtype="float64", seed=0)
+    expected = model.state_dict()
+    loss, grads = glassnet.value_and_grad(model, "cross_entropy", X, y, l2=0.01)
+    history = glassnet.fit(model, X, y, optimizer=optim.SGD(lr=0.3), epochs=1, batch_size=None,
+                           shuffle=False, l2=0.01)
+    for name, value in model.state_dict().items():
+        np.testing.assert_allclose(value, expected[name] - 0.3 * grads[name], rtol=1e-13)
+    assert history["loss"] == [pytest.approx(loss, rel=1e-13)]
+
+
+def test_minibatches_follow_the_shuffle_from_the_seed():
+    """Two epochs by hand: permute with default_rng(seed), step on consecutive slices."""
+    X, y = blobs(50)
+    model = glassnet.MLP([2, 4, 3], dtype="float64", seed=1)
+    by_hand = model.copy()
+    glassnet.fit(model, X, y, optimizer=optim.SGD(lr=0.1), epochs=2, batch_size=16, seed=7)
+    rng = np.random.default_rng(7)
+    for _ in range(2):
+        order = rng.permutation(len(X))
+        for start in range(0, len(X), 16):
+            batch = order[start:start + 16]
+            _, grads = glassnet.value_and_grad(by_hand, "cross_entropy", X[batch], y[batch])
+            for name, p, _ in by_hand.named_parameters():
+                p -= 0.1 * grads[name]
+    np.testing.assert_allclose(model.flat_params, by_hand.flat_params, rtol=1e-12)
+
+
+def test_same_seed_bit_identical_and_float32_kept():
+    X, y = blobs()
+    a, b = glassnet.MLP([2, 8, 3], seed=0), glassnet.MLP([2, 8, 3], seed=0)
+    glassnet.fit(a, X, y, epochs=3, seed=5, batch_size=10)
+    glassnet.fit(b, X, y, epochs=3, seed=5, batch_size=10)
+    np.testing.assert_array_equal(a.flat_params, b.flat_params)
+    assert a.flat_params.dtype == np.float32
+
+
+def test_history_metrics_and_validation():
+    X, y = blobs(200)
+    model = glassnet.MLP([2, 16, 3], seed=0)
+    history = glassnet.fit(model, X[:150], y[:150], epochs=20, seed=0,
+                           optimizer=optim.Adam(lr=0.02), validation_data=(X[150:], y[150:]))
+    assert history.epochs == list(range(1, 21))
+    assert set(history.history) == {"loss", "accuracy", "val_loss", "val_accuracy", "lr"}
+    assert history["loss"][-1] < history["loss"][0]
+    z = model.forward(X[150:])
+    assert history["val_loss"][-1] == pytest.approx(CrossEntropy().value(z, y[150:]), rel=1e-6)
+    assert history["val_accuracy"][-1] == np.mean(z.argmax(axis=1) == y[150:]) > 0.9
+
+
+def test_validation_fraction_is_stratified_and_held_out():
+    X, y = blobs(100)
+    model = glassnet.MLP([2, 4, 3], seed=0)
+    state = next(glassnet.fit_iter(model, X, y, epochs=1, seed=0, validation_fraction=0.2))
+    assert "val_loss" in state.logs and state.samples_seen == 100 - sum(
+        round(0.2 * c) for c in np.bincount(y))
+
+
+def test_regression_logs_r2():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((100, 3))
+    y = X @ np.array([1.0, -2.0, 0.5])
+    model = glassnet.MLP([3, 16, 1], activation="tanh", seed=0)
+    history = glassnet.fit(model, X, y, loss="mse", optimizer=optim.Adam(lr=0.01), epochs=60,
+                           seed=0, validation_data=(X, y))
+    z = model.forward(X)[:, 0]
+    r2 = 1 - np.sum((y - z) ** 2) / np.sum((y - y.mean()) ** 2)
+    assert history["val_r2"][-1] == pytest.approx(r2, rel=1e-5) and r2 > 0.9
+
+
+def test_sample_weight_zero_equals_dropping_samples_full_batch():
+    X, y = blobs(60)
+    w = np.ones(60)
+    w[:20] = 0.0
+    a, b = glassnet.MLP([2, 5, 3], dtype="float64", seed=0), glassnet.MLP([2, 5, 3], dtype="float64", seed=0)
+    glassnet.fit(a, X, y, optimizer="sgd", epochs=5, batch_size=None, sample_weight=w)
+    glassnet.fit(b, X[20:], y[20:], optimizer="sgd", epochs=5, batch_size=None)
+    np.testing.assert_allclose(a.flat_params, b.flat_params, rtol=1e-12)
+
+
+def test_class_weight_equals_the_matching_sample_weight():
+    X, y = blobs(60)
+    a, b = glassnet.MLP([2, 5, 3], dtype="float64", seed=0), glassnet.MLP([2, 5, 3], dtype="float64", seed=0)
+    glassnet.fit(a, X, y, epochs=2, seed=0, class_weight={0: 3.0, 2: 0.5})
+    glassnet.fit(b, X, y, epochs=2, seed=0, sample_weight=np.array([3.0, 1.0, 0.5])[y])
+    np.testing.assert_array_equal(a.flat_params, b.flat_params)
+    c = glassnet.MLP([2, 5, 3], dtype="float64", seed=0)
+    glassnet.fit(c, X, y, epochs=2, seed=0, class_weight="balanced")
+    d = glassnet.MLP([2, 5, 3], dtype="float64", seed=0)
+    counts = np.bincount(y)
+    glassnet.fit(d, X, y, epochs=2, seed=0, sample_weight=(len(y) / (3 * counts))[y])
+    np.testing.assert_array_equal(c.flat_params, d.flat_params)
+
+
+def test_early_stopping_restores_the_best_weights():
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((80, 2)), rng.integers(0, 3, 80)  # labels are pure noise:
+    Xv, yv = rng.standard_normal((40, 2)), rng.integers(0, 3, 40)  # memorising them overfits
+    model = glassnet.MLP([2, 32, 3], seed=0, dtype="float64")
+    keep = Checkpoint(monitor="val_loss")
+    stopper = EarlyStopping(monitor="val_loss", patience=3)
+    history = glassnet.fit(model, X, y, optimizer=optim.Adam(lr=0.05), epochs=200, seed=0,
+                           validation_data=(Xv, yv), callbacks=[keep, stopper])
+    assert len(history) < 200  # stopped early
+    best = int(np.argmin(history["val_loss"])) + 1
+    assert stopper.best_epoch == best == keep.epoch and len(history) == best + 3
+    for name, value in model.state_dict().items():
+        np.testing.assert_array_equal(value, keep.state_dict[name])
+    z = model.forward(Xv)
+    assert CrossEntropy().value(z, yv) == pytest.approx(min(history["val_loss"]), rel=1e-12)
+
+
+def test_divergence_raises_naming_the_epoch_and_keeps_finite_weights():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((64, 3)) * 10
+    y = X.sum(axis=1)
+    model = glassnet.MLP([3, 8, 1], activation="identity", dtype="float64", seed=0)
+    with pytest.raises(glassnet.DivergenceError, match=r"diverged at epoch \d+, batch \d+.*lr=100"):
+        glassnet.fit(model, X, y, loss="mse", optimizer=optim.SGD(lr=100.0), epochs=5, seed=0)
+    assert np.isfinite(model.flat_params).all()
+
+
+def test_schedule_sets_the_learning_rate_each_epoch():
+    X, y = blobs(40)
+    model = glassnet.MLP([2, 4, 3], seed=0)
+    history = glassnet.fit(model, X, y, optimizer=optim.SGD(lr=0.1), epochs=5, seed=0,
+                           schedule=schedules.StepDecay(step_size=2, gamma=0.5))
+    np.testing.assert_allclose(history["lr"], [0.1, 0.1, 0.05, 0.05, 0.025])
+
+
+def test_user_callbacks_see_every_hook_in_order():
+    X, y = blobs(30)
+    calls = []
+    hooks = {name: (lambda state, name=name: calls.append((name, state.epoch)))
+             for name in ("on_train_begin", "on_epoch_begin", "on_epoch_end", "on_train_end")}
+    hooks["on_batch_end"] = lambda state: calls.append(("batch", state.batch))
+    glassnet.fit(glassnet.MLP([2, 3, 3], seed=0), X, y, epochs=2, batch_size=20, seed=0,
+                 callbacks=[LambdaCallback(**hooks)])
+    assert calls == [("on_train_begin", 0), ("on_epoch_begin", 1), ("batch", 1), ("batch", 2),
+                     ("on_epoch_end", 1), ("on_epoch_begin", 2), ("batch", 1), ("batch", 2),
+                     ("on_epoch_end", 2), ("on_train_end", 2)]
+
+
+def test_callback_can_stop_training():
+    X, y = blobs(30)
+    stop_at_3 = LambdaCallback(on_epoch_end=lambda s: setattr(s, "stop", s.epoch == 3))
+    history = glassnet.fit(glassnet.MLP([2, 3, 3], seed=0), X, y, epochs=10,
+                           callbacks=[stop_at_3])
+    assert len(history) == 3
+
+
+def test_fit_iter_pauses_after_each_epoch_and_matches_fit():
+    X, y = blobs(50)
+    a, b = glassnet.MLP([2, 6, 3], seed=0), glassnet.MLP([2, 6, 3], seed=0)
+    run = glassnet.fit_iter(a, X, y, epochs=4, seed=3)
+    first = next(run)
+    assert first.epoch == 1 and len(first.history) == 1
+    snapshot = a.flat_params.copy()  # the model can be inspected between epochs
+    assert [state.epoch for state in run] == [2, 3, 4]
+    assert not np.array_equal(snapshot, a.flat_params)
+    glassnet.fit(b, X, y, epochs=4, seed=3)
+    np.testing.assert_array_equal(a.flat_params, b.flat_params)
+
+
+def test_progress_bar_only_when_asked(capsys):
+    pytest.importorskip("tqdm", reason="tqdm is not installed: the progress bar is untested")
+    X, y = blobs(30)
+    glassnet.fit(glassnet.MLP([2, 3, 3], seed=0), X, y, epochs=2)
+    assert capsys.readouterr() == ("", "")
+    glassnet.fit(glassnet.MLP([2, 3, 3], seed=0), X, y, epochs=2, progress=True)
+    err = capsys.readouterr().err
+    assert "2/2" in err and "loss=" in err
+
+
+def test_lbfgs_reaches_a_stationary_point():
+    pytest.importorskip("scipy", reason="scipy is not installed: L-BFGS is untested")
+    X, y = blobs(60)
+    model = glassnet.MLP([2, 6, 3], dtype="float64", seed=0)
+    start, start_grads = glassnet.value_and_grad(model, "cross_entropy", X, y, l2=1e-3)
+    history = glassnet.fit(model, X, y, optimizer=optim.LBFGS(tol=1e-8), epochs=500, l2=1e-3)
+    end, grads = glassnet.value_and_grad(model, "cross_entropy", X, y, l2=1e-3)
+    assert history["loss"] == [pytest.approx(end, rel=1e-12)] and end < 0.5 * start
+    # SciPy also stops on a small relative decrease of the loss (ftol), as scikit-learn's does
+    largest = max(np.abs(g).max() for g in grads.values())
+    assert largest < 1e-3 * max(np.abs(g).max() for g in start_grads.values())
+    assert history.epochs[-1] > 1
+
+
+@pytest.mark.parametrize("kwargs, pattern", [
+    ({"epochs": 0}, r"epochs must be an int >= 1, got 0"),
+    ({"batch_size": 0}, r"batch_size must be an int >= 1 or None, got 0"),
+    ({"optimizer": "adamax"}, r"optimizer 'adamax'"),
+    ({"validation_fraction": 1.5}, r"validation_fraction must be in \[0, 1\), got 1.5"),
+    ({"class_weight": "uniform"}, r"class_weight must be None, 'balanced' or a dict"),
+    ({"sample_weight": -np.ones(30)}, r"sample_weight must be finite and non-negative"),
+])
+def test_bad_fit_arguments(kwargs, pattern):
+    X, y = blobs(30)
+    with pytest.raises(ValueError, match=pattern):
+        glassnet.fit(glassnet.MLP([2, 3, 3], seed=0), X, y, **kwargs)
