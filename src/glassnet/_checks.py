@@ -126,3 +126,21 @@ def as_rng(seed: Any) -> np.random.Generator | np.random.RandomState:
     if seed is None or (isinstance(seed, (int, np.integer)) and not isinstance(seed, bool)):
         return np.random.default_rng(seed)
     raise ValueError(f"seed must be None, an int or a numpy Generator, got {seed!r}")
+
+
+_BOUNDS = {"gt": (">", lambda v, b: v > b), "ge": (">=", lambda v, b: v >= b),
+           "lt": ("<", lambda v, b: v < b), "le": ("<=", lambda v, b: v <= b)}
+
+
+def check_number(value: Any, name: str, integer: bool = False, **bounds: float) -> Any:
+    """``value`` as a Python float (int) within ``bounds`` (gt=, ge=, lt=, le=), else ValueError."""
+    kind = "an int" if integer else "a finite number"
+    ok_type = isinstance(value, (int, np.integer) if integer else (int, float, np.number))
+    if not ok_type or isinstance(value, (bool, np.bool_)) or not np.isfinite(value):
+        raise ValueError(f"{name} must be {kind}, got {value!r}")
+    v = int(value) if integer else float(value)
+    for key, bound in bounds.items():
+        op, ok = _BOUNDS[key]
+        if not ok(v, bound):
+            raise ValueError(f"{name} must be {op} {bound}, got {value!r}")
+    return v

@@ -18,32 +18,15 @@ from __future__ import annotations
 
 import inspect
 import math
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
-from ._checks import resolve
+from ._checks import check_number, resolve
+from .lbfgs import LBFGS
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "LBFGS", "OPTIMIZERS",
            "get_optimizer", "clip_grad_norm", "clip_grad_value"]
-
-
-_BOUNDS = {"gt": (">", lambda v, b: v > b), "ge": (">=", lambda v, b: v >= b),
-           "lt": ("<", lambda v, b: v < b), "le": ("<=", lambda v, b: v <= b)}
-
-
-def _check_number(value: Any, name: str, integer: bool = False, **bounds: float) -> Any:
-    """``value`` as a Python float (int) within ``bounds`` (gt=, ge=, lt=, le=), else ValueError."""
-    kind = "an int" if integer else "a finite number"
-    ok_type = isinstance(value, (int, np.integer) if integer else (int, float, np.number))
-    if not ok_type or isinstance(value, (bool, np.bool_)) or not np.isfinite(value):
-        raise ValueError(f"{name} must be {kind}, got {value!r}")
-    v = int(value) if integer else float(value)
-    for key, bound in bounds.items():
-        op, ok = _BOUNDS[key]
-        if not ok(v, bound):
-            raise ValueError(f"{name} must be {op} {bound}, got {value!r}")
-    return v
 
 
 def clip_grad_norm(grads: Sequence[np.ndarray], max_norm: float) -> float:
@@ -91,11 +74,11 @@ class Optimizer:
 
     def __init__(self, lr: float, weight_decay: float = 0.0, clip_norm: float | None = None,
                  clip_value: float | None = None) -> None:
-        self.lr = _check_number(lr, "lr", gt=0)
-        self.weight_decay = _check_number(weight_decay, "weight_decay", ge=0)
-        self.clip_norm = None if clip_norm is None else _check_number(clip_norm, "clip_norm", gt=0)
+        self.lr = check_number(lr, "lr", gt=0)
+        self.weight_decay = check_number(weight_decay, "weight_decay", ge=0)
+        self.clip_norm = None if clip_norm is None else check_number(clip_norm, "clip_norm", gt=0)
         self.clip_value = (None if clip_value is None
-                           else _check_number(clip_value, "clip_value", gt=0))
+                           else check_number(clip_value, "clip_value", gt=0))
         self.reset()
 
     def reset(self) -> None:
@@ -158,7 +141,7 @@ class Optimizer:
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore what ``state_dict`` returned; unknown keys or non-finite arrays raise."""
-        t = _check_number(state.get("t"), "state['t']", ge=0, integer=True)
+        t = check_number(state.get("t"), "state['t']", ge=0, integer=True)
         arrays: dict[int, dict[str, np.ndarray]] = {}
         for key, value in state.items():
             if key in ("t", "lr"):
@@ -178,7 +161,7 @@ class Optimizer:
         self.reset()
         self.t, self.state = t, arrays
         if "lr" in state:
-            self.lr = _check_number(state["lr"], "state['lr']", ge=0)
+            self.lr = check_number(state["lr"], "state['lr']", ge=0)
 
     def config(self) -> dict[str, Any]:
         """Constructor arguments that rebuild this optimizer."""
@@ -206,8 +189,8 @@ class SGD(Optimizer):
                  nesterov: bool = False, weight_decay: float = 0.0,
                  clip_norm: float | None = None, clip_value: float | None = None) -> None:
         super().__init__(lr, weight_decay, clip_norm, clip_value)
-        self.momentum = _check_number(momentum, "momentum", ge=0)
-        self.dampening = _check_number(dampening, "dampening", ge=0, le=1)
+        self.momentum = check_number(momentum, "momentum", ge=0)
+        self.dampening = check_number(dampening, "dampening", ge=0, le=1)
         self.nesterov = bool(nesterov)
         if self.nesterov and (self.momentum == 0 or self.dampening != 0):
             raise ValueError(f"nesterov=True needs momentum > 0 and dampening == 0, "
@@ -255,9 +238,9 @@ class Adam(Optimizer):
         super().__init__(lr, weight_decay, clip_norm, clip_value)
         if not isinstance(betas, (tuple, list)) or len(betas) != 2:
             raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}")
-        self.betas = (_check_number(betas[0], "betas[0]", ge=0, lt=1),
-                      _check_number(betas[1], "betas[1]", ge=0, lt=1))
-        self.eps = _check_number(eps, "eps", ge=0)
+        self.betas = (check_number(betas[0], "betas[0]", ge=0, lt=1),
+                      check_number(betas[1], "betas[1]", ge=0, lt=1))
+        self.eps = check_number(eps, "eps", ge=0)
         self.amsgrad = bool(amsgrad)
 
     def _init_state(self, p):
@@ -329,9 +312,9 @@ class RMSprop(Optimizer):
                  weight_decay: float = 0.0, momentum: float = 0.0, centered: bool = False,
                  clip_norm: float | None = None, clip_value: float | None = None) -> None:
         super().__init__(lr, weight_decay, clip_norm, clip_value)
-        self.alpha = _check_number(alpha, "alpha", ge=0, le=1)
-        self.eps = _check_number(eps, "eps", ge=0)
-        self.momentum = _check_number(momentum, "momentum", ge=0)
+        self.alpha = check_number(alpha, "alpha", ge=0, le=1)
+        self.eps = check_number(eps, "eps", ge=0)
+        self.momentum = check_number(momentum, "momentum", ge=0)
         self.centered = bool(centered)
 
     def _init_state(self, p):
@@ -387,10 +370,10 @@ class Adagrad(Optimizer):
                  initial_accumulator_value: float = 0.0, eps: float = 1e-10,
                  clip_norm: float | None = None, clip_value: float | None = None) -> None:
         super().__init__(lr, weight_decay, clip_norm, clip_value)
-        self.lr_decay = _check_number(lr_decay, "lr_decay", ge=0)
-        self.initial_accumulator_value = _check_number(
+        self.lr_decay = check_number(lr_decay, "lr_decay", ge=0)
+        self.initial_accumulator_value = check_number(
             initial_accumulator_value, "initial_accumulator_value", ge=0)
-        self.eps = _check_number(eps, "eps", ge=0)
+        self.eps = check_number(eps, "eps", ge=0)
 
     def _init_state(self, p):
         return {"sum": np.full_like(p, self.initial_accumulator_value)}
@@ -407,69 +390,6 @@ class Adagrad(Optimizer):
         np.divide(g, w, out=w)
         w *= clr
         p -= w  # p = p - clr * g / (sqrt(s) + eps)
-
-
-class LBFGS:
-    """Full-batch L-BFGS through ``scipy.optimize.minimize(method="L-BFGS-B")``.
-
-    Like scikit-learn's ``solver="lbfgs"``: not step-based; it asks for the loss and gradient of
-    the whole data set at a flat float64 parameter vector. Use it through ``glassnet.fit``
-    or call ``minimize`` directly.
-
-    Parameters
-    ----------
-    max_iter : int >= 1
-        Maximum number of L-BFGS iterations (scipy's ``maxiter``).
-    max_fun : int >= 1
-        Maximum number of loss evaluations (``maxfun``).
-    tol : float >= 0
-        Stop when the largest gradient entry is below ``tol`` (scipy's ``gtol``).
-    history : int >= 1
-        Number of past updates kept to approximate the Hessian (``maxcor``).
-    """
-
-    def __init__(self, max_iter: int = 200, max_fun: int = 15000, tol: float = 1e-4,
-                 history: int = 10) -> None:
-        self.max_iter = _check_number(max_iter, "max_iter", ge=1, integer=True)
-        self.max_fun = _check_number(max_fun, "max_fun", ge=1, integer=True)
-        self.tol = _check_number(tol, "tol", ge=0)
-        self.history = _check_number(history, "history", ge=1, integer=True)
-
-    def step(self, params: Any = None, grads: Any = None) -> None:
-        raise TypeError("LBFGS is a full-batch optimizer without a step(); use it through "
-                        "glassnet.fit(..., optimizer='lbfgs') or LBFGS.minimize(fun_and_grad, x0)")
-
-    def minimize(self, fun_and_grad: Callable[[np.ndarray], tuple[float, np.ndarray]],
-                 x0: np.ndarray) -> tuple[np.ndarray, int, Any]:
-        """Minimize ``fun_and_grad(x) -> (value, gradient)`` from ``x0``.
-
-        ``x`` and the gradient are flat float64 vectors of shape ``(n_params,)``. Returns
-        ``(x, n_iter, result)`` with scipy's ``OptimizeResult`` (``result.success``,
-        ``result.message``) so the caller can warn when it did not converge.
-        """
-        try:
-            from scipy.optimize import minimize
-        except ImportError:  # pragma: no cover - depends on the environment
-            raise ImportError("LBFGS needs SciPy: pip install scipy "
-                              "(or the glassnet[sklearn] extra)") from None
-
-        def fun(x):
-            value, grad = fun_and_grad(x)
-            # A copy: scipy keeps the array, and a caller may refill one buffer on every call.
-            return float(value), np.array(grad, dtype=np.float64).ravel()
-
-        result = minimize(fun, np.asarray(x0, dtype=np.float64).ravel(), method="L-BFGS-B",
-                          jac=True, options={"maxiter": self.max_iter, "maxfun": self.max_fun,
-                                             "gtol": self.tol, "maxcor": self.history})
-        return result.x, int(result.nit), result
-
-    def config(self) -> dict[str, Any]:
-        """Constructor arguments that rebuild this optimizer."""
-        return {"max_iter": self.max_iter, "max_fun": self.max_fun, "tol": self.tol,
-                "history": self.history}
-
-    def __repr__(self) -> str:
-        return "LBFGS(" + ", ".join(f"{k}={v!r}" for k, v in self.config().items()) + ")"
 
 
 OPTIMIZERS = {"sgd": SGD, "adam": Adam, "adamw": AdamW, "rmsprop": RMSprop, "adagrad": Adagrad}

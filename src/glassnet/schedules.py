@@ -17,8 +17,7 @@ import inspect
 import math
 from typing import Any
 
-from ._checks import resolve
-from .optim import _check_number
+from ._checks import check_number, resolve
 
 __all__ = ["Schedule", "Constant", "StepDecay", "Exponential", "CosineWarmup", "InverseScaling",
            "ReduceOnPlateau", "Adaptive", "SCHEDULES", "get_schedule"]
@@ -39,7 +38,7 @@ class Schedule:
 
     def start(self, base_lr: float) -> float:
         """Begin at ``base_lr``; return the rate for epoch 0."""
-        self.base_lr = self.lr = _check_number(base_lr, "base_lr", gt=0)
+        self.base_lr = self.lr = check_number(base_lr, "base_lr", gt=0)
         self.epoch = 0
         self._reset()
         self.lr = self.lr_at(0)
@@ -89,8 +88,8 @@ class StepDecay(Schedule):
     """``lr = base_lr * gamma ** (epoch // step_size)`` (``torch.optim.lr_scheduler.StepLR``)."""
 
     def __init__(self, step_size: int, gamma: float = 0.1) -> None:
-        self.step_size = _check_number(step_size, "step_size", integer=True, ge=1)
-        self.gamma = _check_number(gamma, "gamma", gt=0)
+        self.step_size = check_number(step_size, "step_size", integer=True, ge=1)
+        self.gamma = check_number(gamma, "gamma", gt=0)
 
     def lr_at(self, epoch):
         return self.base_lr * self.gamma ** (epoch // self.step_size)
@@ -100,7 +99,7 @@ class Exponential(Schedule):
     """``lr = base_lr * gamma ** epoch`` (``torch.optim.lr_scheduler.ExponentialLR``)."""
 
     def __init__(self, gamma: float) -> None:
-        self.gamma = _check_number(gamma, "gamma", gt=0)
+        self.gamma = check_number(gamma, "gamma", gt=0)
 
     def lr_at(self, epoch):
         return self.base_lr * self.gamma ** epoch
@@ -122,10 +121,10 @@ class CosineWarmup(Schedule):
     """
 
     def __init__(self, total_epochs: int, warmup_epochs: int = 0, min_lr: float = 0.0) -> None:
-        self.total_epochs = _check_number(total_epochs, "total_epochs", integer=True, ge=1)
-        self.warmup_epochs = _check_number(warmup_epochs, "warmup_epochs", integer=True, ge=0,
+        self.total_epochs = check_number(total_epochs, "total_epochs", integer=True, ge=1)
+        self.warmup_epochs = check_number(warmup_epochs, "warmup_epochs", integer=True, ge=0,
                                            lt=self.total_epochs)
-        self.min_lr = _check_number(min_lr, "min_lr", ge=0)
+        self.min_lr = check_number(min_lr, "min_lr", ge=0)
 
     def lr_at(self, epoch):
         warmup, total = self.warmup_epochs, self.total_epochs
@@ -146,7 +145,7 @@ class InverseScaling(Schedule):
     """
 
     def __init__(self, power_t: float = 0.5) -> None:
-        self.power_t = _check_number(power_t, "power_t", ge=0)
+        self.power_t = check_number(power_t, "power_t", ge=0)
 
     def _reset(self):
         self.t = 0
@@ -154,7 +153,7 @@ class InverseScaling(Schedule):
     def step(self, metric: float | None = None, t: int | None = None) -> float:
         self._check_started()
         self.epoch += 1
-        self.t = self.t + 1 if t is None else _check_number(t, "t", integer=True, ge=0)
+        self.t = self.t + 1 if t is None else check_number(t, "t", integer=True, ge=0)
         self.lr = self.base_lr / (self.t + 1) ** self.power_t
         return self.lr
 
@@ -179,15 +178,15 @@ class ReduceOnPlateau(Schedule):
     def __init__(self, factor: float = 0.1, patience: int = 10, threshold: float = 1e-4,
                  threshold_mode: str = "rel", cooldown: int = 0, min_lr: float = 0.0,
                  mode: str = "min", eps: float = 1e-8) -> None:
-        self.factor = _check_number(factor, "factor", gt=0, lt=1)
-        self.patience = _check_number(patience, "patience", integer=True, ge=0)
-        self.threshold = _check_number(threshold, "threshold", ge=0)
+        self.factor = check_number(factor, "factor", gt=0, lt=1)
+        self.patience = check_number(patience, "patience", integer=True, ge=0)
+        self.threshold = check_number(threshold, "threshold", ge=0)
         self.threshold_mode = resolve(threshold_mode, {"rel": "rel", "abs": "abs"},
                                       "threshold_mode")
-        self.cooldown = _check_number(cooldown, "cooldown", integer=True, ge=0)
-        self.min_lr = _check_number(min_lr, "min_lr", ge=0)
+        self.cooldown = check_number(cooldown, "cooldown", integer=True, ge=0)
+        self.min_lr = check_number(min_lr, "min_lr", ge=0)
         self.mode = resolve(mode, {"min": "min", "max": "max"}, "mode")
-        self.eps = _check_number(eps, "eps", ge=0)
+        self.eps = check_number(eps, "eps", ge=0)
 
     def _reset(self):
         self.best = math.inf if self.mode == "min" else -math.inf
@@ -246,11 +245,11 @@ class Adaptive(Schedule):
 
     def __init__(self, tol: float = 1e-4, n_iter_no_change: int = 10, divisor: float = 5.0,
                  min_lr: float = 1e-6, mode: str = "min") -> None:
-        self.tol = _check_number(tol, "tol", ge=0)
-        self.n_iter_no_change = _check_number(n_iter_no_change, "n_iter_no_change",
+        self.tol = check_number(tol, "tol", ge=0)
+        self.n_iter_no_change = check_number(n_iter_no_change, "n_iter_no_change",
                                               integer=True, ge=1)
-        self.divisor = _check_number(divisor, "divisor", gt=1)
-        self.min_lr = _check_number(min_lr, "min_lr", ge=0)
+        self.divisor = check_number(divisor, "divisor", gt=1)
+        self.min_lr = check_number(min_lr, "min_lr", ge=0)
         self.mode = resolve(mode, {"min": "min", "max": "max"}, "mode")
 
     def _reset(self):
