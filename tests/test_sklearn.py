@@ -224,3 +224,35 @@ def test_top_level_names_and_comparable_accuracy_to_sklearn_on_iris():
     ours = MLPClassifier(max_iter=300, random_state=0).fit(X, y).score(X, y)
     theirs = SkMLPClassifier(max_iter=300, random_state=0).fit(X, y).score(X, y)
     assert ours >= theirs - 0.03
+
+
+def test_schedules_and_sklearn_learning_rate_rules():
+    X, y = load_iris(return_X_y=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        stepped = MLPClassifier(solver="sgd", learning_rate_init=0.1, max_iter=6, random_state=0,
+                                schedule=glassnet.schedules.StepDecay(step_size=2, gamma=0.5)
+                                ).fit(X, y)
+        inv = MLPClassifier(solver="sgd", learning_rate="invscaling", learning_rate_init=0.1,
+                            power_t=0.5, max_iter=3, batch_size=50, random_state=0).fit(X, y)
+    np.testing.assert_allclose(stepped.history_["lr"], [0.1, 0.1, 0.05, 0.05, 0.025, 0.025])
+    # scikit-learn's invscaling: after each epoch lr = lr0 / (samples seen + 1) ** power_t
+    assert inv._optimizer.lr == pytest.approx(0.1 / (3 * 150 + 1) ** 0.5, rel=1e-12)
+    np.testing.assert_allclose(inv.history_["lr"][1:], [0.1 / (150 + 1) ** 0.5,
+                                                      0.1 / (300 + 1) ** 0.5], rtol=1e-12)
+
+
+def test_adaptive_learning_rate_divides_by_five_on_plateau():
+    X, y = load_iris(return_X_y=True)
+    clf = MLPClassifier(solver="sgd", learning_rate="adaptive", learning_rate_init=0.5,
+                        tol=10.0, n_iter_no_change=2, max_iter=50, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clf.fit(X, y)
+    # tol=10 makes every epoch after the first a non-improvement; once the count exceeds
+    # n_iter_no_change (after epoch 4, then every 3 epochs) the rate is divided by 5, until it
+    # is below 1e-6 and training stops
+    lrs = clf.history_["lr"]
+    assert lrs[:4] == [0.5] * 4 and lrs[4:7] == [pytest.approx(0.1)] * 3
+    assert lrs[7] == pytest.approx(0.02)
+    assert clf.n_iter_ == 4 + 3 * 9 and lrs[-1] == pytest.approx(0.5 / 5**9) and lrs[-1] <= 1e-6
