@@ -162,8 +162,8 @@ def test_audit_catches_a_missing_one_over_n(monkeypatch):
 def test_audit_catches_a_sign_flip_in_a_bias_gradient(monkeypatch):
     correct = Dense.backward
 
-    def flipped_bias(self, delta):
-        dx = correct(self, delta)
+    def flipped_bias(self, delta, input_grad=True):
+        dx = correct(self, delta, input_grad)
         self.db *= -1
         return dx
 

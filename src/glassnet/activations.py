@@ -39,8 +39,9 @@ class Activation(Layer):
         self.a = self.f(x)
         return self.a
 
-    def backward(self, delta: np.ndarray) -> np.ndarray:
-        return delta * self.df(self.z, self.a)  # chain rule: dL/dz = dL/da * f'(z)
+    def backward(self, delta: np.ndarray, input_grad: bool = True) -> np.ndarray:
+        delta *= self.df(self.z, self.a)  # chain rule: dL/dz = dL/da * f'(z), in place
+        return delta
 
     def kink_pattern(self) -> list[np.ndarray]:
         return [self.z > k for k in self.kinks]
@@ -57,8 +58,8 @@ class Identity(Activation):
     def df(self, z, a):
         return np.ones_like(z)
 
-    def backward(self, delta):
-        return delta  # multiplying by 1 is a copy we can skip
+    def backward(self, delta, input_grad=True):
+        return delta  # multiplying by 1 is a pass we can skip
 
 
 class ReLU(Activation):
@@ -67,11 +68,12 @@ class ReLU(Activation):
     name = "relu"
     kinks = (0.0,)
 
+    # Both write into reused buffers: ReLU runs in the training hot path.
     def f(self, z):
-        return np.maximum(z, 0)
+        return np.maximum(z, 0, out=self.buffer("a", z.shape, z.dtype))
 
     def df(self, z, a):
-        return (z > 0).astype(z.dtype)
+        return np.greater(z, 0, out=self.buffer("df", z.shape, z.dtype))  # [z > 0] as 1.0 / 0.0
 
 
 class LeakyReLU(Activation):

@@ -75,7 +75,7 @@ def relu(x):
 
 def relu_derivative(x):
     """``1 where x > 0 else 0``."""
-    return ReLU().df(x, None)
+    return ReLU().df(np.asarray(x, dtype=float), None)
 
 
 def tanh(x):
@@ -121,14 +121,14 @@ def forward_pass(X, weights, biases, activation_type: str, return_cache: bool = 
     The cache holds ``'A0'`` (the input) to ``'AL'`` and ``'Z1'`` to ``'ZL'``.
     """
     _check_network(weights, biases)
-    act = _activation(activation_type)
+    _activation(activation_type)  # validates the name
     X = check_X(X, weights[0].shape[0], weights[0].dtype)
     cache = {"A0": X}
     A = X
     L = len(weights)
     for l in range(1, L + 1):
         Z = Dense.from_arrays(weights[l - 1], biases[l - 1]).forward(A)
-        A = act.forward(Z) if l < L else _softmax(Z)
+        A = _activation(activation_type).forward(Z) if l < L else _softmax(Z)
         cache[f"Z{l}"], cache[f"A{l}"] = Z, A
     return (A, cache) if return_cache else A
 

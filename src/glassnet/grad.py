@@ -70,7 +70,7 @@ def objective_and_backward(model: Sequential, loss: Loss, X: np.ndarray, y: np.n
     """Forward, loss and backward on validated data: fills the gradients, returns ``(J, z)``."""
     z = model._forward(X, training)
     value, dz = loss.value_and_grad(z, y, sample_weight)
-    model.backward(dz)
+    model._backward(dz)
     if l2:
         value += l2_penalty(model, l2)
         for W, dW in model.penalized_parameters():

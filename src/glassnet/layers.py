@@ -5,6 +5,11 @@ A layer maps a batch ``x`` of shape ``(n_samples, n_in)`` to ``(n_samples, n_out
 ``delta = dL/d(output)`` and returns ``dL/d(input)``, writing the parameter gradients into
 ``d<name>`` arrays (``dW``, ``db``) that have the parameters' shapes.
 
+Speed contract: the arrays a layer returns are work buffers it owns and refills on its next
+call (no allocation per batch once the batch shape is known), and ``backward`` may overwrite
+the ``delta`` it receives. ``Sequential.forward``/``backward``, the public entry points,
+copy at the boundary, so users never see a buffer change under them.
+
 Parameters are plain attributes (``W``, ``b``). A ``Sequential`` may re-bind them to views of
 one contiguous buffer, so optimizers can update every parameter with a few NumPy calls; a
 layer never assumes its arrays are its own allocations.
@@ -45,8 +50,27 @@ class Layer:
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         raise NotImplementedError
 
-    def backward(self, delta: np.ndarray) -> np.ndarray:
+    def backward(self, delta: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        """``dL/d(input)`` from ``delta = dL/d(output)``; None when ``input_grad`` is False."""
         raise NotImplementedError
+
+    def buffer(self, name: str, shape: tuple[int, ...], dtype, fill: float | None = None
+               ) -> np.ndarray:
+        """A work array of ``shape``, allocated once and reused while the shape stays the same.
+
+        ``fill`` sets its contents when it is (re)allocated; otherwise they are undefined.
+        """
+        buffers = self.__dict__.setdefault("_buffers", {})
+        buf = buffers.get(name)
+        if buf is None or buf.shape != shape or buf.dtype != dtype:
+            buf = buffers[name] = np.empty(shape, dtype=dtype)
+            if fill is not None:
+                buf.fill(fill)
+        return buf
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Copies and pickles leave out work buffers and the last batch's caches."""
+        return {k: v for k, v in self.__dict__.items() if k not in ("_buffers", "x", "z", "a")}
 
     def output_size(self, n_in: int) -> int:
         """Width of the output for an input of width ``n_in`` (unchanged by default)."""
@@ -107,12 +131,19 @@ class Dense(Layer):
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         self.x = x  # backward needs the input: dW = x^T delta
-        return x @ self.W + self.b
+        z = self.buffer("z", (len(x), self.n_out), self.W.dtype)
+        np.matmul(x, self.W, out=z)  # z = x @ W + b, written into the reused buffer
+        z += self.b
+        return z
 
-    def backward(self, delta: np.ndarray) -> np.ndarray:
+    def backward(self, delta: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
         np.matmul(self.x.T, delta, out=self.dW)  # dW = x^T @ delta
-        np.sum(delta, axis=0, out=self.db)  # db = sum of delta over the batch
-        return delta @ self.W.T  # dx = delta @ W^T
+        ones = self.buffer("ones", (len(delta),), delta.dtype, fill=1.0)
+        np.matmul(ones, delta, out=self.db)  # db = sum of delta over the batch, as 1^T @ delta
+        if not input_grad:  # the first layer: dL/dX is not needed, skip a whole product
+            return None
+        dx = self.buffer("dx", (len(delta), self.n_in), self.W.dtype)
+        return np.matmul(delta, self.W.T, out=dx)  # dx = delta @ W^T
 
     def output_size(self, n_in: int) -> int:
         return self.n_out
@@ -148,10 +179,12 @@ class Dropout(Layer):
             return x
         keep = self.rng.random(x.shape) >= self.p
         self.mask = keep.astype(x.dtype) / x.dtype.type(1.0 - self.p)  # m / (1 - p)
-        return x * self.mask
+        return np.multiply(x, self.mask, out=self.buffer("y", x.shape, x.dtype))
 
-    def backward(self, delta: np.ndarray) -> np.ndarray:
-        return delta if self.mask is None else delta * self.mask
+    def backward(self, delta: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        if self.mask is not None:
+            delta *= self.mask  # dL/dx = dL/dy * m / (1 - p)
+        return delta
 
     def config(self) -> dict[str, Any]:
         return {"p": self.p}

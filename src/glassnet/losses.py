@@ -55,17 +55,21 @@ class Loss:
             return float(np.mean(losses, dtype=np.float64))
         return float(np.dot(sample_weight, losses) / np.sum(sample_weight))
 
+    def forward_backward(self, z: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(l, dl/dz)`` per sample; a subclass may compute both from shared work."""
+        return self.forward(z, y), self.backward(z, y)
+
     def value_and_grad(self, z: np.ndarray, y: np.ndarray,
                        sample_weight: np.ndarray | None = None) -> tuple[float, np.ndarray]:
         """``(L, dL/dz)`` with ``dL/dz_i = w_i / sum(w) * dl_i/dz_i``."""
-        value = self.value(z, y, sample_weight)
         with np.errstate(under="ignore"):  # tiny probabilities may round to 0: harmless
-            grad = self.backward(z, y)
+            losses, grad = self.forward_backward(z, y)
             if sample_weight is None:
-                grad /= len(z)  # the 1/n of the mean
-            else:
-                grad *= (sample_weight / np.sum(sample_weight)).astype(z.dtype)[:, None]
-        return value, grad
+                grad *= 1.0 / len(z)  # the 1/n of the mean
+                return float(np.mean(losses, dtype=np.float64)), grad
+            w = sample_weight / np.sum(sample_weight)
+            grad *= w.astype(z.dtype)[:, None]
+            return float(np.dot(w, losses)), grad
 
     def kink_pattern(self, z: np.ndarray, y: np.ndarray) -> list[np.ndarray]:
         """On which side of each kink every residual ``z - y`` lies (see ``gradcheck``)."""
@@ -112,6 +116,38 @@ class CrossEntropy(Loss):
             p[np.arange(len(z)), y] -= 1.0  # p - onehot(y)
             return p
         return p - y
+
+    def forward_backward(self, z, y):
+        """The training hot path for int labels: losses and gradients from one softmax.
+
+        With ``t = z - max(z)``, ``e = exp(t)``, ``s = sum(e)``:
+        ``l = log(s) - t_y`` (= logsumexp(z) - z_y) and ``dl/dz = e / s - onehot(y)``,
+        written into one reused buffer.
+        """
+        if y.ndim != 1:
+            return super().forward_backward(z, y)
+        rows = self._rows(len(z))
+        dz = self._buffer(z.shape, z.dtype)
+        np.subtract(z, np.max(z, axis=1, keepdims=True), out=dz)  # t = z - max z
+        t_y = dz[rows, y]
+        np.exp(dz, out=dz)  # e = exp(t), in (0, 1]
+        s = np.sum(dz, axis=1, keepdims=True)  # s = sum(e) >= 1
+        losses = np.log(s[:, 0]) - t_y  # l = log s - t_y
+        dz /= s  # p = e / s
+        dz[rows, y] -= 1.0  # p - onehot(y)
+        return losses, dz
+
+    def _rows(self, n: int) -> np.ndarray:
+        rows = getattr(self, "_rows_cache", None)
+        if rows is None or len(rows) != n:
+            rows = self._rows_cache = np.arange(n)
+        return rows
+
+    def _buffer(self, shape, dtype) -> np.ndarray:
+        buf = getattr(self, "_dz", None)
+        if buf is None or buf.shape != shape or buf.dtype != dtype:
+            buf = self._dz = np.empty(shape, dtype=dtype)
+        return buf
 
 
 class BinaryCrossEntropy(Loss):

@@ -123,18 +123,24 @@ class Sequential:
 
         ``X`` is validated and cast to the model's dtype; ``training=True`` enables dropout.
         """
-        return self._forward(check_X(X, self.n_inputs, self.dtype), training)
+        # A copy: the layers' outputs are work buffers that the next call overwrites.
+        return self._forward(check_X(X, self.n_inputs, self.dtype), training).copy()
 
     def _forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        """Forward on validated ``x``; returns the last layer's buffer (no copy)."""
         for layer in self.layers:
             x = layer.forward(x, training)
         return x
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
         """Backpropagate ``dL/d(output)``; fills every ``d<param>``; returns ``dL/dX``."""
-        delta = grad_output
-        for layer in reversed(self.layers):
-            delta = layer.backward(delta)
+        return self._backward(np.array(grad_output, dtype=self.dtype), input_grad=True).copy()
+
+    def _backward(self, delta: np.ndarray, input_grad: bool = False) -> np.ndarray | None:
+        """Backpropagate, overwriting ``delta``; ``input_grad=False`` skips ``dL/dX``."""
+        last = len(self.layers) - 1
+        for i in range(last, -1, -1):
+            delta = self.layers[i].backward(delta, input_grad or i > 0)
         return delta
 
     def __call__(self, X: np.ndarray) -> np.ndarray:

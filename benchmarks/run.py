@@ -1,0 +1,840 @@
+"""Speed and memory of glassnet against PyTorch (CPU, eager), scikit-learn and the matmul floor.
+
+Five cases, all measured in one run on the same data (issue 4):
+
+1. epoch      one epoch of a 784-256-128-10 ReLU MLP on MNIST-shaped data (60,000 x 784,
+              synthetic), mini-batches of 128, SGD and Adam, float32 and float64
+2. wide       one epoch of 784-2048-2048-10 (8,192 rows), SGD, float32: BLAS-bound
+3. xor        one training step of the notebook's 2-4-2 network on the 4 XOR samples
+4. inference  predictions on 10,000 rows with the trained 784-256-128-10 model
+5. memory     peak memory of glassnet.fit over one epoch, for two data-set sizes
+
+Timing: every system of a case runs once per round, round-robin (the starting system rotates),
+after warm-up rounds; the table shows the median over the rounds. Timings on a shared machine
+drift by tens of percent between runs, so read the ratios (measured in the same run), not the
+seconds. Model construction is untimed where the library lets us separate it (glassnet.fit,
+torch); an estimator's ``.fit`` is timed whole (validation and initialisation included), since
+that is what its users pay.
+
+The "floor" is the matrix products an epoch cannot avoid, in NumPy with preallocated outputs:
+per batch the forward products x@W1, h1@W2, h2@W3, the weight gradients x.T@d1, h1.T@d2,
+h2.T@d3 and the input gradients d3@W3.T, d2@W2.T (none for the first layer). No library
+doing the same arithmetic on the same BLAS can be much faster.
+
+Run:   python benchmarks/run.py [--quick] [--cases 1,3 | epoch,xor] [--json PATH]
+Needs numpy and glassnet; torch, scikit-learn and threadpoolctl are used when installed
+(missing ones are skipped with a note). --quick takes about a minute and a half on 2 cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import gc
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+import warnings
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+from pathlib import Path
+
+import numpy as np
+
+try:  # before anything else loads a BLAS: the libraries seen now are numpy's own
+    from threadpoolctl import threadpool_info
+    NUMPY_BLAS = [lib for lib in threadpool_info() if lib.get("user_api") == "blas"]
+except ImportError:
+    threadpool_info, NUMPY_BLAS = None, None
+
+import glassnet
+
+REPO = Path(__file__).resolve().parent.parent
+CASES = {"1": "epoch", "2": "wide", "3": "xor", "4": "inference", "5": "memory"}
+MNIST_SIZES = [784, 256, 128, 10]
+WIDE_SIZES = [784, 2048, 2048, 10]
+BATCH = 128
+LR = {"sgd": 0.01, "adam": 1e-3}
+
+# Targets of issue 4 (ratios are glassnet / reference unless said otherwise).
+TARGET_WIDE_VS_FLOOR = 1.1        # wide epoch: glassnet <= 1.1 x the matmul floor
+TARGET_XOR_FIT_US = 50.0          # glassnet.fit, per step
+TARGET_XOR_ONE_STEP_US = 80.0     # glassnet.functional.train_one_step, per call
+TARGET_XOR_VS_TORCH = 5.0         # glassnet step >= 5 x faster than a torch eager step
+TARGET_INFERENCE_VS_TORCH = 1.0   # glassnet rows/s >= torch's
+TARGET_MEMORY_SLOPE = (0.95, 1.10)  # extra peak grows by one data copy per data set
+TARGET_MEMORY_REMAINDER = 0.05    # beyond that copy: <= 5 % of the (larger) data set
+
+LIBS: dict = {}  # optional libraries that imported: "torch", "sklearn" (filled by main)
+
+
+# ------------------------------------------------------------------------------------------
+# helpers
+# ------------------------------------------------------------------------------------------
+def timeit_alternating(fns: dict, repeats: int, warmup: int = 1, record: dict | None = None):
+    """Time each entry of ``fns`` once per round, round-robin; return ``{name: median s}``.
+
+    A value is a callable (timed whole) or a pair ``(setup, run)``: ``setup()`` runs untimed
+    and ``run(setup())`` is timed. The first ``warmup`` rounds are not recorded; the starting
+    system rotates from round to round so no system always runs first. ``record``, if given,
+    receives every recorded time, ``{name: [s, ...]}``.
+    """
+    names = list(fns)
+    times = {name: [] for name in names}
+    for round_ in range(warmup + repeats):
+        shift = round_ % len(names)
+        for name in names[shift:] + names[:shift]:
+            entry = fns[name]
+            setup, run = entry if isinstance(entry, tuple) else (None, entry)
+            arg = setup() if setup is not None else None
+            gc.collect()
+            start = time.perf_counter()
+            if setup is not None:
+                run(arg)
+            else:
+                run()
+            elapsed = time.perf_counter() - start
+            if round_ >= warmup:
+                times[name].append(elapsed)
+    if record is not None:
+        record.update(times)
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+def spread(values) -> float:
+    """(max - min) / median, in percent: how much the rounds disagreed."""
+    return 100.0 * (max(values) - min(values)) / statistics.median(values)
+
+
+def print_table(title: str, header: list[str], rows: list[list]) -> None:
+    cells = [header] + [[c if isinstance(c, str) else _fmt(c) for c in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
+    line = lambda row: "  ".join(c.ljust(w) if i == 0 else c.rjust(w)
+                                 for i, (c, w) in enumerate(zip(row, widths)))
+    print(f"\n{title}")
+    print(line(cells[0]))
+    print("-" * len(line(cells[0])))
+    for row in cells[1:]:
+        print(line(row))
+
+
+def _fmt(x) -> str:
+    if x is None:
+        return "-"
+    if isinstance(x, int):
+        return f"{x:,}"
+    if abs(x) >= 1000:
+        return f"{x:,.0f}"
+    if abs(x) >= 10:
+        return f"{x:.1f}"
+    return f"{x:.3f}" if abs(x) >= 0.01 else f"{x:.2e}"
+
+
+def check(results: dict, name: str, text: str, value: float, ok: bool) -> None:
+    """Record and print one target line."""
+    results.setdefault("targets", []).append({"target": name, "text": text, "value": value,
+                                              "met": bool(ok)})
+    print(f"  target {name}: {text} -> {'MET' if ok else 'NOT MET'}")
+
+
+def note(results: dict, text: str) -> None:
+    results.setdefault("notes", []).append(text)
+    print(f"  note: {text}")
+
+
+def mnist_like(n: int, n_test: int = 10_000, seed: int = 0):
+    """Random normal inputs, labels from a fixed random linear teacher (a learnable task)."""
+    rng = np.random.default_rng(seed)
+    teacher = rng.standard_normal((784, 10))
+    X = rng.standard_normal((n + n_test, 784), dtype=np.float32)
+    y = np.argmax(X @ teacher, axis=1)
+    return X[:n], y[:n], X[n:], y[n:]
+
+
+def quiet_fit(estimator, X, y):
+    """``estimator.fit`` with max_iter=1: its ConvergenceWarning is expected, not shown."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return estimator.fit(X, y)
+
+
+# ------------------------------------------------------------------------------------------
+# the systems, each as a function returning what timeit_alternating needs
+# ------------------------------------------------------------------------------------------
+def floor_epoch(X: np.ndarray, sizes: list[int], batch_size: int):
+    """The epoch's matrix products alone, into preallocated outputs (``np.matmul(out=)``)."""
+    dtype = X.dtype
+    rng = np.random.default_rng(1)
+    Ws = [(rng.standard_normal((a, b)) / np.sqrt(a)).astype(dtype)
+          for a, b in zip(sizes[:-1], sizes[1:])]
+    dWs = [np.empty_like(W) for W in Ws]
+    n = len(X)
+
+    def buffers(B):
+        outs = [np.empty((B, w), dtype) for w in sizes[1:]]                   # h1, h2, z
+        deltas = [rng.standard_normal((B, w)).astype(dtype) for w in sizes[1:]]  # d1, d2, d3
+        d_inputs = [np.empty((B, w), dtype) for w in sizes[1:-1]]             # dh1, dh2
+        return outs, deltas, d_inputs
+
+    bufs = {B: buffers(B) for B in {batch_size, n % batch_size} if B}
+
+    def run():
+        for start in range(0, n, batch_size):
+            x = X[start:start + batch_size]
+            outs, deltas, d_inputs = bufs[len(x)]
+            a = x
+            for W, out in zip(Ws, outs):                         # forward
+                np.matmul(a, W, out=out)
+                a = out
+            for inp, d, dW in zip([x] + outs[:-1], deltas, dWs):  # weight gradients
+                np.matmul(inp.T, d, out=dW)
+            for l in range(len(Ws) - 1, 0, -1):                  # input gradients, not layer 1
+                np.matmul(deltas[l], Ws[l].T, out=d_inputs[l - 1])
+    return run
+
+
+def glassnet_fit_epoch(X, y, sizes, solver, dtype, trained, key="glassnet.fit"):
+    def setup():
+        model = glassnet.MLP(sizes, dtype=dtype, seed=0)
+        opt = glassnet.optim.SGD(lr=LR["sgd"]) if solver == "sgd" else glassnet.optim.Adam(LR["adam"])
+        return model, opt
+
+    def run(arg):
+        model, opt = arg
+        glassnet.fit(model, X, y, optimizer=opt, epochs=1, batch_size=BATCH, seed=0)
+        trained[key] = lambda Xe: np.argmax(model.forward(Xe), axis=1)
+    return setup, run
+
+
+def glassnet_estimator_epoch(X, y, sizes, solver, dtype, trained, key="glassnet.MLPClassifier"):
+    def run():
+        est = glassnet.MLPClassifier(hidden_layer_sizes=tuple(sizes[1:-1]), solver=solver,
+                                     learning_rate_init=LR[solver], momentum=0.0,
+                                     batch_size=BATCH, max_iter=1, alpha=1e-4, shuffle=True,
+                                     random_state=0, dtype=dtype, tol=0, n_iter_no_change=10**9)
+        quiet_fit(est, X, y)
+        trained[key] = est.predict
+    return run
+
+
+def torch_mlp(sizes, dtype):
+    torch = LIBS["torch"]
+    layers = []
+    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layers.append(torch.nn.Linear(a, b))
+        if i < len(sizes) - 2:
+            layers.append(torch.nn.ReLU())
+    net = torch.nn.Sequential(*layers)
+    return net.double() if dtype == "float64" else net
+
+
+def torch_epoch(X, y, sizes, solver, dtype, trained, key="torch eager"):
+    """The standard loop: randperm, index batches, zero_grad / backward / step."""
+    torch = LIBS["torch"]
+    Xt, yt = torch.from_numpy(X), torch.from_numpy(y)  # made once, shared with numpy
+    n = len(X)
+
+    def setup():
+        torch.manual_seed(0)
+        net = torch_mlp(sizes, dtype)
+        opt = (torch.optim.SGD(net.parameters(), lr=LR["sgd"]) if solver == "sgd"
+               else torch.optim.Adam(net.parameters(), lr=LR["adam"]))
+        return net, opt, torch.nn.CrossEntropyLoss()
+
+    def run(arg):
+        net, opt, criterion = arg
+        perm = torch.randperm(n)
+        for start in range(0, n, BATCH):
+            idx = perm[start:start + BATCH]
+            opt.zero_grad()
+            loss = criterion(net(Xt[idx]), yt[idx])
+            loss.backward()
+            opt.step()
+
+        def predict(Xe, net=net):
+            with torch.no_grad():
+                return net(torch.from_numpy(Xe)).argmax(1).numpy()
+        trained[key] = predict
+    return setup, run
+
+
+def sklearn_epoch(X, y, sizes, solver, trained, key="sklearn MLPClassifier"):
+    MLP = LIBS["sklearn"].neural_network.MLPClassifier
+
+    def run():
+        est = MLP(hidden_layer_sizes=tuple(sizes[1:-1]), solver=solver, batch_size=BATCH,
+                  max_iter=1, alpha=1e-4, learning_rate_init=LR[solver], momentum=0.0,
+                  random_state=0)
+        quiet_fit(est, X, y)
+        trained[key] = est.predict
+    return run
+
+
+# ------------------------------------------------------------------------------------------
+# case 1: MNIST-shaped epoch
+# ------------------------------------------------------------------------------------------
+def case_epoch(cfg, data) -> dict:
+    X32, y, Xte, yte = data
+    out = {"rows": len(X32), "features": 784, "sizes": MNIST_SIZES, "batch_size": BATCH,
+           "repeats": cfg["repeats"], "warmup": cfg["warmup"], "variants": {}}
+    print(f"\n=== case 1: MNIST-shaped epoch: {len(X32):,} x 784, MLP {MNIST_SIZES}, "
+          f"batch {BATCH}, one shuffled epoch ===")
+    variants = [("sgd", "float32"), ("adam", "float32"), ("sgd", "float64"), ("adam", "float64")]
+    for solver, dtype in variants:
+        X = X32 if dtype == "float32" else X32.astype(np.float64)
+        Xe = Xte if dtype == "float32" else Xte.astype(np.float64)
+        trained: dict = {}
+        fns = {"floor (matmuls)": floor_epoch(X, MNIST_SIZES, BATCH),
+               "glassnet.fit": glassnet_fit_epoch(X, y, MNIST_SIZES, solver, dtype, trained)}
+        if "sklearn" in LIBS:
+            fns["glassnet.MLPClassifier"] = glassnet_estimator_epoch(X, y, MNIST_SIZES, solver,
+                                                                     dtype, trained)
+        if "torch" in LIBS:
+            fns["torch eager"] = torch_epoch(X, y, MNIST_SIZES, solver, dtype, trained)
+        if "sklearn" in LIBS:
+            fns["sklearn MLPClassifier"] = sklearn_epoch(X, y, MNIST_SIZES, solver, trained)
+        repeats = cfg["repeats"] if dtype == "float32" else cfg["repeats64"]
+        record: dict = {}
+        medians = timeit_alternating(fns, repeats, cfg["warmup"], record)
+        floor = medians["floor (matmuls)"]
+        acc = {name: float(np.mean(predict(Xe) == yte)) for name, predict in trained.items()}
+        rows, res = [], {}
+        for name, med in medians.items():
+            res[name] = {"median_s": med, "times_s": record[name], "ratio_to_floor": med / floor,
+                         "test_accuracy": acc.get(name)}
+            rows.append([name, med, f"{spread(record[name]):.0f}%", f"{med / floor:.2f}x",
+                         None if name not in acc else f"{100 * acc[name]:.1f}%"])
+        label = f"{solver.upper()} {'lr 0.01, no momentum' if solver == 'sgd' else 'lr 1e-3'}, {dtype}"
+        print_table(f"{label} (median of {repeats} after {cfg['warmup']} warm-up)",
+                    ["system", "epoch s", "range", "x floor", "test acc"], rows)
+        speedups = {}
+        for g in ("glassnet.fit", "glassnet.MLPClassifier"):
+            for other in ("torch eager", "sklearn MLPClassifier"):
+                if g in medians and other in medians:
+                    speedups[f"{g} vs {other}"] = medians[other] / medians[g]
+        if speedups:
+            print("  glassnet speed-up (other's time / glassnet's): " +
+                  ", ".join(f"{k.replace(' vs ', ' over ')} {v:.2f}x" for k, v in speedups.items()))
+        out["variants"][f"{solver}_{dtype}"] = {"solver": solver, "dtype": dtype,
+                                                "lr": LR[solver], "repeats": repeats,
+                                                "systems": res, "speedups": speedups}
+    return out
+
+
+# ------------------------------------------------------------------------------------------
+# case 2: wide layers, BLAS-bound
+# ------------------------------------------------------------------------------------------
+def case_wide(cfg, data) -> dict:
+    n = cfg["wide_rows"]
+    X, y, Xte, yte = data[0][:n], data[1][:n], data[2], data[3]
+    out = {"rows": n, "sizes": WIDE_SIZES, "batch_size": BATCH, "solver": "sgd",
+           "dtype": "float32", "repeats": cfg["wide_repeats"], "warmup": cfg["warmup"]}
+    print(f"\n=== case 2: wide epoch: {n:,} x 784, MLP {WIDE_SIZES}, batch {BATCH}, "
+          f"SGD lr 0.01, float32 ===")
+    trained: dict = {}
+    fns = {"floor (matmuls)": floor_epoch(X, WIDE_SIZES, BATCH),
+           "glassnet.fit": glassnet_fit_epoch(X, y, WIDE_SIZES, "sgd", "float32", trained)}
+    if "sklearn" in LIBS:
+        fns["glassnet.MLPClassifier"] = glassnet_estimator_epoch(X, y, WIDE_SIZES, "sgd",
+                                                                 "float32", trained)
+    if "torch" in LIBS:
+        fns["torch eager"] = torch_epoch(X, y, WIDE_SIZES, "sgd", "float32", trained)
+    record: dict = {}
+    medians = timeit_alternating(fns, cfg["wide_repeats"], cfg["warmup"], record)
+    floor = medians["floor (matmuls)"]
+    flops = 2 * n * sum(a * b for a, b in zip(WIDE_SIZES[:-1], WIDE_SIZES[1:])) * 3
+    flops -= 2 * n * WIDE_SIZES[0] * WIDE_SIZES[1]  # no input gradient for the first layer
+    rows, res = [], {}
+    for name, med in medians.items():
+        res[name] = {"median_s": med, "times_s": record[name], "ratio_to_floor": med / floor,
+                     "gflops": flops / med / 1e9}
+        rows.append([name, med, f"{spread(record[name]):.0f}%", f"{med / floor:.2f}x",
+                     flops / med / 1e9])
+    print_table(f"median of {cfg['wide_repeats']} after {cfg['warmup']} warm-up "
+                f"({flops / 1e9:.0f} GFLOP of matmuls per epoch)",
+                ["system", "epoch s", "range", "x floor", "GFLOP/s"], rows)
+    out["systems"] = res
+    for g in ("glassnet.fit", "glassnet.MLPClassifier"):
+        if g in medians:
+            r = medians[g] / floor
+            check(out, f"wide {g}", f"{g} <= {TARGET_WIDE_VS_FLOOR} x floor: measured {r:.2f}x",
+                  r, r <= TARGET_WIDE_VS_FLOOR)
+    return out
+
+
+# ------------------------------------------------------------------------------------------
+# case 3: XOR, one step at a time
+# ------------------------------------------------------------------------------------------
+XOR_X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+XOR_Y = np.array([0, 1, 1, 0])
+
+
+def lean_numpy_step(X, Y, W1, b1, W2, b2, lr, m):
+    """A hand-written float64 step: forward, softmax-CE gradient, backward, SGD (no loss value)."""
+    z1 = X @ W1
+    z1 += b1
+    a1 = np.maximum(z1, 0.0)
+    z2 = a1 @ W2
+    z2 += b2
+    z2 -= z2.max(axis=1, keepdims=True)
+    p = np.exp(z2)
+    p /= p.sum(axis=1, keepdims=True)
+    p -= Y
+    p *= 1.0 / m                      # dz2 = (softmax - Y) / m
+    da1 = p @ W2.T
+    da1 *= z1 > 0                     # dz1
+    W2 -= lr * (a1.T @ p)
+    b2 -= lr * p.sum(axis=0)
+    W1 -= lr * (X.T @ da1)
+    b1 -= lr * da1.sum(axis=0)
+
+
+def case_xor(cfg) -> dict:
+    N = cfg["xor_steps"]
+    X, y = XOR_X, XOR_Y
+    lr = 0.1
+    out = {"steps_per_measurement": N, "sizes": [2, 4, 2], "dtype": "float64", "lr": lr,
+           "repeats": cfg["xor_repeats"], "warmup": cfg["warmup"]}
+    print(f"\n=== case 3: XOR per step: 2-4-2 ReLU, the 4 samples full-batch, SGD lr {lr}, "
+          f"float64; {N} steps per measurement ===")
+    fns: dict = {}
+    per_call: dict = {}   # name -> number of steps in one timed call
+
+    def gl_fit_setup():
+        return glassnet.MLP([2, 4, 2], dtype="float64", seed=0)
+
+    fns["glassnet.fit (epochs=N)/N"] = (gl_fit_setup, lambda model: glassnet.fit(
+        model, X, y, optimizer=glassnet.optim.SGD(lr=lr), epochs=N, batch_size=None,
+        shuffle=False))
+
+    def one_step_setup():
+        weights, biases, _, _ = glassnet.functional.initialise([2, 4, 2], "relu", seed=42)
+        return weights, biases
+
+    def one_step_run(arg):
+        weights, biases = arg
+        step = glassnet.functional.train_one_step
+        for _ in range(N):
+            step(X, y, weights, biases, "relu", lr)
+    fns["functional.train_one_step"] = (one_step_setup, one_step_run)
+
+    def lean_setup():
+        rng = np.random.default_rng(0)
+        return (rng.standard_normal((2, 4)) * 0.7, np.zeros(4), rng.standard_normal((4, 2)) * 0.7,
+                np.zeros(2))
+
+    Y1 = np.eye(2)[y]
+
+    def lean_run(arg):
+        W1, b1, W2, b2 = arg
+        for _ in range(N):
+            lean_numpy_step(X, Y1, W1, b1, W2, b2, lr, 4)
+    fns["lean NumPy step"] = (lean_setup, lean_run)
+
+    if "torch" in LIBS:
+        torch = LIBS["torch"]
+        Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
+
+        def torch_setup():
+            torch.manual_seed(0)
+            net = torch_mlp([2, 4, 2], "float64")
+            return net, torch.optim.SGD(net.parameters(), lr=lr), torch.nn.CrossEntropyLoss()
+
+        def torch_run(arg):
+            net, opt, criterion = arg
+            for _ in range(N):
+                opt.zero_grad()
+                loss = criterion(net(Xt), yt)
+                loss.backward()
+                opt.step()
+        fns["torch eager step"] = (torch_setup, torch_run)
+
+    if "sklearn" in LIBS:
+        SkMLP = LIBS["sklearn"].neural_network.MLPClassifier
+        common = dict(hidden_layer_sizes=(4,), solver="sgd", batch_size=4, tol=0,
+                      n_iter_no_change=10**9, shuffle=False, learning_rate_init=lr,
+                      momentum=0.0, random_state=0)
+        fns["glassnet.MLPClassifier fit/N"] = lambda: quiet_fit(
+            glassnet.MLPClassifier(max_iter=N, dtype="float64", **common), X, y)
+
+        def partial_setup(cls, **extra):
+            def setup():
+                est = cls(max_iter=1, **common, **extra)
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    est.partial_fit(X, y, classes=[0, 1])
+                return est
+            return setup
+
+        def partial_run(est):
+            for _ in range(N):
+                est.partial_fit(X, y)
+        fns["glassnet.MLPClassifier partial_fit"] = (
+            partial_setup(glassnet.MLPClassifier, dtype="float64"), partial_run)
+        fns["sklearn MLPClassifier fit/N"] = lambda: quiet_fit(SkMLP(max_iter=N, **common), X, y)
+        fns["sklearn MLPClassifier partial_fit"] = (partial_setup(SkMLP), partial_run)
+    else:
+        note(out, "scikit-learn not installed: the estimators (glassnet's and sklearn's) skipped")
+
+    record: dict = {}
+    medians = timeit_alternating(fns, cfg["xor_repeats"], cfg["warmup"], record)
+    us = {name: 1e6 * med / N for name, med in medians.items()}
+    torch_us = us.get("torch eager step")
+    rows, res = [], {}
+    for name, value in us.items():
+        res[name] = {"us_per_step": value, "times_s": record[name]}
+        rows.append([name, value, f"{spread(record[name]):.0f}%",
+                     None if torch_us is None else f"{torch_us / value:.2f}x"])
+    print_table(f"median of {cfg['xor_repeats']} after {cfg['warmup']} warm-up",
+                ["system", "us/step", "range", "torch / this"], rows)
+    print("  (the estimators train a single sigmoid output on binary labels; the others 2 softmax "
+          "outputs; the lean step computes no loss value)")
+    out["systems"] = res
+    fit_us, one_us = us["glassnet.fit (epochs=N)/N"], us["functional.train_one_step"]
+    check(out, "xor glassnet.fit", f"glassnet.fit <= {TARGET_XOR_FIT_US:.0f} us/step: "
+          f"measured {fit_us:.1f} us", fit_us, fit_us <= TARGET_XOR_FIT_US)
+    check(out, "xor train_one_step", f"train_one_step <= {TARGET_XOR_ONE_STEP_US:.0f} us: "
+          f"measured {one_us:.1f} us", one_us, one_us <= TARGET_XOR_ONE_STEP_US)
+    if torch_us is not None:
+        for name, value in (("glassnet.fit", fit_us), ("train_one_step", one_us)):
+            r = torch_us / value
+            check(out, f"xor {name} vs torch", f"{name} >= {TARGET_XOR_VS_TORCH:.0f}x faster "
+                  f"than a torch eager step: measured {r:.2f}x", r, r >= TARGET_XOR_VS_TORCH)
+    else:
+        note(out, "torch not installed: the torch comparison skipped")
+    return out
+
+
+# ------------------------------------------------------------------------------------------
+# case 4: inference
+# ------------------------------------------------------------------------------------------
+def case_inference(cfg, data) -> dict:
+    X, y, Xte, yte = data
+    n_train = cfg["inference_train_rows"]
+    out = {"rows": len(Xte), "sizes": MNIST_SIZES, "dtype": "float32",
+           "trained_on_rows": n_train, "repeats": cfg["inference_repeats"],
+           "warmup": cfg["warmup"]}
+    print(f"\n=== case 4: inference on {len(Xte):,} rows, {MNIST_SIZES} float32, trained one "
+          f"SGD epoch on {n_train:,} rows; the same weights in every library ===")
+    if "sklearn" in LIBS:
+        est = quiet_fit(glassnet.MLPClassifier(
+            hidden_layer_sizes=(256, 128), solver="sgd", learning_rate_init=0.01, momentum=0.0,
+            batch_size=BATCH, max_iter=1, random_state=0, dtype="float32"),
+            X[:n_train], y[:n_train])
+        model = est.model_
+    else:
+        est = None
+        model = glassnet.MLP(MNIST_SIZES, dtype="float32", seed=0)
+        glassnet.fit(model, X[:n_train], y[:n_train], optimizer=glassnet.optim.SGD(lr=0.01),
+                     epochs=1, batch_size=BATCH, seed=0)
+        note(out, "scikit-learn not installed: estimator and sklearn rows skipped")
+    Ws = [layer.W for layer in model.layers if hasattr(layer, "W")]
+    bs = [layer.b for layer in model.layers if hasattr(layer, "b")]
+    reference = np.argmax(model.forward(Xte), axis=1)
+    fns: dict = {}
+    predictions: dict = {}
+    if est is not None:
+        fns["glassnet estimator .predict"] = lambda: est.predict(Xte)
+        predictions["glassnet estimator .predict"] = est.predict(Xte)
+    fns["glassnet model.forward"] = lambda: model.forward(Xte)
+    if "torch" in LIBS:
+        torch = LIBS["torch"]
+        net = torch_mlp(MNIST_SIZES, "float32").eval()
+        with torch.no_grad():
+            for layer, W, b in zip([m for m in net if isinstance(m, torch.nn.Linear)], Ws, bs):
+                layer.weight.copy_(torch.from_numpy(np.ascontiguousarray(W.T)))
+                layer.bias.copy_(torch.from_numpy(b.copy()))
+        Xt = torch.from_numpy(Xte)
+
+        def torch_forward():
+            with torch.no_grad():
+                return net(Xt)
+        fns["torch forward (no_grad, eval)"] = torch_forward
+        predictions["torch forward (no_grad, eval)"] = torch_forward().argmax(1).numpy()
+    else:
+        note(out, "torch not installed: the torch comparison skipped")
+    if "sklearn" in LIBS:
+        sk = quiet_fit(LIBS["sklearn"].neural_network.MLPClassifier(
+            hidden_layer_sizes=(256, 128), max_iter=1, random_state=0), X[:1000], y[:1000])
+        sk.coefs_ = [W.copy() for W in Ws]
+        sk.intercepts_ = [b.copy() for b in bs]
+        fns["sklearn .predict"] = lambda: sk.predict(Xte)
+        predictions["sklearn .predict"] = sk.predict(Xte)
+    record: dict = {}
+    medians = timeit_alternating(fns, cfg["inference_repeats"], cfg["warmup"], record)
+    torch_rps = (len(Xte) / medians["torch forward (no_grad, eval)"]
+                 if "torch forward (no_grad, eval)" in medians else None)
+    rows, res = [], {}
+    for name, med in medians.items():
+        rps = len(Xte) / med
+        agree = (float(np.mean(predictions[name] == reference)) if name in predictions else 1.0)
+        res[name] = {"median_s": med, "times_s": record[name], "rows_per_s": rps,
+                     "ratio_to_torch": None if torch_rps is None else rps / torch_rps,
+                     "agreement_with_glassnet": agree}
+        rows.append([name, 1e3 * med, f"{spread(record[name]):.0f}%", rps,
+                     None if torch_rps is None else f"{rps / torch_rps:.2f}x",
+                     f"{100 * agree:.2f}%"])
+    print_table(f"median of {cfg['inference_repeats']} after {cfg['warmup']} warm-up "
+                f"(test accuracy {100 * np.mean(reference == yte):.1f}%)",
+                ["system", "ms", "range", "rows/s", "vs torch", "same labels"], rows)
+    out["systems"] = res
+    if torch_rps is not None:
+        for name in ("glassnet model.forward", "glassnet estimator .predict"):
+            if name in res:
+                r = res[name]["ratio_to_torch"]
+                check(out, f"inference {name}", f"{name} rows/s >= torch's: measured {r:.2f}x",
+                      r, r >= TARGET_INFERENCE_VS_TORCH)
+    return out
+
+
+# ------------------------------------------------------------------------------------------
+# case 5: peak memory (each measurement in a fresh spawned process)
+# ------------------------------------------------------------------------------------------
+def _memory_child(n: int, system: str) -> dict:
+    """Runs in a fresh process: make the data, start tracemalloc, train one epoch."""
+    import tracemalloc
+    import warnings as _warnings
+
+    import numpy as _np
+
+    import glassnet as _gn
+
+    X, y, _, _ = mnist_like(n, n_test=0)
+    X, y = _np.ascontiguousarray(X), _np.ascontiguousarray(y)
+    data_bytes = X.nbytes + y.nbytes
+    tracemalloc.start()
+    if system == "glassnet.fit":
+        model = _gn.MLP(MNIST_SIZES, dtype="float32", seed=0)
+        _gn.fit(model, X, y, optimizer=_gn.optim.SGD(lr=0.01), epochs=1, batch_size=BATCH,
+                seed=0)
+    else:
+        with _warnings.catch_warnings():
+            _warnings.simplefilter("ignore")
+            _gn.MLPClassifier(hidden_layer_sizes=(256, 128), solver="sgd",
+                              learning_rate_init=0.01, momentum=0.0, batch_size=BATCH,
+                              max_iter=1, random_state=0, dtype="float32").fit(X, y)
+    current, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return {"rows": n, "data_bytes": data_bytes, "peak_extra_bytes": peak,
+            "end_extra_bytes": current}
+
+
+def case_memory(cfg) -> dict:
+    small, large = cfg["memory_rows"]
+    params = sum(a * b + b for a, b in zip(MNIST_SIZES[:-1], MNIST_SIZES[1:]))
+    bw = BATCH * sum(MNIST_SIZES) * 4  # one float32 batch x width activation set, bytes
+    out = {"rows": [small, large], "sizes": MNIST_SIZES, "dtype": "float32", "batch_size": BATCH,
+           "param_bytes": params * 4, "batch_x_width_bytes": bw, "systems": {}}
+    print(f"\n=== case 5: peak memory of one training epoch, float32, {MNIST_SIZES}, batch "
+          f"{BATCH}; tracemalloc from after the data is made, one fresh process each ===")
+    systems = ["glassnet.fit"] + (["glassnet.MLPClassifier"] if "sklearn" in LIBS else [])
+    ctx = get_context("spawn")
+    rows = []
+    for system in systems:
+        runs = []
+        for n in (small, large):
+            with ProcessPoolExecutor(max_workers=1, mp_context=ctx) as pool:
+                runs.append(pool.submit(_memory_child, n, system).result())
+        for r in runs:
+            r["peak_extra_in_data_sets"] = r["peak_extra_bytes"] / r["data_bytes"]
+            r["remainder_bytes"] = r["peak_extra_bytes"] - r["data_bytes"]
+            rows.append([system, r["rows"], r["data_bytes"] / 2**20,
+                         r["peak_extra_bytes"] / 2**20, f"{r['peak_extra_in_data_sets']:.3f}",
+                         r["remainder_bytes"] / 2**20, f"{r['remainder_bytes'] / bw:.1f}"])
+        slope = ((runs[1]["peak_extra_bytes"] - runs[0]["peak_extra_bytes"])
+                 / (runs[1]["data_bytes"] - runs[0]["data_bytes"]))
+        out["systems"][system] = {"runs": runs, "slope_copies": slope}
+    print_table(f"MiB; the data set is X ({784 * 4} B/row) + y (8 B/row); batch x width = "
+                f"{BATCH} x {sum(MNIST_SIZES)} x 4 B = {bw / 2**20:.2f} MiB; parameters "
+                f"{params * 4 / 2**20:.2f} MiB",
+                ["system", "rows", "data MiB", "peak extra MiB", "in data sets",
+                 "beyond 1 copy MiB", "in batch x width"], rows)
+    for system, res in out["systems"].items():
+        slope = res["slope_copies"]
+        lo, hi = TARGET_MEMORY_SLOPE
+        check(out, f"memory {system} slope", f"{system}: peak grows by {slope:.3f} data copies "
+              f"per extra data set (want {lo}..{hi}: one copy for shuffling)", slope,
+              lo <= slope <= hi)
+        big = res["runs"][1]
+        frac = big["remainder_bytes"] / big["data_bytes"]
+        check(out, f"memory {system} remainder", f"{system}: beyond that copy "
+              f"{big['remainder_bytes'] / 2**20:.1f} MiB = {100 * frac:.1f}% of the "
+              f"{big['rows']:,}-row data set (want <= {100 * TARGET_MEMORY_REMAINDER:.0f}%)",
+              frac, frac <= TARGET_MEMORY_REMAINDER)
+    return out
+
+
+# ------------------------------------------------------------------------------------------
+# environment
+# ------------------------------------------------------------------------------------------
+def blas_info() -> tuple[list[dict], int, str]:
+    """(BLAS libraries used by numpy, thread count, one-line description)."""
+    if NUMPY_BLAS is not None and NUMPY_BLAS:
+        keys = ("internal_api", "version", "architecture", "num_threads", "threading_layer",
+                "filepath")
+        libs = [{k: lib.get(k) for k in keys} for lib in NUMPY_BLAS]
+        threads = int(libs[0]["num_threads"])
+        text = "; ".join(f"{lib['internal_api']} {lib['version']} ({lib['architecture']}), "
+                         f"{lib['num_threads']} threads" for lib in libs)
+        return libs, threads, text
+    threads = os.cpu_count() or 1
+    for var in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS"):
+        if os.environ.get(var, "").isdigit():
+            threads = int(os.environ[var])
+            break
+    text = "unknown"
+    try:  # numpy >= 1.26
+        cfg = np.show_config(mode="dicts")
+        blas = cfg.get("Build Dependencies", {}).get("blas", {})
+        if blas:
+            text = f"{blas.get('name', '?')} {blas.get('version', '?')} (from numpy.show_config)"
+    except Exception:
+        pass
+    prefix = "threadpoolctl not installed; " if NUMPY_BLAS is None else ""
+    return [], threads, f"{prefix}{text}; threads assumed {threads}"
+
+
+def git_state() -> dict:
+    try:
+        rev = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True,
+                             text=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "src"], cwd=REPO,
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+        return {"commit": rev or None, "src_modified": bool(dirty)}
+    except Exception:
+        return {"commit": None, "src_modified": None}
+
+
+def cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def load_optional(meta: dict) -> None:
+    try:
+        import torch
+        LIBS["torch"] = torch
+    except ImportError:
+        meta["notes"].append("torch not installed: torch systems skipped")
+    try:
+        import sklearn
+        import sklearn.neural_network  # noqa: F401
+        LIBS["sklearn"] = sklearn
+    except ImportError:
+        meta["notes"].append("scikit-learn not installed: sklearn systems and glassnet's "
+                             "estimator skipped")
+
+
+def config(args) -> dict:
+    if args.quick:
+        cfg = dict(rows=12_000, repeats=3, repeats64=2, warmup=1, wide_rows=2_048,
+                   wide_repeats=3, xor_steps=500, xor_repeats=5, inference_train_rows=12_000,
+                   inference_repeats=10, memory_rows=(20_000, 60_000))
+    else:
+        cfg = dict(rows=60_000, repeats=5, repeats64=3, warmup=1, wide_rows=8_192,
+                   wide_repeats=5, xor_steps=2_000, xor_repeats=7, inference_train_rows=60_000,
+                   inference_repeats=30, memory_rows=(20_000, 60_000))
+    if args.repeats:
+        cfg["repeats"] = cfg["repeats64"] = cfg["wide_repeats"] = args.repeats
+    if args.rows:
+        cfg["rows"] = cfg["inference_train_rows"] = args.rows
+    return cfg
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="fewer rows and repeats (under two minutes on 2 cores)")
+    parser.add_argument("--cases", default="1,2,3,4,5",
+                        help="comma-separated numbers or names: " +
+                             ", ".join(f"{k}={v}" for k, v in CASES.items()))
+    parser.add_argument("--json", default=str(REPO / "benchmarks" / "results" / "speed.json"),
+                        help="where to write the results (default: %(default)s)")
+    parser.add_argument("--repeats", type=int, help="override the number of timed rounds")
+    parser.add_argument("--rows", type=int, help="override the rows of the epoch case")
+    args = parser.parse_args()
+    names = {v: v for v in CASES.values()} | CASES
+    try:
+        selected = [names[c.strip()] for c in args.cases.split(",") if c.strip()]
+    except KeyError as exc:
+        parser.error(f"unknown case {exc.args[0]!r}; choose from {names}")
+    cfg = config(args)
+    started = time.perf_counter()
+
+    meta = {"notes": []}
+    load_optional(meta)
+    blas_libs, threads, blas_text = blas_info()
+    torch = LIBS.get("torch")
+    if torch is not None:
+        torch.set_num_threads(threads)
+    versions = {"python": platform.python_version(), "numpy": np.__version__,
+                "glassnet": glassnet.__version__,
+                "torch": torch.__version__ if torch else None,
+                "scikit-learn": LIBS["sklearn"].__version__ if "sklearn" in LIBS else None}
+    meta.update({
+        "date": datetime.datetime.now().isoformat(timespec="seconds"),
+        "platform": platform.platform(), "cpu": cpu_name(), "cpu_count": os.cpu_count(),
+        "versions": versions, "glassnet_git": git_state(), "blas": blas_libs,
+        "blas_text": blas_text, "threads": threads,
+        "torch_threads": torch.get_num_threads() if torch else None,
+        "quick": args.quick, "config": cfg, "cases": selected,
+    })
+    print("glassnet speed benchmark" + (" (--quick)" if args.quick else ""))
+    print(f"machine : {meta['platform']}, {meta['cpu']}, {meta['cpu_count']} CPUs")
+    print("versions: " + ", ".join(f"{k} {v}" for k, v in versions.items() if v) +
+          f" (git {(meta['glassnet_git']['commit'] or '?')[:10]}"
+          f"{', src modified' if meta['glassnet_git']['src_modified'] else ''})")
+    print(f"BLAS    : {blas_text}")
+    print(f"threads : BLAS {threads}" + (f", torch {meta['torch_threads']} (set to match)"
+                                          if torch else ""))
+    for text in meta["notes"]:
+        print(f"note    : {text}")
+
+    results = {"meta": meta, "cases": {}}
+    data = None
+    if {"epoch", "wide", "inference"} & set(selected):
+        data = mnist_like(max(cfg["rows"], cfg["wide_rows"], cfg["inference_train_rows"]))
+        if len(data[0]) > cfg["rows"]:
+            data_epoch = (data[0][:cfg["rows"]], data[1][:cfg["rows"]], data[2], data[3])
+        else:
+            data_epoch = data
+    runners = {"epoch": lambda: case_epoch(cfg, data_epoch), "wide": lambda: case_wide(cfg, data),
+               "xor": lambda: case_xor(cfg), "inference": lambda: case_inference(cfg, data),
+               "memory": lambda: case_memory(cfg)}
+    for name in CASES.values():
+        if name in selected:
+            t0 = time.perf_counter()
+            results["cases"][name] = runners[name]()
+            results["cases"][name]["case_seconds"] = time.perf_counter() - t0
+
+    targets = [t for case in results["cases"].values() for t in case.get("targets", [])]
+    meta["total_seconds"] = time.perf_counter() - started
+    print(f"\n=== summary: {sum(t['met'] for t in targets)} of {len(targets)} targets met; "
+          f"{meta['total_seconds']:.0f} s in all ===")
+    for t in targets:
+        print(f"  [{'x' if t['met'] else ' '}] {t['text']}")
+    path = Path(args.json)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results, indent=1, default=_json_default) + "\n")
+    print(f"results written to {path}")
+
+
+def _json_default(obj):
+    if isinstance(obj, (np.floating, np.integer)):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+if __name__ == "__main__":
+    main()
