@@ -165,7 +165,7 @@ def cross_entropy_loss(y_true, y_pred):
     Y = _onehot(y_true, y_pred.shape[1], y_pred.dtype)
     eps = 1e-15
     sample_losses = -np.sum(Y * np.log(np.clip(y_pred, eps, 1 - eps)), axis=1)
-    return float(np.mean(sample_losses)), Y
+    return float(sample_losses.sum()) / len(sample_losses), Y
 
 
 def backward_pass(cache, y_true_onehot, weights, activation_type: str, verbose: bool = False):
@@ -218,7 +218,8 @@ def train_one_step(X, y_true, weights, biases, activation_type: str,
     """
     predictions, cache = forward_pass(X, weights, biases, activation_type, return_cache=True)
     loss, Y = cross_entropy_loss(y_true, predictions)
-    accuracy = float(np.mean(np.argmax(predictions, axis=1) == np.argmax(Y, axis=1)) * 100)
+    correct = np.count_nonzero(np.argmax(predictions, axis=1) == np.argmax(Y, axis=1))
+    accuracy = 100.0 * correct / len(Y)
     gradients = backward_pass(cache, Y, weights, activation_type, verbose=verbose)
     update_weights(weights, biases, gradients, learning_rate)
     return loss, accuracy, weights, biases

@@ -125,8 +125,8 @@ class Dense(Layer):
         layer.init = "xavier"
         layer.W = W
         layer.b = b.reshape(-1)  # a view: updates reach the caller's array
-        layer.dW = np.zeros_like(W)
-        layer.db = np.zeros_like(layer.b)
+        layer.dW = np.empty_like(W)  # filled by backward
+        layer.db = np.empty_like(layer.b)
         return layer
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:

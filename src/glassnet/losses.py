@@ -66,7 +66,7 @@ class Loss:
             losses, grad = self.forward_backward(z, y)
             if sample_weight is None:
                 grad *= 1.0 / len(z)  # the 1/n of the mean
-                return float(np.mean(losses, dtype=np.float64)), grad
+                return float(np.add.reduce(losses, dtype=np.float64)) / len(z), grad
             w = sample_weight / np.sum(sample_weight)
             grad *= w.astype(z.dtype)[:, None]
             return float(np.dot(w, losses)), grad
@@ -118,23 +118,27 @@ class CrossEntropy(Loss):
         return p - y
 
     def forward_backward(self, z, y):
-        """The training hot path for int labels: losses and gradients from one softmax.
+        """The training hot path: losses and gradients from one softmax.
 
-        With ``t = z - max(z)``, ``e = exp(t)``, ``s = sum(e)``:
-        ``l = log(s) - t_y`` (= logsumexp(z) - z_y) and ``dl/dz = e / s - onehot(y)``,
-        written into one reused buffer.
+        With ``t = z - max(z)``, ``e = exp(t)``, ``s = sum(e)`` and rows of ``y`` summing to 1:
+        ``l = log(s) - sum(y * t)`` (= logsumexp(z) - z_c for a label c) and
+        ``dl/dz = e / s - y``, written into one reused buffer.
         """
-        if y.ndim != 1:
-            return super().forward_backward(z, y)
-        rows = self._rows(len(z))
         dz = self._buffer(z.shape, z.dtype)
-        np.subtract(z, np.max(z, axis=1, keepdims=True), out=dz)  # t = z - max z
-        t_y = dz[rows, y]
+        np.subtract(z, np.maximum.reduce(z, axis=1, keepdims=True), out=dz)  # t = z - max z
+        if y.ndim == 1:
+            rows = self._rows(len(z))
+            y_t = dz[rows, y]  # t at the label
+        else:
+            y_t = np.add.reduce(y * dz, axis=1)  # sum(y * t)
         np.exp(dz, out=dz)  # e = exp(t), in (0, 1]
-        s = np.sum(dz, axis=1, keepdims=True)  # s = sum(e) >= 1
-        losses = np.log(s[:, 0]) - t_y  # l = log s - t_y
+        s = np.add.reduce(dz, axis=1, keepdims=True)  # s = sum(e) >= 1
+        losses = np.log(s[:, 0]) - y_t  # l = log s - sum(y * t)
         dz /= s  # p = e / s
-        dz[rows, y] -= 1.0  # p - onehot(y)
+        if y.ndim == 1:
+            dz[rows, y] -= 1.0  # p - onehot(y)
+        else:
+            dz -= y  # p - y
         return losses, dz
 
     def _rows(self, n: int) -> np.ndarray:

@@ -57,9 +57,10 @@ def logsumexp(z: np.ndarray, axis: int = -1, keepdims: bool = False) -> np.ndarr
 def softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
     """``exp(z) / sum(exp(z))`` over ``axis``, computed as ``exp(z - max z) / sum(...)``."""
     z = np.asarray(z)
-    e = _exp_nonpositive(z - np.max(z, axis=axis, keepdims=True))
     with np.errstate(under="ignore"):
-        return e / np.sum(e, axis=axis, keepdims=True)
+        e = np.exp(z - np.maximum.reduce(z, axis=axis, keepdims=True))
+        e /= np.add.reduce(e, axis=axis, keepdims=True)
+        return e
 
 
 def log_softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:

@@ -212,24 +212,27 @@ def _epochs(state, X, y, sample_weight, l2, l2_per_sample, val, callbacks, epoch
     n = len(X)
     params, grads = [model.flat_params], [model.flat_grads]
     classify = isinstance(loss, (CrossEntropy, BinaryCrossEntropy))
-    # Shuffled copies live in buffers allocated once: np.take(..., out=) refills them.
-    Xs, ys = (np.empty_like(X), np.empty_like(y)) if shuffle else (X, y)
-    ws = np.empty_like(sample_weight) if (shuffle and sample_weight is not None) else sample_weight
+    # Each shuffled batch is gathered into buffers allocated once (np.take(..., out=)): the
+    # batch lands in cache right before its products, and the data set is never copied.
+    if shuffle:
+        xbuf = np.empty((batch_size, *X.shape[1:]), X.dtype)
+        ybuf = np.empty((batch_size, *y.shape[1:]), y.dtype)
     total_weight = n if sample_weight is None else float(np.sum(sample_weight))
     for epoch in range(1, epochs + 1):
         state.epoch, state.logs = epoch, {}
         _call(callbacks, "on_epoch_begin", state)
-        if shuffle:
-            order = rng.permutation(n)
-            np.take(X, order, axis=0, out=Xs)
-            np.take(y, order, axis=0, out=ys)
-            if sample_weight is not None:
-                np.take(sample_weight, order, out=ws)
+        order = rng.permutation(n) if shuffle else None
         running_loss, correct = 0.0, 0
         for state.batch, start in enumerate(range(0, n, batch_size), start=1):
-            stop = start + batch_size
-            xb, yb = Xs[start:stop], ys[start:stop]
-            wb = None if ws is None else ws[start:stop]
+            stop = min(start + batch_size, n)
+            if shuffle:
+                rows = order[start:stop]
+                xb = np.take(X, rows, axis=0, out=xbuf[:stop - start])  # x_b = X[rows]
+                yb = np.take(y, rows, axis=0, out=ybuf[:stop - start])
+                wb = None if sample_weight is None else sample_weight[rows]
+            else:
+                xb, yb = X[start:stop], y[start:stop]
+                wb = None if sample_weight is None else sample_weight[start:stop]
             batch_weight = len(xb) if wb is None else float(np.sum(wb))
             l2_batch = l2 / batch_weight if l2_per_sample else l2
             try:
