@@ -304,21 +304,24 @@ def case_epoch(cfg, data) -> dict:
         acc = {name: float(np.mean(predict(Xe) == yte)) for name, predict in trained.items()}
         rows, res = [], {}
         for name, med in medians.items():
-            res[name] = {"median_s": med, "times_s": record[name], "ratio_to_floor": med / floor,
-                         "test_accuracy": acc.get(name)}
-            rows.append([name, med, f"{spread(record[name]):.0f}%", f"{med / floor:.2f}x",
+            res[name] = {"median_s": med, "min_s": min(record[name]), "times_s": record[name],
+                         "ratio_to_floor": med / floor, "test_accuracy": acc.get(name)}
+            rows.append([name, med, min(record[name]), f"{spread(record[name]):.0f}%",
+                         f"{med / floor:.2f}x",
                          None if name not in acc else f"{100 * acc[name]:.1f}%"])
         label = f"{solver.upper()} {'lr 0.01, no momentum' if solver == 'sgd' else 'lr 1e-3'}, {dtype}"
         print_table(f"{label} (median of {repeats} after {cfg['warmup']} warm-up)",
-                    ["system", "epoch s", "range", "x floor", "test acc"], rows)
+                    ["system", "median s", "best s", "range", "x floor", "test acc"], rows)
         speedups = {}
         for g in ("glassnet.fit", "glassnet.MLPClassifier"):
             for other in ("torch eager", "sklearn MLPClassifier"):
                 if g in medians and other in medians:
                     speedups[f"{g} vs {other}"] = medians[other] / medians[g]
-        if speedups:
-            print("  glassnet speed-up (other's time / glassnet's): " +
-                  ", ".join(f"{k.replace(' vs ', ' over ')} {v:.2f}x" for k, v in speedups.items()))
+        for g in ("glassnet.fit", "glassnet.MLPClassifier"):
+            parts = [f"{medians[o] / medians[g]:.2f}x over {o}"
+                     for o in ("torch eager", "sklearn MLPClassifier") if o in medians]
+            if g in medians and parts:
+                print(f"  {g} speed-up (other's median / its own): " + ", ".join(parts))
         out["variants"][f"{solver}_{dtype}"] = {"solver": solver, "dtype": dtype,
                                                 "lr": LR[solver], "repeats": repeats,
                                                 "systems": res, "speedups": speedups}
@@ -350,13 +353,13 @@ def case_wide(cfg, data) -> dict:
     flops -= 2 * n * WIDE_SIZES[0] * WIDE_SIZES[1]  # no input gradient for the first layer
     rows, res = [], {}
     for name, med in medians.items():
-        res[name] = {"median_s": med, "times_s": record[name], "ratio_to_floor": med / floor,
-                     "gflops": flops / med / 1e9}
-        rows.append([name, med, f"{spread(record[name]):.0f}%", f"{med / floor:.2f}x",
-                     flops / med / 1e9])
+        res[name] = {"median_s": med, "min_s": min(record[name]), "times_s": record[name],
+                     "ratio_to_floor": med / floor, "gflops": flops / med / 1e9}
+        rows.append([name, med, min(record[name]), f"{spread(record[name]):.0f}%",
+                     f"{med / floor:.2f}x", flops / med / 1e9])
     print_table(f"median of {cfg['wide_repeats']} after {cfg['warmup']} warm-up "
                 f"({flops / 1e9:.0f} GFLOP of matmuls per epoch)",
-                ["system", "epoch s", "range", "x floor", "GFLOP/s"], rows)
+                ["system", "median s", "best s", "range", "x floor", "GFLOP/s"], rows)
     out["systems"] = res
     for g in ("glassnet.fit", "glassnet.MLPClassifier"):
         if g in medians:
@@ -606,17 +609,25 @@ def _memory_child(n: int, system: str) -> dict:
     X, y, _, _ = mnist_like(n, n_test=0)
     X, y = _np.ascontiguousarray(X), _np.ascontiguousarray(y)
     data_bytes = X.nbytes + y.nbytes
+
+    def train(X, y):
+        if system == "glassnet.fit":
+            model = _gn.MLP(MNIST_SIZES, dtype="float32", seed=0)
+            _gn.fit(model, X, y, optimizer=_gn.optim.SGD(lr=0.01), epochs=1, batch_size=BATCH,
+                    seed=0)
+        else:
+            with _warnings.catch_warnings():
+                _warnings.simplefilter("ignore")
+                _gn.MLPClassifier(hidden_layer_sizes=(256, 128), solver="sgd",
+                                  learning_rate_init=0.01, momentum=0.0, batch_size=BATCH,
+                                  max_iter=1, random_state=0, dtype="float32").fit(X, y)
+
+    # A first run on 2 batches (a copy of them) does the lazy imports -- scikit-learn alone
+    # allocates tens of MiB of Python objects -- before tracing starts.
+    train(X[:2 * BATCH].copy(), y[:2 * BATCH].copy())
+    gc.collect()
     tracemalloc.start()
-    if system == "glassnet.fit":
-        model = _gn.MLP(MNIST_SIZES, dtype="float32", seed=0)
-        _gn.fit(model, X, y, optimizer=_gn.optim.SGD(lr=0.01), epochs=1, batch_size=BATCH,
-                seed=0)
-    else:
-        with _warnings.catch_warnings():
-            _warnings.simplefilter("ignore")
-            _gn.MLPClassifier(hidden_layer_sizes=(256, 128), solver="sgd",
-                              learning_rate_init=0.01, momentum=0.0, batch_size=BATCH,
-                              max_iter=1, random_state=0, dtype="float32").fit(X, y)
+    train(X, y)
     current, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     return {"rows": n, "data_bytes": data_bytes, "peak_extra_bytes": peak,
@@ -630,7 +641,8 @@ def case_memory(cfg) -> dict:
     out = {"rows": [small, large], "sizes": MNIST_SIZES, "dtype": "float32", "batch_size": BATCH,
            "param_bytes": params * 4, "batch_x_width_bytes": bw, "systems": {}}
     print(f"\n=== case 5: peak memory of one training epoch, float32, {MNIST_SIZES}, batch "
-          f"{BATCH}; tracemalloc from after the data is made, one fresh process each ===")
+          f"{BATCH}; tracemalloc from after the data is made (and a 2-batch warm-up run), "
+          f"one fresh process each ===")
     systems = ["glassnet.fit"] + (["glassnet.MLPClassifier"] if "sklearn" in LIBS else [])
     ctx = get_context("spawn")
     rows = []
@@ -698,6 +710,35 @@ def blas_info() -> tuple[list[dict], int, str]:
     return [], threads, f"{prefix}{text}; threads assumed {threads}"
 
 
+def background_cpus(seconds: float = 0.5) -> float | None:
+    """CPUs kept busy by other processes while this one sleeps (from /proc/stat), or None.
+
+    Other work on the machine (tests, another benchmark) slows the systems unevenly; this
+    number, printed before and after every case, says when to distrust a run.
+    """
+    def snapshot():
+        with open("/proc/stat") as f:
+            fields = [int(v) for v in f.readline().split()[1:9]]
+        return sum(fields), fields[3] + fields[4]  # total, idle + iowait
+    try:
+        total0, idle0 = snapshot()
+        time.sleep(seconds)
+        total1, idle1 = snapshot()
+    except (OSError, ValueError, IndexError):
+        return None
+    return (1.0 - (idle1 - idle0) / max(total1 - total0, 1)) * (os.cpu_count() or 1)
+
+
+def report_background(where: str, store: dict) -> None:
+    busy = background_cpus()
+    store[where] = busy
+    if busy is None:
+        return
+    warn = "  <- other processes compete: timings unreliable" if busy > 0.25 else ""
+    print(f"background: {busy:.2f} of {os.cpu_count()} CPUs busy with other processes "
+          f"({where}){warn}")
+
+
 def git_state() -> dict:
     try:
         rev = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True,
@@ -736,9 +777,9 @@ def load_optional(meta: dict) -> None:
 
 def config(args) -> dict:
     if args.quick:
-        cfg = dict(rows=12_000, repeats=3, repeats64=2, warmup=1, wide_rows=2_048,
+        cfg = dict(rows=12_000, repeats=3, repeats64=3, warmup=1, wide_rows=1_024,
                    wide_repeats=3, xor_steps=500, xor_repeats=5, inference_train_rows=12_000,
-                   inference_repeats=10, memory_rows=(20_000, 60_000))
+                   inference_repeats=10, memory_rows=(10_000, 30_000))
     else:
         cfg = dict(rows=60_000, repeats=5, repeats64=3, warmup=1, wide_rows=8_192,
                    wide_repeats=5, xor_steps=2_000, xor_repeats=7, inference_train_rows=60_000,
@@ -798,6 +839,8 @@ def main() -> None:
                                           if torch else ""))
     for text in meta["notes"]:
         print(f"note    : {text}")
+    meta["background_cpus"] = {}
+    report_background("at start", meta["background_cpus"])
 
     results = {"meta": meta, "cases": {}}
     data = None
@@ -815,6 +858,8 @@ def main() -> None:
             t0 = time.perf_counter()
             results["cases"][name] = runners[name]()
             results["cases"][name]["case_seconds"] = time.perf_counter() - t0
+            print(f"({name}: {time.perf_counter() - t0:.0f} s)")
+            report_background(f"after {name}", meta["background_cpus"])
 
     targets = [t for case in results["cases"].values() for t in case.get("targets", [])]
     meta["total_seconds"] = time.perf_counter() - started

@@ -219,3 +219,14 @@ def test_bad_fit_arguments(kwargs, pattern):
     X, y = blobs(30)
     with pytest.raises(ValueError, match=pattern):
         glassnet.fit(glassnet.MLP([2, 3, 3], seed=0), X, y, **kwargs)
+
+
+def test_harmless_underflow_is_not_divergence():
+    """Under np.seterr(all="raise") (this suite's fixture) tiny weights times a small L2
+    coefficient underflow to 0; that is not a divergence and must not stop training."""
+    X, y = blobs(40)
+    model = glassnet.MLP([2, 4, 3], dtype="float32", seed=0)
+    model.layers[2].W[...] = 1e-36  # l2 * W underflows in float32
+    history = glassnet.fit(model, X, y, optimizer=optim.Adam(1e-3), epochs=2, seed=0,
+                           l2=1e-6)
+    assert len(history) == 2 and np.isfinite(model.flat_params).all()

@@ -72,9 +72,7 @@ def objective_and_backward(model: Sequential, loss: Loss, X: np.ndarray, y: np.n
     value, dz = loss.value_and_grad(z, y, sample_weight)
     model._backward(dz)
     if l2:
-        value += l2_penalty(model, l2)
-        for W, dW in model.penalized_parameters():
-            dW += l2 * W  # d/dW of l2/2 ||W||^2
+        value += model.add_l2(l2)  # J += l2/2 ||W||^2, dJ/dW += l2 * W
     return value, z
 
 

@@ -73,6 +73,24 @@ class Sequential:
         return [(getattr(layer, name), getattr(layer, "d" + name))
                 for layer in self.layers for name in layer.penalized]
 
+    def add_l2(self, l2: float) -> float:
+        """Add ``l2 * W`` to every ``dW``; return the penalty ``l2 / 2 * sum ||W||^2``.
+
+        ``l2 * W`` goes through one reused scratch array: no allocation per batch.
+        """
+        pairs = self.penalized_parameters()
+        if not pairs:
+            return 0.0
+        scratch = self.__dict__.get("_l2_scratch")
+        if scratch is None or scratch.dtype != self.dtype:
+            scratch = self._l2_scratch = np.empty(max(W.size for W, _ in pairs), self.dtype)
+        total = 0.0
+        for W, dW in pairs:
+            w = W.reshape(-1)
+            total += float(np.dot(w, w))  # ||W||^2
+            dW += np.multiply(W, l2, out=scratch[:W.size].reshape(W.shape))  # dW += l2 * W
+        return 0.5 * l2 * total
+
     def count_parameters(self) -> int:
         """Total number of trainable scalars."""
         return int(self.flat_params.size)
@@ -147,6 +165,10 @@ class Sequential:
         return self.forward(X)
 
     # -- copies and display -----------------------------------------------------------------
+    def __getstate__(self) -> dict[str, Any]:
+        """Copies and pickles leave out the scratch array."""
+        return {k: v for k, v in self.__dict__.items() if k != "_l2_scratch"}
+
     def astype(self, dtype: Any) -> "Sequential":
         """A deep copy whose parameters have ``dtype``."""
         clone = copy.deepcopy(self)

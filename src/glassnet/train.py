@@ -223,33 +223,35 @@ def _epochs(state, X, y, sample_weight, l2, l2_per_sample, val, callbacks, epoch
         _call(callbacks, "on_epoch_begin", state)
         order = rng.permutation(n) if shuffle else None
         running_loss, correct = 0.0, 0
-        for state.batch, start in enumerate(range(0, n, batch_size), start=1):
-            stop = min(start + batch_size, n)
-            if shuffle:
-                rows = order[start:stop]
-                xb = np.take(X, rows, axis=0, out=xbuf[:stop - start])  # x_b = X[rows]
-                yb = np.take(y, rows, axis=0, out=ybuf[:stop - start])
-                wb = None if sample_weight is None else sample_weight[rows]
-            else:
-                xb, yb = X[start:stop], y[start:stop]
-                wb = None if sample_weight is None else sample_weight[start:stop]
-            batch_weight = len(xb) if wb is None else float(np.sum(wb))
-            l2_batch = l2 / batch_weight if l2_per_sample else l2
-            try:
-                state.batch_loss, z = objective_and_backward(model, loss, xb, yb, l2_batch, wb,
-                                                             training=True)
-            except FloatingPointError:  # np.seterr(all="raise") turned an overflow into this
-                state.batch_loss, z = float("nan"), None
-            _call(callbacks, "on_batch_end", state)  # the divergence guard raises on NaN
-            try:
-                optimizer.step(params, grads)
-            except FloatingPointError:  # an overflowing update: hand it to the guard too
-                state.batch_loss = float("nan")
-                _call(callbacks, "on_batch_end", state)
-            running_loss += state.batch_loss * batch_weight
-            if classify:
-                correct += _n_correct(loss, z, yb)
-            state.samples_seen += len(xb)
+        # Underflow to 0 (tiny weights, moments, probabilities) is harmless: never an error.
+        with np.errstate(under="ignore"):
+            for state.batch, start in enumerate(range(0, n, batch_size), start=1):
+                stop = min(start + batch_size, n)
+                if shuffle:
+                    rows = order[start:stop]
+                    xb = np.take(X, rows, axis=0, out=xbuf[:stop - start])  # x_b = X[rows]
+                    yb = np.take(y, rows, axis=0, out=ybuf[:stop - start])
+                    wb = None if sample_weight is None else sample_weight[rows]
+                else:
+                    xb, yb = X[start:stop], y[start:stop]
+                    wb = None if sample_weight is None else sample_weight[start:stop]
+                batch_weight = len(xb) if wb is None else float(np.sum(wb))
+                l2_batch = l2 / batch_weight if l2_per_sample else l2
+                try:
+                    state.batch_loss, z = objective_and_backward(model, loss, xb, yb, l2_batch,
+                                                                 wb, training=True)
+                except FloatingPointError:  # np.seterr(all="raise") turned an overflow into this
+                    state.batch_loss, z = float("nan"), None
+                _call(callbacks, "on_batch_end", state)  # the divergence guard raises on NaN
+                try:
+                    optimizer.step(params, grads)
+                except FloatingPointError:  # an overflowing update: hand it to the guard too
+                    state.batch_loss = float("nan")
+                    _call(callbacks, "on_batch_end", state)
+                running_loss += state.batch_loss * batch_weight
+                if classify:
+                    correct += _n_correct(loss, z, yb)
+                state.samples_seen += len(xb)
         state.logs["loss"] = running_loss / total_weight
         if classify:
             state.logs["accuracy"] = correct / n
@@ -286,7 +288,8 @@ def _fit_lbfgs(state, X, y, sample_weight, l2, l2_per_sample, val, callbacks, ma
     _call(callbacks, "on_epoch_begin", state)
     lbfgs = copy.copy(state.optimizer)
     lbfgs.max_iter = max_iter  # fit's `epochs` caps the L-BFGS iterations
-    theta, n_iter, _ = lbfgs.minimize(fun_and_grad, model64.flat_params.copy())
+    with np.errstate(under="ignore"):  # underflow to 0 is harmless
+        theta, n_iter, _ = lbfgs.minimize(fun_and_grad, model64.flat_params.copy())
     model.flat_params[...] = theta
     state.epoch = n_iter
     state.logs = {"loss": fun_and_grad(theta)[0]}
