@@ -358,3 +358,18 @@ def test_lbfgs_respects_max_iter_and_has_no_step():
     assert n_iter == 3 and not result.success
     with pytest.raises(TypeError, match="glassnet.fit"):
         LBFGS().step([np.zeros(2)], [np.zeros(2)])
+
+
+def test_plain_sgd_takes_lr_folded_gradients_in_one_pass():
+    """step(lr_applied=True) with grads lr*g equals step(grads g); only plain SGD allows it."""
+    rng = np.random.default_rng(0)
+    p0, g = rng.standard_normal(7), rng.standard_normal(7)
+    a, b = p0.copy(), p0.copy()
+    sgd = SGD(lr=0.3)
+    assert sgd.folds_lr and not SGD(lr=0.3, momentum=0.9).folds_lr
+    assert not SGD(lr=0.3, weight_decay=0.1).folds_lr and not Adam().folds_lr
+    sgd.step([a], [g.copy()])
+    SGD(lr=0.3).step([b], [0.3 * g], lr_applied=True)
+    np.testing.assert_allclose(b, a, rtol=1e-15)
+    with pytest.raises(ValueError, match="Adam cannot take gradients scaled by lr"):
+        Adam().step([b], [g], lr_applied=True)

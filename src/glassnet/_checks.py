@@ -97,9 +97,15 @@ def check_X(X: Any, n_features: int | None = None, dtype: Any = None, name: str 
         )
     if a.dtype.kind != "f":
         a = a.astype(dtype if dtype is not None else np.float64)
-    if not np.isfinite(a).all():
+    if not _all_finite(a):
         raise ValueError(f"{name} contains NaN or inf (first at row {_first_bad_row(a)})")
     return a
+
+
+def _all_finite(a: np.ndarray) -> bool:
+    """No NaN or inf in ``a``: min and max propagate NaN and expose inf, without the
+    data-sized boolean array that ``np.isfinite(a).all()`` would allocate."""
+    return bool(np.isfinite(a.min()) and np.isfinite(a.max()))
 
 
 def check_y(y: Any, n_samples: int, name: str = "y") -> np.ndarray:
@@ -114,7 +120,7 @@ def check_y(y: Any, n_samples: int, name: str = "y") -> np.ndarray:
         raise ValueError(f"{name} must be 1-D or 2-D, got shape {a.shape}")
     if a.shape[0] != n_samples:
         raise ValueError(f"{name} has {a.shape[0]} rows but X has {n_samples}")
-    if a.dtype.kind == "f" and not np.isfinite(a).all():
+    if a.dtype.kind == "f" and not _all_finite(a):
         raise ValueError(f"{name} contains NaN or inf (first at row {_first_bad_row(a)})")
     return a
 

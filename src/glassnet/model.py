@@ -73,10 +73,11 @@ class Sequential:
         return [(getattr(layer, name), getattr(layer, "d" + name))
                 for layer in self.layers for name in layer.penalized]
 
-    def add_l2(self, l2: float) -> float:
-        """Add ``l2 * W`` to every ``dW``; return the penalty ``l2 / 2 * sum ||W||^2``.
+    def add_l2(self, l2: float, grad_scale: float = 1.0) -> float:
+        """Add ``grad_scale * l2 * W`` to every ``dW``; return ``l2 / 2 * sum ||W||^2``.
 
-        ``l2 * W`` goes through one reused scratch array: no allocation per batch.
+        ``grad_scale`` matches gradients that carry a folded-in learning rate (see
+        ``objective_and_backward``). ``l2 * W`` goes through one reused scratch array.
         """
         pairs = self.penalized_parameters()
         if not pairs:
@@ -88,7 +89,7 @@ class Sequential:
         for W, dW in pairs:
             w = W.reshape(-1)
             total += float(np.dot(w, w))  # ||W||^2
-            dW += np.multiply(W, l2, out=scratch[:W.size].reshape(W.shape))  # dW += l2 * W
+            dW += np.multiply(W, l2 * grad_scale, out=scratch[:W.size].reshape(W.shape))  # l2 W
         return 0.5 * l2 * total
 
     def count_parameters(self) -> int:

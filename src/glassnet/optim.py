@@ -87,10 +87,25 @@ class Optimizer:
         self.state: dict[int, dict[str, np.ndarray]] = {}
         self._scratch: dict[tuple[int, int], np.ndarray] = {}  # work arrays, never saved
 
-    def step(self, params: Sequence[np.ndarray], grads: Sequence[np.ndarray]) -> None:
-        """Update every ``params[i]`` in place from ``grads[i]`` (same shapes, float arrays)."""
+    #: True when ``step(..., lr_applied=True)`` is supported: the caller may fold ``lr`` into
+    #: the gradients (``glassnet.fit`` does, via the loss gradient) to save a pass.
+    folds_lr = False
+
+    def step(self, params: Sequence[np.ndarray], grads: Sequence[np.ndarray],
+             lr_applied: bool = False) -> None:
+        """Update every ``params[i]`` in place from ``grads[i]`` (same shapes, float arrays).
+
+        ``lr_applied=True`` says the grads are already ``lr * g`` (only when ``folds_lr``).
+        """
         if len(params) != len(grads):
             raise ValueError(f"got {len(params)} parameter arrays but {len(grads)} gradients")
+        if lr_applied:
+            if not self.folds_lr:
+                raise ValueError(f"{type(self).__name__} cannot take gradients scaled by lr")
+            self.t += 1
+            for p, g in zip(params, grads):
+                p -= g  # p = p - (lr * g), the whole update in one pass
+            return
         if self.clip_norm is not None:
             clip_grad_norm(grads, self.clip_norm)
         if self.clip_value is not None:
@@ -184,6 +199,12 @@ class SGD(Optimizer):
     """
 
     slots = ("momentum_buffer",)
+
+    @property
+    def folds_lr(self) -> bool:
+        """Plain SGD's update ``p -= lr * g`` can take ``lr * g`` ready-made."""
+        return (self.momentum == 0 and self.weight_decay == 0 and self.clip_norm is None
+                and self.clip_value is None)
 
     def __init__(self, lr: float = 0.01, momentum: float = 0.0, dampening: float = 0.0,
                  nesterov: bool = False, weight_decay: float = 0.0,

@@ -223,6 +223,8 @@ def _epochs(state, X, y, sample_weight, l2, l2_per_sample, val, callbacks, epoch
         _call(callbacks, "on_epoch_begin", state)
         order = rng.permutation(n) if shuffle else None
         running_loss, correct = 0.0, 0
+        fold = optimizer.folds_lr  # plain SGD: lr rides in the gradient, the update is one pass
+        scale = optimizer.lr if fold else 1.0
         # Underflow to 0 (tiny weights, moments, probabilities) is harmless: never an error.
         with np.errstate(under="ignore"):
             for state.batch, start in enumerate(range(0, n, batch_size), start=1):
@@ -239,12 +241,13 @@ def _epochs(state, X, y, sample_weight, l2, l2_per_sample, val, callbacks, epoch
                 l2_batch = l2 / batch_weight if l2_per_sample else l2
                 try:
                     state.batch_loss, z = objective_and_backward(model, loss, xb, yb, l2_batch,
-                                                                 wb, training=True)
+                                                                 wb, training=True,
+                                                                 grad_scale=scale)
                 except FloatingPointError:  # np.seterr(all="raise") turned an overflow into this
                     state.batch_loss, z = float("nan"), None
                 _call(callbacks, "on_batch_end", state)  # the divergence guard raises on NaN
                 try:
-                    optimizer.step(params, grads)
+                    optimizer.step(params, grads, lr_applied=fold)
                 except FloatingPointError:  # an overflowing update: hand it to the guard too
                     state.batch_loss = float("nan")
                     _call(callbacks, "on_batch_end", state)
