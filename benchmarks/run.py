@@ -31,12 +31,12 @@ from __future__ import annotations
 import argparse
 import datetime
 import gc
+import hashlib
 import json
 import os
 import platform
 import statistics
 import subprocess
-import sys
 import time
 import warnings
 from concurrent.futures import ProcessPoolExecutor
@@ -70,6 +70,7 @@ TARGET_MEMORY_SLOPE = 1.10        # extra peak grows by at most one data copy (t
 TARGET_MEMORY_FIXED = 0.05        # the part that does not grow: <= 5 % of the larger data set
 
 LIBS: dict = {}  # optional libraries that imported: "torch", "sklearn" (filled by main)
+SOURCE_AT_START = ""  # fingerprint of glassnet's source when main() started
 
 
 # ------------------------------------------------------------------------------------------
@@ -494,8 +495,8 @@ def case_xor(cfg) -> dict:
                      None if torch_us is None else f"{torch_us / value:.2f}x"])
     print_table(f"median of {cfg['xor_repeats']} after {cfg['warmup']} warm-up",
                 ["system", "us/step", "range", "torch / this"], rows)
-    print("  (the estimators train a single sigmoid output on binary labels; the others 2 softmax "
-          "outputs; the lean step computes no loss value)")
+    print("  (the lean step computes no loss value" + ("; the estimators train one sigmoid output "
+          "on the binary labels, the others two softmax outputs)" if "sklearn" in LIBS else ")"))
     out["systems"] = res
     fit_us, one_us = us["glassnet.fit (epochs=N)/N"], us["functional.train_one_step"]
     check(out, "xor glassnet.fit", f"glassnet.fit <= {TARGET_XOR_FIT_US:.0f} us/step: "
@@ -631,7 +632,7 @@ def _memory_child(n: int, system: str) -> dict:
     current, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     return {"rows": n, "data_bytes": data_bytes, "peak_extra_bytes": peak,
-            "end_extra_bytes": current}
+            "end_extra_bytes": current, "glassnet_source": source_fingerprint()}
 
 
 def case_memory(cfg) -> dict:
@@ -663,6 +664,10 @@ def case_memory(cfg) -> dict:
         fixed = runs[1]["peak_extra_bytes"] - slope * runs[1]["data_bytes"]
         out["systems"][system] = {"runs": runs, "slope_copies": slope, "fixed_bytes": fixed,
                                   "fixed_in_batch_x_width": fixed / bw}
+    changed = {r["glassnet_source"] for res in out["systems"].values() for r in res["runs"]}
+    if SOURCE_AT_START and changed != {SOURCE_AT_START}:
+        note(out, f"these processes loaded glassnet source {sorted(changed)}, not the "
+                  f"{SOURCE_AT_START} imported at the start: it changed meanwhile")
     print_table(f"MiB; the data set is X ({784 * 4} B/row) + y (8 B/row)",
                 ["system", "rows", "data MiB", "peak extra MiB", "in data sets"], rows)
     print(f"  fit peak_extra = copies x data + fixed; one batch x width = {BATCH} x "
@@ -689,7 +694,7 @@ def case_memory(cfg) -> dict:
 # ------------------------------------------------------------------------------------------
 def blas_info() -> tuple[list[dict], int, str]:
     """(BLAS libraries used by numpy, thread count, one-line description)."""
-    if NUMPY_BLAS is not None and NUMPY_BLAS:
+    if NUMPY_BLAS:
         keys = ("internal_api", "version", "architecture", "num_threads", "threading_layer",
                 "filepath")
         libs = [{k: lib.get(k) for k in keys} for lib in NUMPY_BLAS]
@@ -714,33 +719,60 @@ def blas_info() -> tuple[list[dict], int, str]:
     return [], threads, f"{prefix}{text}; threads assumed {threads}"
 
 
-def background_cpus(seconds: float = 0.5) -> float | None:
-    """CPUs kept busy by other processes while this one sleeps (from /proc/stat), or None.
+BACKGROUND_WARN = 0.25  # CPUs used by other processes above which timings are flagged
 
-    Other work on the machine (tests, another benchmark) slows the systems unevenly; this
-    number, printed before and after every case, says when to distrust a run.
+
+def _machine_busy_s() -> float:
+    """CPU seconds the whole machine has spent busy since boot (Linux /proc/stat)."""
+    with open("/proc/stat") as f:
+        fields = [int(v) for v in f.readline().split()[1:9]]
+    return (sum(fields) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")  # minus idle, iowait
+
+
+def _own_cpu_s() -> float:
+    """CPU seconds of this process (all its threads) and of its finished children."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
+class BackgroundMeter:
+    """How many CPUs other processes kept busy, on average, between start() and stop().
+
+    Other work on the machine (tests, another benchmark) slows the systems unevenly and
+    spoils the medians; this number, printed with every case, says when to distrust a run.
+    None where /proc/stat is unavailable.
     """
-    def snapshot():
-        with open("/proc/stat") as f:
-            fields = [int(v) for v in f.readline().split()[1:9]]
-        return sum(fields), fields[3] + fields[4]  # total, idle + iowait
-    try:
-        total0, idle0 = snapshot()
-        time.sleep(seconds)
-        total1, idle1 = snapshot()
-    except (OSError, ValueError, IndexError):
-        return None
-    return (1.0 - (idle1 - idle0) / max(total1 - total0, 1)) * (os.cpu_count() or 1)
+
+    def start(self) -> "BackgroundMeter":
+        try:
+            self.t0, self.busy0, self.own0 = time.perf_counter(), _machine_busy_s(), _own_cpu_s()
+        except (OSError, ValueError, IndexError, AttributeError):
+            self.t0 = None
+        return self
+
+    def stop(self) -> float | None:
+        if self.t0 is None:
+            return None
+        try:
+            busy, own = _machine_busy_s() - self.busy0, _own_cpu_s() - self.own0
+        except (OSError, ValueError, IndexError):
+            return None
+        return max(0.0, (busy - own) / max(time.perf_counter() - self.t0, 1e-9))
 
 
-def report_background(where: str, store: dict) -> None:
-    busy = background_cpus()
-    store[where] = busy
-    if busy is None:
-        return
-    warn = "  <- other processes compete: timings unreliable" if busy > 0.25 else ""
-    print(f"background: {busy:.2f} of {os.cpu_count()} CPUs busy with other processes "
-          f"({where}){warn}")
+def describe_background(cpus: float | None) -> str:
+    if cpus is None:
+        return "background load unknown"
+    warn = " <- other processes competed: timings unreliable" if cpus > BACKGROUND_WARN else ""
+    return f"other processes used {cpus:.2f} of {os.cpu_count()} CPUs{warn}"
+
+
+def source_fingerprint() -> str:
+    """A hash of glassnet's source files as they are on disk now (12 hex digits)."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(glassnet.__file__).parent.glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:12]
 
 
 def git_state() -> dict:
@@ -783,9 +815,9 @@ def config(args) -> dict:
     if args.quick:
         cfg = dict(rows=12_000, repeats=3, repeats64=3, warmup=1, wide_rows=2_048,
                    wide_repeats=3, xor_steps=500, xor_repeats=5, inference_train_rows=12_000,
-                   inference_repeats=10, memory_rows=(10_000, 30_000))
+                   inference_repeats=10, memory_rows=(20_000, 60_000))
     else:
-        cfg = dict(rows=60_000, repeats=5, repeats64=3, warmup=1, wide_rows=8_192,
+        cfg = dict(rows=60_000, repeats=7, repeats64=5, warmup=1, wide_rows=8_192,
                    wide_repeats=5, xor_steps=2_000, xor_repeats=7, inference_train_rows=60_000,
                    inference_repeats=30, memory_rows=(20_000, 60_000))
     if args.repeats:
@@ -811,9 +843,12 @@ def main() -> None:
     try:
         selected = [names[c.strip()] for c in args.cases.split(",") if c.strip()]
     except KeyError as exc:
-        parser.error(f"unknown case {exc.args[0]!r}; choose from {names}")
+        parser.error(f"unknown case {exc.args[0]!r}; choose from "
+                     + ", ".join(f"{k} ({v})" for k, v in CASES.items()))
     cfg = config(args)
     started = time.perf_counter()
+    global SOURCE_AT_START
+    SOURCE_AT_START = source_fingerprint()
 
     meta = {"notes": []}
     load_optional(meta)
@@ -828,7 +863,8 @@ def main() -> None:
     meta.update({
         "date": datetime.datetime.now().isoformat(timespec="seconds"),
         "platform": platform.platform(), "cpu": cpu_name(), "cpu_count": os.cpu_count(),
-        "versions": versions, "glassnet_git": git_state(), "blas": blas_libs,
+        "versions": versions, "glassnet_git": git_state(),
+        "glassnet_source": SOURCE_AT_START, "blas": blas_libs,
         "blas_text": blas_text, "threads": threads,
         "torch_threads": torch.get_num_threads() if torch else None,
         "quick": args.quick, "config": cfg, "cases": selected,
@@ -837,14 +873,19 @@ def main() -> None:
     print(f"machine : {meta['platform']}, {meta['cpu']}, {meta['cpu_count']} CPUs")
     print("versions: " + ", ".join(f"{k} {v}" for k, v in versions.items() if v) +
           f" (git {(meta['glassnet_git']['commit'] or '?')[:10]}"
-          f"{', src modified' if meta['glassnet_git']['src_modified'] else ''})")
+          f"{', src modified' if meta['glassnet_git']['src_modified'] else ''}; "
+          f"source {meta['glassnet_source']})")
     print(f"BLAS    : {blas_text}")
     print(f"threads : BLAS {threads}" + (f", torch {meta['torch_threads']} (set to match)"
                                           if torch else ""))
     for text in meta["notes"]:
         print(f"note    : {text}")
     meta["background_cpus"] = {}
-    report_background("at start", meta["background_cpus"])
+    meter = BackgroundMeter().start()
+    time.sleep(0.5)
+    meta["background_cpus"]["before"] = meter.stop()
+    print(f"load    : {describe_background(meta['background_cpus']['before'])} (0.5 s before "
+          f"the run)")
 
     results = {"meta": meta, "cases": {}}
     data = None
@@ -859,12 +900,20 @@ def main() -> None:
                "memory": lambda: case_memory(cfg)}
     for name in CASES.values():
         if name in selected:
-            t0 = time.perf_counter()
+            t0, meter = time.perf_counter(), BackgroundMeter().start()
             results["cases"][name] = runners[name]()
+            background = meter.stop()
             results["cases"][name]["case_seconds"] = time.perf_counter() - t0
-            print(f"({name}: {time.perf_counter() - t0:.0f} s)")
-            report_background(f"after {name}", meta["background_cpus"])
+            results["cases"][name]["background_cpus"] = meta["background_cpus"][name] = background
+            print(f"({name}: {time.perf_counter() - t0:.0f} s; "
+                  f"{describe_background(background)})")
 
+    meta["glassnet_source_at_end"] = source_fingerprint()
+    if meta["glassnet_source_at_end"] != meta["glassnet_source"]:
+        text = ("glassnet's source files changed during the run: the timings measured the version "
+                "imported at the start; case 5's fresh processes may have loaded a newer one")
+        meta["notes"].append(text)
+        print(f"\nWARNING: {text}")
     targets = [t for case in results["cases"].values() for t in case.get("targets", [])]
     meta["total_seconds"] = time.perf_counter() - started
     print(f"\n=== summary: {sum(t['met'] for t in targets)} of {len(targets)} targets met; "

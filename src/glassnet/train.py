@@ -206,61 +206,78 @@ def _call(callbacks, hook: str, state: TrainState) -> None:
             method(state)
 
 
-def _epochs(state, X, y, sample_weight, l2, l2_per_sample, val, callbacks, epochs,
-            batch_size, shuffle, rng):
+def _batches(X, y, sample_weight, batch_size, order, buffers):
+    """Yield ``(x_b, y_b, w_b)``: consecutive rows, or the rows ``order`` lists, gathered into
+    ``buffers`` allocated once (``np.take(..., out=)``), so a shuffled batch lands in cache
+    right before its products and the data set itself is never copied."""
+    for start in range(0, len(X), batch_size):
+        stop = min(start + batch_size, len(X))
+        if order is None:
+            rows = slice(start, stop)
+            xb, yb = X[rows], y[rows]
+        else:
+            rows = order[start:stop]
+            xb = np.take(X, rows, axis=0, out=buffers[0][:stop - start])  # x_b = X[rows]
+            yb = np.take(y, rows, axis=0, out=buffers[1][:stop - start])
+        yield xb, yb, (None if sample_weight is None else sample_weight[rows])
+
+
+def _one_epoch(state, X, y, sample_weight, l2, l2_per_sample, batch_size, order, buffers,
+               hooks) -> tuple[float, int]:
+    """Train one pass over the batches; returns (weighted sum of batch losses, # correct)."""
     model, loss, optimizer = state.model, state.loss, state.optimizer
-    n = len(X)
     params, grads = [model.flat_params], [model.flat_grads]
     classify = isinstance(loss, (CrossEntropy, BinaryCrossEntropy))
-    # Each shuffled batch is gathered into buffers allocated once (np.take(..., out=)): the
-    # batch lands in cache right before its products, and the data set is never copied.
+    fold = optimizer.folds_lr  # plain SGD: lr rides in the gradient, the update is one pass
+    scale = optimizer.lr if fold else 1.0
+    running_loss, correct = 0.0, 0
+    batches = _batches(X, y, sample_weight, batch_size, order, buffers)
+    for state.batch, (xb, yb, wb) in enumerate(batches, start=1):
+        batch_weight = len(xb) if wb is None else float(np.sum(wb))
+        l2_batch = l2 / batch_weight if l2_per_sample else l2
+        try:
+            state.batch_loss, z = objective_and_backward(model, loss, xb, yb, l2_batch, wb,
+                                                         training=True, grad_scale=scale)
+        except FloatingPointError:  # np.seterr(all="raise") turned an overflow into this
+            state.batch_loss, z = float("nan"), None
+        for hook in hooks:  # on_batch_end; the divergence guard raises on NaN
+            hook(state)
+        try:
+            optimizer.step(params, grads, lr_applied=fold)
+        except FloatingPointError:  # an overflowing update: hand it to the guard too
+            state.batch_loss = float("nan")
+            for hook in hooks:
+                hook(state)
+        running_loss += state.batch_loss * batch_weight
+        if classify:
+            correct += _n_correct(loss, z, yb)
+        state.samples_seen += len(xb)
+    return running_loss, correct
+
+
+def _epochs(state, X, y, sample_weight, l2, l2_per_sample, val, callbacks, epochs,
+            batch_size, shuffle, rng):
+    n = len(X)
+    buffers = None
     if shuffle:
-        xbuf = np.empty((batch_size, *X.shape[1:]), X.dtype)
-        ybuf = np.empty((batch_size, *y.shape[1:]), y.dtype)
+        buffers = (np.empty((batch_size, *X.shape[1:]), X.dtype),
+                   np.empty((batch_size, *y.shape[1:]), y.dtype))
+    hooks = [c.on_batch_end for c in callbacks if hasattr(c, "on_batch_end")]
     total_weight = n if sample_weight is None else float(np.sum(sample_weight))
     for epoch in range(1, epochs + 1):
         state.epoch, state.logs = epoch, {}
         _call(callbacks, "on_epoch_begin", state)
         order = rng.permutation(n) if shuffle else None
-        running_loss, correct = 0.0, 0
-        fold = optimizer.folds_lr  # plain SGD: lr rides in the gradient, the update is one pass
-        scale = optimizer.lr if fold else 1.0
         # Underflow to 0 (tiny weights, moments, probabilities) is harmless: never an error.
         with np.errstate(under="ignore"):
-            for state.batch, start in enumerate(range(0, n, batch_size), start=1):
-                stop = min(start + batch_size, n)
-                if shuffle:
-                    rows = order[start:stop]
-                    xb = np.take(X, rows, axis=0, out=xbuf[:stop - start])  # x_b = X[rows]
-                    yb = np.take(y, rows, axis=0, out=ybuf[:stop - start])
-                    wb = None if sample_weight is None else sample_weight[rows]
-                else:
-                    xb, yb = X[start:stop], y[start:stop]
-                    wb = None if sample_weight is None else sample_weight[start:stop]
-                batch_weight = len(xb) if wb is None else float(np.sum(wb))
-                l2_batch = l2 / batch_weight if l2_per_sample else l2
-                try:
-                    state.batch_loss, z = objective_and_backward(model, loss, xb, yb, l2_batch,
-                                                                 wb, training=True,
-                                                                 grad_scale=scale)
-                except FloatingPointError:  # np.seterr(all="raise") turned an overflow into this
-                    state.batch_loss, z = float("nan"), None
-                _call(callbacks, "on_batch_end", state)  # the divergence guard raises on NaN
-                try:
-                    optimizer.step(params, grads, lr_applied=fold)
-                except FloatingPointError:  # an overflowing update: hand it to the guard too
-                    state.batch_loss = float("nan")
-                    _call(callbacks, "on_batch_end", state)
-                running_loss += state.batch_loss * batch_weight
-                if classify:
-                    correct += _n_correct(loss, z, yb)
-                state.samples_seen += len(xb)
+            running_loss, correct = _one_epoch(state, X, y, sample_weight, l2, l2_per_sample,
+                                               batch_size, order, buffers, hooks)
         state.logs["loss"] = running_loss / total_weight
-        if classify:
+        if isinstance(state.loss, (CrossEntropy, BinaryCrossEntropy)):
             state.logs["accuracy"] = correct / n
         if val is not None:
-            state.logs.update(evaluate(model, loss, *val, prefix="val_"))
-        state.logs["lr"] = float(optimizer.lr)
+            state.logs.update(evaluate(state.model, state.loss, *val, prefix="val_"))
+        state.logs["lr"] = float(state.optimizer.lr)
         _call(callbacks, "on_epoch_end", state)
         state.history.append(epoch, state.logs)
         yield state
