@@ -61,6 +61,8 @@ BATCH = 128
 LR = {"sgd": 0.01, "adam": 1e-3}
 
 # Targets of issue 4 (ratios are glassnet / reference unless said otherwise).
+TARGET_EPOCH_VS_FLOOR = {"sgd": 1.3, "adam": 1.5}  # issue 4, float32, MNIST-shaped epoch
+TARGET_EPOCH_SPEEDUP = {"torch eager": 1.4, "sklearn MLPClassifier": 1.6}  # via the estimator
 TARGET_WIDE_VS_FLOOR = 1.1        # wide epoch: glassnet <= 1.1 x the matmul floor
 TARGET_XOR_FIT_US = 50.0          # glassnet.fit, per step
 TARGET_XOR_ONE_STEP_US = 80.0     # glassnet.functional.train_one_step, per call
@@ -323,9 +325,24 @@ def case_epoch(cfg, data) -> dict:
                      for o in ("torch eager", "sklearn MLPClassifier") if o in medians]
             if g in medians and parts:
                 print(f"  {g} speed-up (other's median / its own): " + ", ".join(parts))
-        out["variants"][f"{solver}_{dtype}"] = {"solver": solver, "dtype": dtype,
-                                                "lr": LR[solver], "repeats": repeats,
-                                                "systems": res, "speedups": speedups}
+        variant = out["variants"][f"{solver}_{dtype}"] = {
+            "solver": solver, "dtype": dtype, "lr": LR[solver], "repeats": repeats,
+            "systems": res, "speedups": speedups}
+        if dtype == "float32":  # issue 4's targets are stated for float32
+            limit = TARGET_EPOCH_VS_FLOOR[solver]
+            for g in ("glassnet.fit", "glassnet.MLPClassifier"):
+                if g in medians:
+                    r = medians[g] / floor
+                    check(variant, f"epoch {solver} {g}",
+                          f"{g} <= {limit} x floor ({solver}): measured {r:.2f}x", r, r <= limit)
+            g = "glassnet.MLPClassifier"
+            for other, want in TARGET_EPOCH_SPEEDUP.items():
+                if g in medians and other in medians:
+                    r = medians[other] / medians[g]
+                    check(variant, f"epoch {solver} vs {other}",
+                          f"{g} >= {want}x faster than {other} ({solver}): measured {r:.2f}x",
+                          r, r >= want)
+            out.setdefault("targets", []).extend(variant.get("targets", []))
     return out
 
 

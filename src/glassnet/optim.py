@@ -287,12 +287,14 @@ class Adam(Optimizer):
             v = np.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
         bias_correction1 = 1.0 - beta1 ** self.t
         bias_correction2 = 1.0 - beta2 ** self.t
+        # p -= lr / bc1 * m / (sqrt(v) / sqrt(bc2) + eps), with bc = 1 - beta ** t, computed
+        # as the equal p -= (lr * sqrt(bc2) / bc1) * m / (sqrt(v) + eps * sqrt(bc2)): one pass less
+        root_bc2 = bias_correction2 ** 0.5
         np.sqrt(v, out=w)
-        w /= bias_correction2 ** 0.5
-        w += self.eps  # w = denom = sqrt(v) / sqrt(1 - beta2 ** t) + eps
+        w += self.eps * root_bc2
         np.divide(m, w, out=w)
-        w *= self.lr / bias_correction1
-        p -= w  # p = p - lr / (1 - beta1 ** t) * m / denom
+        w *= self.lr * root_bc2 / bias_correction1
+        p -= w
 
 
 class AdamW(Adam):

@@ -217,8 +217,9 @@ def _batches(X, y, sample_weight, batch_size, order, buffers):
             xb, yb = X[rows], y[rows]
         else:
             rows = order[start:stop]
-            xb = np.take(X, rows, axis=0, out=buffers[0][:stop - start])  # x_b = X[rows]
-            yb = np.take(y, rows, axis=0, out=buffers[1][:stop - start])
+            # mode="clip": the indices are valid, and the default mode would buffer the output
+            xb = np.take(X, rows, axis=0, out=buffers[0][:stop - start], mode="clip")  # X[rows]
+            yb = np.take(y, rows, axis=0, out=buffers[1][:stop - start], mode="clip")
         yield xb, yb, (None if sample_weight is None else sample_weight[rows])
 
 
