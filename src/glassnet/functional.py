@@ -183,7 +183,7 @@ def backward_pass(cache, y_true_onehot, weights, activation_type: str, verbose: 
     if verbose:
         trace.backward_start(len(Y), L, dZ.shape)
     for l in range(L, 0, -1):
-        dense = Dense.from_arrays(weights[l - 1], np.zeros(weights[l - 1].shape[1], dZ.dtype))
+        dense = Dense.from_arrays(weights[l - 1], None)  # backward never reads the bias
         dense.x = cache[f"A{l - 1}"]  # what the forward pass cached
         dA = dense.backward(dZ)  # dW = A[l-1].T @ dZ, db = sum(dZ), dA = dZ @ W.T
         dW_list[l - 1], db_list[l - 1] = dense.dW, dense.db.reshape(1, -1)

@@ -118,15 +118,16 @@ class Dense(Layer):
         self.db = np.zeros_like(self.b)
 
     @classmethod
-    def from_arrays(cls, W: np.ndarray, b: np.ndarray) -> "Dense":
-        """Wrap existing arrays without copying (``b`` of shape ``(n_out,)`` or ``(1, n_out)``)."""
+    def from_arrays(cls, W: np.ndarray, b: np.ndarray | None) -> "Dense":
+        """Wrap existing arrays without copying (``b`` of shape ``(n_out,)`` or ``(1, n_out)``;
+        None for a layer used only for its backward pass, which never reads ``b``)."""
         layer = cls.__new__(cls)
         layer.n_in, layer.n_out = W.shape
         layer.init = "xavier"
         layer.W = W
-        layer.b = b.reshape(-1)  # a view: updates reach the caller's array
-        layer.dW = np.empty_like(W)  # filled by backward
-        layer.db = np.empty_like(layer.b)
+        layer.b = None if b is None else b.reshape(-1)  # a view: updates reach the caller
+        layer.dW = np.empty_like(W)  # both filled by backward
+        layer.db = np.empty(layer.n_out, W.dtype)
         return layer
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
