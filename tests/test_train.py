@@ -230,3 +230,17 @@ def test_harmless_underflow_is_not_divergence():
     history = glassnet.fit(model, X, y, optimizer=optim.Adam(1e-3), epochs=2, seed=0,
                            l2=1e-6)
     assert len(history) == 2 and np.isfinite(model.flat_params).all()
+
+
+def test_check_input_false_skips_only_the_nan_scan():
+    X, y = blobs(40)
+    a, b = glassnet.MLP([2, 4, 3], seed=0), glassnet.MLP([2, 4, 3], seed=0)
+    glassnet.fit(a, X, y, epochs=2, seed=0)
+    glassnet.fit(b, X, y, epochs=2, seed=0, check_input=False)
+    np.testing.assert_array_equal(a.flat_params, b.flat_params)
+    bad = X.copy()
+    bad[3, 1] = np.nan
+    with pytest.raises(ValueError, match="NaN or inf"):
+        glassnet.fit(a, bad, y, epochs=1)
+    with pytest.raises(ValueError, match=r"X has 3 features"):  # shapes are still checked
+        glassnet.fit(a, np.zeros((40, 3)), y, epochs=1, check_input=False)

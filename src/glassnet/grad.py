@@ -42,10 +42,13 @@ def get_loss(loss: str | Loss) -> Loss:
     return resolve(loss, LOSSES, "loss")()
 
 
-def prepare_data(model: Sequential, loss: Loss, X: Any, y: Any,
-                 sample_weight: Any = None) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """Validate ``X``, ``y`` (and ``sample_weight``) against ``model`` and ``loss``; cast dtypes."""
-    X = check_X(X, model.n_inputs, model.dtype)
+def prepare_data(model: Sequential, loss: Loss, X: Any, y: Any, sample_weight: Any = None,
+                 check_input: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Validate ``X``, ``y`` (and ``sample_weight``) against ``model`` and ``loss``; cast dtypes.
+
+    ``check_input=False`` skips the NaN/inf scan of ``X`` (shapes and targets are still checked).
+    """
+    X = check_X(X, model.n_inputs, model.dtype, finite=check_input)
     y = loss.prepare_targets(check_y(y, len(X)), model.n_outputs, model.dtype)
     if sample_weight is not None:
         sample_weight = np.asarray(sample_weight, dtype=np.float64)

@@ -230,7 +230,8 @@ class _BaseMLP(BaseEstimator):
                            shuffle=self.shuffle, seed=self._rng, sample_weight=sample_weight,
                            validation_fraction=self.validation_fraction if early else 0.0,
                            l2=self.alpha, l2_per_sample=True, schedule=self._make_schedule(),
-                           callbacks=callbacks, progress=bool(self.verbose))
+                           callbacks=callbacks, progress=bool(self.verbose),
+                           check_input=False)  # validate_data scanned X for NaN/inf
             epochs_run = 0
             for state in run:
                 epochs_run = state.epoch

@@ -141,7 +141,7 @@ def fit_iter(model: Sequential, X: Any, y: Any, loss: str | Loss = "cross_entrop
              validation_fraction: float = 0.0, sample_weight: Any = None,
              class_weight: Any = None, l2: float = 0.0, l2_per_sample: bool = False,
              schedule: Any = None, callbacks: Sequence[Any] = (),
-             progress: bool = False) -> Iterator[TrainState]:
+             progress: bool = False, check_input: bool = True) -> Iterator[TrainState]:
     """Train ``model`` like ``fit``, yielding the ``TrainState`` after every epoch.
 
     Pause, inspect, plot, then continue with ``next()``; closing the generator ends
@@ -153,7 +153,7 @@ def fit_iter(model: Sequential, X: Any, y: Any, loss: str | Loss = "cross_entrop
         raise ValueError(f"epochs must be an int >= 1, got {epochs!r}")
     l2 = check_nonnegative(l2, "l2")
     validation_fraction = check_probability(validation_fraction, "validation_fraction")
-    X, y, sample_weight = prepare_data(model, loss, X, y, sample_weight)
+    X, y, sample_weight = prepare_data(model, loss, X, y, sample_weight, check_input)
     if class_weight is not None:
         cw = _class_weights(class_weight, y)
         sample_weight = cw if sample_weight is None else sample_weight * cw
@@ -325,7 +325,8 @@ def fit(model: Sequential, X: Any, y: Any, loss: str | Loss = "cross_entropy",
         shuffle: bool = True, seed: Any = None, validation_data: tuple | None = None,
         validation_fraction: float = 0.0, sample_weight: Any = None, class_weight: Any = None,
         l2: float = 0.0, l2_per_sample: bool = False, schedule: Any = None,
-        callbacks: Sequence[Any] = (), progress: bool = False) -> History:
+        callbacks: Sequence[Any] = (), progress: bool = False,
+        check_input: bool = True) -> History:
     """Train ``model`` on ``(X, y)`` with mini-batches; return the per-epoch ``History``.
 
     Parameters
@@ -361,6 +362,9 @@ def fit(model: Sequential, X: Any, y: Any, loss: str | Loss = "cross_entropy",
         See ``glassnet.callbacks``; a ``StopOnDivergence`` is always included.
     progress : bool
         Show a tqdm progress bar (needs the ``progress`` extra).
+    check_input : bool
+        False skips the NaN/inf scan of ``X`` (a pass over the data) for callers that have
+        validated it already, as the scikit-learn estimators do.
 
     Returns
     -------
@@ -369,6 +373,6 @@ def fit(model: Sequential, X: Any, y: Any, loss: str | Loss = "cross_entropy",
     state = None
     for state in fit_iter(model, X, y, loss, optimizer, epochs, batch_size, shuffle, seed,
                           validation_data, validation_fraction, sample_weight, class_weight,
-                          l2, l2_per_sample, schedule, callbacks, progress):
+                          l2, l2_per_sample, schedule, callbacks, progress, check_input):
         pass
     return state.history
