@@ -185,7 +185,8 @@ def backward_pass(cache, y_true_onehot, weights, activation_type: str, verbose: 
     for l in range(L, 0, -1):
         dense = Dense.from_arrays(weights[l - 1], None)  # backward never reads the bias
         dense.x = cache[f"A{l - 1}"]  # what the forward pass cached
-        dA = dense.backward(dZ)  # dW = A[l-1].T @ dZ, db = sum(dZ), dA = dZ @ W.T
+        # dW = A[l-1].T @ dZ, db = sum(dZ), dA = dZ @ W.T (not needed below the first layer)
+        dA = dense.backward(dZ, input_grad=l > 1)
         dW_list[l - 1], db_list[l - 1] = dense.dW, dense.db.reshape(1, -1)
         if verbose and l == L:
             trace.backward_output_layer(l - 1, dense.dW.shape, db_list[l - 1].shape)
