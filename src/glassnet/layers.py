@@ -60,12 +60,15 @@ class Layer:
 
         ``fill`` sets its contents when it is (re)allocated; otherwise they are undefined.
         """
-        buffers = self.__dict__.setdefault("_buffers", {})
+        buffers = self.__dict__.get("_buffers")
+        if buffers is None:
+            buffers = self._buffers = {}
         buf = buffers.get(name)
-        if buf is None or buf.shape != shape or buf.dtype != dtype:
-            buf = buffers[name] = np.empty(shape, dtype=dtype)
-            if fill is not None:
-                buf.fill(fill)
+        if buf is not None and buf.shape == shape and buf.dtype == dtype:
+            return buf
+        buf = buffers[name] = np.empty(shape, dtype=dtype)
+        if fill is not None:
+            buf.fill(fill)
         return buf
 
     def __getstate__(self) -> dict[str, Any]:

@@ -74,9 +74,10 @@ class TrainState:
 
 def _n_correct(loss: Loss, z: np.ndarray, y: np.ndarray) -> int:
     """Correct predictions in a batch (a row is right when every label in it is)."""
-    if isinstance(loss, CrossEntropy):
-        labels = y if y.ndim == 1 else np.argmax(y, axis=1)
-        return int(np.count_nonzero(np.argmax(z, axis=1) == labels))
+    if y.ndim == 1:  # class labels, softmax outputs
+        return int(np.count_nonzero(z.argmax(axis=1) == y))
+    if isinstance(loss, CrossEntropy):  # one-hot rows
+        return int(np.count_nonzero(z.argmax(axis=1) == y.argmax(axis=1)))
     return int(np.count_nonzero(np.all((z > 0) == (y > 0.5), axis=1)))
 
 
