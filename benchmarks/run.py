@@ -561,7 +561,7 @@ def case_inference(cfg, data) -> dict:
     if est is not None:
         fns["glassnet estimator .predict"] = lambda: est.predict(Xte)
         predictions["glassnet estimator .predict"] = est.predict(Xte)
-    fns["glassnet model.forward"] = lambda: model.forward(Xte)
+    fns["glassnet model.predict"] = lambda: model.predict(Xte)
     if "torch" in LIBS:
         torch = LIBS["torch"]
         net = torch_mlp(MNIST_SIZES, "float32").eval()
@@ -604,7 +604,7 @@ def case_inference(cfg, data) -> dict:
                 ["system", "ms", "range", "rows/s", "vs torch", "same labels"], rows)
     out["systems"] = res
     if torch_rps is not None:
-        for name in ("glassnet model.forward", "glassnet estimator .predict"):
+        for name in ("glassnet model.predict", "glassnet estimator .predict"):
             if name in res:
                 r = res[name]["ratio_to_torch"]
                 check(out, f"inference {name}", f"{name} rows/s >= torch's: measured {r:.2f}x",

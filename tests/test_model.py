@@ -158,3 +158,11 @@ def test_dense_forward_is_x_at_W_plus_b():
     layer.b[:] = [1.0, -1.0]
     x = np.arange(6.0).reshape(2, 3)
     np.testing.assert_allclose(layer.forward(x), x @ layer.W + layer.b, rtol=1e-15)
+
+
+def test_predict_in_chunks_equals_forward():
+    model = glassnet.MLP([5, 16, 3], dropout=0.2, dtype="float64", seed=0)
+    X = np.random.default_rng(0).standard_normal((1030, 5))
+    np.testing.assert_allclose(model.predict(X, batch_size=100), model.forward(X), rtol=1e-12)
+    with pytest.raises(ValueError, match="X has 4 features"):
+        model.predict(np.zeros((3, 4)))

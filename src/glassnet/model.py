@@ -145,6 +145,20 @@ class Sequential:
         # A copy: the layers' outputs are work buffers that the next call overwrites.
         return self._forward(check_X(X, self.n_inputs, self.dtype), training).copy()
 
+    def predict(self, X: np.ndarray, batch_size: int = 512, check_input: bool = True
+                ) -> np.ndarray:
+        """Inference: scores ``(n_samples, n_outputs)``, computed ``batch_size`` rows at a time.
+
+        Chunks keep every layer's activations in cache, which makes large inputs faster
+        than one ``forward`` over all rows; nothing is kept for a backward pass.
+        ``check_input=False`` skips the NaN/inf scan of ``X`` for callers that made it.
+        """
+        x = check_X(X, self.n_inputs, self.dtype, finite=check_input)
+        out = np.empty((len(x), self.n_outputs), dtype=self.dtype)
+        for start in range(0, len(x), batch_size):
+            out[start:start + batch_size] = self._forward(x[start:start + batch_size])
+        return out
+
     def _forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         """Forward on validated ``x``; returns the last layer's buffer (no copy)."""
         for layer in self.layers:

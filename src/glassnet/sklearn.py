@@ -279,7 +279,7 @@ class _BaseMLP(BaseEstimator):
         """Logits for validated ``X``, in float64 for the post-processing."""
         check_is_fitted(self, "model_")
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
-        return self.model_._forward(X.astype(self.model_.dtype, copy=False)).astype(np.float64)
+        return self.model_.predict(X, check_input=False).astype(np.float64)  # X was scanned
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
