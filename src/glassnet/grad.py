@@ -69,13 +69,14 @@ def l2_penalty(model: Sequential, l2: float) -> float:
 
 def objective_and_backward(model: Sequential, loss: Loss, X: np.ndarray, y: np.ndarray,
                            l2: float = 0.0, sample_weight: np.ndarray | None = None,
-                           training: bool = False, grad_scale: float = 1.0
-                           ) -> tuple[float, np.ndarray]:
+                           training: bool = False, grad_scale: float = 1.0,
+                           shrink_weights: bool = False) -> tuple[float, np.ndarray]:
     """Forward, loss and backward on validated data: fills the gradients, returns ``(J, z)``.
 
     With ``grad_scale = s`` the gradients come out as ``s * dJ/dtheta``: backprop is linear in
     ``dJ/dz``, so scaling that small array scales every gradient for free. Plain SGD folds its
-    learning rate in this way and then updates with one pass, ``theta -= (lr * g)``.
+    learning rate in this way and then updates with one pass, ``theta -= (lr * g)``; with
+    ``shrink_weights`` it also takes the L2 part of that step now (``Sequential.add_l2``).
     """
     z = model._forward(X, training)
     value, dz = loss.value_and_grad(z, y, sample_weight)
@@ -83,7 +84,7 @@ def objective_and_backward(model: Sequential, loss: Loss, X: np.ndarray, y: np.n
         dz *= grad_scale
     model._backward(dz)
     if l2:
-        value += model.add_l2(l2, grad_scale)  # J += l2/2 ||W||^2, dJ/dW += l2 * W
+        value += model.add_l2(l2, grad_scale, shrink_weights)  # J += l2/2 ||W||^2; l2 * W
     return value, z
 
 

@@ -73,11 +73,14 @@ class Sequential:
         return [(getattr(layer, name), getattr(layer, "d" + name))
                 for layer in self.layers for name in layer.penalized]
 
-    def add_l2(self, l2: float, grad_scale: float = 1.0) -> float:
+    def add_l2(self, l2: float, grad_scale: float = 1.0, shrink: bool = False) -> float:
         """Add ``grad_scale * l2 * W`` to every ``dW``; return ``l2 / 2 * sum ||W||^2``.
 
         ``grad_scale`` matches gradients that carry a folded-in learning rate (see
         ``objective_and_backward``). ``l2 * W`` goes through one reused scratch array.
+        ``shrink=True`` is for plain SGD, whose next step is ``W -= lr * (g + l2 W)``: it
+        applies the L2 part now, as ``W *= 1 - lr * l2`` (``grad_scale`` is ``lr``), one pass
+        over the weights instead of two, and leaves ``dW`` alone.
         """
         pairs = self.penalized_parameters()
         if not pairs:
@@ -88,8 +91,11 @@ class Sequential:
         total = 0.0
         for W, dW in pairs:
             w = W.reshape(-1)
-            total += float(np.dot(w, w))  # ||W||^2
-            dW += np.multiply(W, l2 * grad_scale, out=scratch[:W.size].reshape(W.shape))  # l2 W
+            total += float(np.dot(w, w))  # ||W||^2, before any change to W
+            if shrink:
+                W *= 1.0 - grad_scale * l2  # W - lr * l2 * W
+            else:
+                dW += np.multiply(W, l2 * grad_scale, out=scratch[:W.size].reshape(W.shape))
         return 0.5 * l2 * total
 
     def count_parameters(self) -> int:

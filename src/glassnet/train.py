@@ -239,7 +239,8 @@ def _one_epoch(state, X, y, sample_weight, l2, l2_per_sample, batch_size, order,
         l2_batch = l2 / batch_weight if l2_per_sample else l2
         try:
             state.batch_loss, z = objective_and_backward(model, loss, xb, yb, l2_batch, wb,
-                                                         training=True, grad_scale=scale)
+                                                         training=True, grad_scale=scale,
+                                                         shrink_weights=fold)
         except FloatingPointError:  # np.seterr(all="raise") turned an overflow into this
             state.batch_loss, z = float("nan"), None
         for hook in hooks:  # on_batch_end; the divergence guard raises on NaN
