@@ -46,6 +46,7 @@ def test_gradcheck_command_passes_and_prints_the_table(capsys):
     (["gradcheck", "--layers", "3"], "error: layer_sizes needs at least 2 entries"),
     (["gradcheck", "--layers", "3,x"], "error: argument --layers"),
     (["gradcheck", "--activation", "swish"], "error: argument --activation"),
+    (["demo", "--every", "0"], "error: argument --every: expected a positive int, got '0'"),
     (["nonsense"], "error: argument COMMAND: invalid choice: 'nonsense'"),
     ([], "error: the following arguments are required: COMMAND"),
 ])

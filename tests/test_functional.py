@@ -179,3 +179,9 @@ def test_one_hot_targets_are_accepted():
                                                [b.copy() for b in biases], act, 0.1)
     loss_hot, acc_hot, _, _ = F.train_one_step(XOR_X, np.eye(2)[XOR_Y], weights, biases, act, 0.1)
     assert loss_hot == loss_int and acc_hot == acc_int
+
+
+def test_activations_accept_lists_and_scalars_as_the_notebook_did():
+    np.testing.assert_array_equal(F.relu([1.0, -2.0]), [1.0, 0.0])
+    assert F.relu(3.0) == 3.0
+    np.testing.assert_allclose(F.apply_activation([0.0, 1.0], "sigmoid"), [0.5, 1 / (1 + np.exp(-1))])

@@ -166,3 +166,26 @@ def test_predict_in_chunks_equals_forward():
     np.testing.assert_allclose(model.predict(X, batch_size=100), model.forward(X), rtol=1e-12)
     with pytest.raises(ValueError, match="X has 4 features"):
         model.predict(np.zeros((3, 4)))
+
+
+def test_the_same_layer_object_cannot_sit_twice_in_a_model():
+    act = glassnet.ReLU()
+    with pytest.raises(ValueError, match=r"layers\[3\] is the same object as an earlier layer"):
+        glassnet.Sequential([Dense(2, 3), act, Dense(3, 3), act, Dense(3, 2)])
+
+
+def test_predict_checks_its_batch_size():
+    model = glassnet.MLP([2, 3, 2], seed=0)
+    for bad in (0, -1, 2.5):
+        with pytest.raises(ValueError, match="batch_size"):
+            model.predict(np.zeros((4, 2)), batch_size=bad)
+
+
+def test_loss_gradients_are_independent_arrays():
+    from glassnet.losses import CrossEntropy
+    loss, rng = CrossEntropy(), np.random.default_rng(0)
+    _, g1 = loss.value_and_grad(rng.standard_normal((4, 3)), np.array([0, 1, 2, 0]))
+    kept = g1.copy()
+    _, g2 = loss.value_and_grad(rng.standard_normal((4, 3)), np.array([1, 1, 2, 0]))
+    assert g1 is not g2
+    np.testing.assert_array_equal(g1, kept)

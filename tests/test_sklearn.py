@@ -276,3 +276,50 @@ def test_adaptive_learning_rate_divides_by_five_on_plateau():
     assert lrs[:4] == [0.5] * 4 and lrs[4:7] == [pytest.approx(0.1)] * 3
     assert lrs[7] == pytest.approx(0.02)
     assert clf.n_iter_ == 4 + 3 * 9 and lrs[-1] == pytest.approx(0.5 / 5**9) and lrs[-1] <= 1e-6
+
+
+def test_partial_fit_with_unsorted_classes_and_unknown_labels():
+    X, y = load_iris(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    unsorted = MLPClassifier(hidden_layer_sizes=(10,), learning_rate_init=0.01, random_state=0)
+    ordered = clone(unsorted)
+    for _ in range(5):
+        unsorted.partial_fit(X, y, classes=[2, 0, 1])
+        ordered.partial_fit(X, y, classes=[0, 1, 2])
+    np.testing.assert_array_equal(unsorted.classes_, [0, 1, 2])
+    np.testing.assert_array_equal(unsorted.predict_proba(X), ordered.predict_proba(X))
+    with pytest.raises(ValueError, match=r"not in classes_"):
+        MLPClassifier().partial_fit(X, y, classes=[0, 1, 4])
+
+
+def test_a_schedule_continues_across_partial_fit_calls():
+    X, y = load_iris(return_X_y=True)
+    clf = MLPClassifier(solver="sgd", momentum=0.0, learning_rate_init=0.1, random_state=0,
+                        schedule=glassnet.schedules.StepDecay(step_size=2, gamma=0.5))
+    rates = []
+    for _ in range(5):
+        clf.partial_fit(X, y, classes=[0, 1, 2])
+        rates.append(clf.history_["lr"][0])
+    np.testing.assert_allclose(rates, [0.1, 0.1, 0.05, 0.05, 0.025])
+
+
+def test_an_unpickled_estimator_keeps_learning():
+    import pickle
+    X, y = load_iris(return_X_y=True)
+    clf = MLPClassifier(hidden_layer_sizes=(5,), max_iter=5, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clf.fit(X, y)
+    twin = pickle.loads(pickle.dumps(clf))
+    before = twin.predict_proba(X)
+    twin.partial_fit(X, y)
+    assert not np.allclose(twin.predict_proba(X), before)
+    np.testing.assert_array_equal(clf.predict_proba(X), before)
+
+
+@pytest.mark.parametrize("param, value", [("alpha", None), ("tol", "x"), ("power_t", -1.0),
+                                          ("learning_rate_init", 0.0), ("momentum", 2.0)])
+def test_bad_hyperparameters_raise_value_errors(param, value):
+    X, y = load_iris(return_X_y=True)
+    with pytest.raises(ValueError, match=param):
+        MLPClassifier(**{param: value}).fit(X, y)

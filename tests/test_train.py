@@ -208,8 +208,13 @@ def test_lbfgs_reaches_a_stationary_point():
 
 
 @pytest.mark.parametrize("kwargs, pattern", [
-    ({"epochs": 0}, r"epochs must be an int >= 1, got 0"),
-    ({"batch_size": 0}, r"batch_size must be an int >= 1 or None, got 0"),
+    ({"epochs": 0}, r"epochs must be >= 1, got 0"),
+    ({"epochs": True}, r"epochs must be an int, got True"),
+    ({"batch_size": 0}, r"batch_size must be >= 1, got 0"),
+    ({"seed": "abc"}, r"seed must be None, an int or a numpy Generator, got 'abc'"),
+    ({"schedule": "warp"}, r"schedule 'warp'"),
+    ({"validation_data": (np.zeros((2, 2)),)}, r"validation_data must be \(X_val, y_val\)"),
+    ({"class_weight": {"a": 1.0}}, r"class_weight has label 'a'"),
     ({"optimizer": "adamax"}, r"optimizer 'adamax'"),
     ({"validation_fraction": 1.5}, r"validation_fraction must be in \[0, 1\), got 1.5"),
     ({"class_weight": "uniform"}, r"class_weight must be None, 'balanced' or a dict"),
@@ -244,3 +249,48 @@ def test_check_input_false_skips_only_the_nan_scan():
         glassnet.fit(a, bad, y, epochs=1)
     with pytest.raises(ValueError, match=r"X has 3 features"):  # shapes are still checked
         glassnet.fit(a, np.zeros((40, 3)), y, epochs=1, check_input=False)
+
+
+def test_fit_iter_checks_its_arguments_when_called():
+    X, y = blobs(30)
+    with pytest.raises(ValueError, match="epochs must be >= 1"):
+        glassnet.fit_iter(glassnet.MLP([2, 3, 3], seed=0), X, y, epochs=0)  # no next() needed
+
+
+def test_fit_gives_the_optimizer_its_learning_rate_back():
+    X, y = blobs(30)
+    opt = optim.SGD(lr=0.1)
+    history = glassnet.fit(glassnet.MLP([2, 3, 3], seed=0), X, y, optimizer=opt, epochs=3,
+                           schedule=schedules.Exponential(0.5))
+    np.testing.assert_allclose(history["lr"], [0.1, 0.05, 0.025])
+    assert opt.lr == 0.1
+
+
+def test_a_schedule_that_stops_ends_training():
+    X, y = blobs(30)
+    rule = schedules.Adaptive(tol=10.0, n_iter_no_change=1, min_lr=0.05)
+    history = glassnet.fit(glassnet.MLP([2, 3, 3], seed=0), X, y, optimizer=optim.SGD(lr=0.1),
+                           epochs=50, schedule=rule)
+    assert len(history) < 50 and rule.stop
+
+
+def test_lbfgs_refuses_dropout():
+    X, y = blobs(30)
+    with pytest.raises(ValueError, match="L-BFGS needs a deterministic objective"):
+        glassnet.fit(glassnet.MLP([2, 3, 3], dropout=0.2, seed=0), X, y, optimizer=optim.LBFGS())
+
+
+@pytest.mark.parametrize("how", ["deepcopy", "pickle", "copy"])
+def test_copied_models_still_train(how):
+    import copy
+    import pickle
+    X, y = blobs(40)
+    model = glassnet.MLP([2, 4, 3], seed=0)
+    twin = {"deepcopy": copy.deepcopy, "pickle": lambda m: pickle.loads(pickle.dumps(m)),
+            "copy": lambda m: m.copy()}[how](model)
+    before = twin.forward(X)
+    glassnet.fit(twin, X, y, epochs=2, seed=0)
+    for _, p, g in twin.named_parameters():
+        assert np.shares_memory(p, twin.flat_params) and np.shares_memory(g, twin.flat_grads)
+    assert not np.allclose(twin.forward(X), before)
+    np.testing.assert_array_equal(model.forward(X), before)  # the original is untouched

@@ -58,6 +58,14 @@ def _improved(value: float, best: float, mode: str, min_delta: float) -> bool:
     return value < best - min_delta if mode == "min" else value > best + min_delta
 
 
+def _monitored(state, monitor: str, who: str) -> float:
+    """The epoch's value of ``monitor``, or a ValueError listing what this run logs."""
+    if monitor not in state.logs:
+        raise ValueError(f"{who} monitors {monitor!r}, which this run does not log; "
+                         f"available: {sorted(state.logs)}")
+    return state.logs[monitor]
+
+
 def _resolve_mode(monitor: str, mode: str) -> str:
     if mode == "auto":
         return "max" if ("accuracy" in monitor or "r2" in monitor) else "min"
@@ -97,10 +105,7 @@ class EarlyStopping(Callback):
         self.best_epoch, self.best_params, self.wait = 0, None, 0
 
     def on_epoch_end(self, state) -> None:
-        if self.monitor not in state.logs:
-            raise ValueError(f"EarlyStopping monitors {self.monitor!r}, which this run does not "
-                             f"log; available: {sorted(state.logs)}")
-        value = state.logs[self.monitor]
+        value = _monitored(state, self.monitor, "EarlyStopping")
         if _improved(value, self.best, self.mode, self.min_delta):
             self.best, self.best_epoch, self.wait = value, state.epoch, 0
             if self.restore_best:
@@ -148,7 +153,7 @@ class Checkpoint(Callback):
 
     def on_epoch_end(self, state) -> None:
         if self.monitor is not None:
-            value = state.logs[self.monitor]
+            value = _monitored(state, self.monitor, "Checkpoint")
             if not _improved(value, self.best, self.mode, 0.0):
                 return
             self.best = value
@@ -177,7 +182,7 @@ class StopOnDivergence(Callback):
     def _fail(self, state, what: str) -> None:
         params = state.model.flat_params
         if np.isfinite(params).all():
-            kept = "the weights before the failing step were kept"
+            kept = "the last finite weights were kept"
         else:
             params[...] = self.snapshot
             kept = f"the weights from the start of epoch {state.epoch} were restored"
@@ -204,15 +209,29 @@ class StopOnDivergence(Callback):
 class LearningRateSchedule(Callback):
     """Set ``optimizer.lr`` from a schedule: ``start`` before training, ``step`` after each epoch.
 
-    ``monitor`` (default ``'val_loss'`` when logged, else ``'loss'``) feeds plateau schedules.
+    ``monitor`` (default ``'val_loss'`` when logged, else ``'loss'``) feeds plateau schedules;
+    a schedule that raises its ``stop`` flag (scikit-learn's adaptive rule) ends training.
+    The optimizer gets its own learning rate back when training ends, unless ``resume`` is
+    set: then a schedule already started continues where it was (``partial_fit``).
     """
 
-    def __init__(self, schedule, monitor: str | None = None) -> None:
-        self.schedule, self.monitor = schedule, monitor
+    def __init__(self, schedule, monitor: str | None = None, resume: bool = False) -> None:
+        self.schedule, self.monitor, self.resume = schedule, monitor, resume
 
     def on_train_begin(self, state) -> None:
-        state.optimizer.lr = self.schedule.start(state.optimizer.lr)
+        self.base_lr = state.optimizer.lr
+        if self.resume and getattr(self.schedule, "lr", None) is not None:
+            state.optimizer.lr = self.schedule.lr
+        else:
+            state.optimizer.lr = self.schedule.start(state.optimizer.lr)
 
     def on_epoch_end(self, state) -> None:
         key = self.monitor or ("val_loss" if "val_loss" in state.logs else "loss")
         state.optimizer.lr = self.schedule.step(state.logs.get(key))
+        if getattr(self.schedule, "stop", False):
+            state.stop = True
+            state.stop_reason = f"{type(self.schedule).__name__} schedule ended training"
+
+    def on_train_end(self, state) -> None:
+        if not self.resume:
+            state.optimizer.lr = self.base_lr

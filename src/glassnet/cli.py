@@ -1,7 +1,8 @@
 """The ``glassnet`` command line.
 
 Exit status: 0 on success; 2 on bad usage or bad input, with a one-line ``error:`` message on
-stderr and no traceback; 1 only for a bug (or a failed gradient audit, which is one).
+stderr and no traceback; 1 only for a bug (or a failed gradient audit, which is one). A demo
+that ends short of 100 % (too few ``--steps``) says so and still exits 0.
 """
 
 from __future__ import annotations
@@ -30,6 +31,16 @@ class UsageError(Exception):
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # one line, no usage dump
         raise UsageError(f"{message} (see '{self.prog} --help')")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive int, got {text!r}")
+    return value
 
 
 def _ints(text: str) -> list[int]:
@@ -75,7 +86,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
                Sequential(layers).summary())
     if args.digits:
         _demo_digits(args.digits_epochs)
-    return 0 if final_accuracy == 100.0 else 1
+    return 0
 
 
 def _demo_digits(epochs: int) -> None:
@@ -133,15 +144,15 @@ def build_parser() -> argparse.ArgumentParser:
     sub.required = True
 
     demo = sub.add_parser("demo", help="train the notebook's XOR network, with its trace")
-    demo.add_argument("--hidden", type=int, default=4, help="hidden units (default 4)")
+    demo.add_argument("--hidden", type=_positive_int, default=4, help="hidden units (default 4)")
     demo.add_argument("--activation", default="relu", choices=sorted(ACTIVATIONS))
     demo.add_argument("--lr", type=float, default=0.1, help="learning rate (default 0.1)")
     demo.add_argument("--seed", type=int, default=42, help="initialisation seed (default 42)")
-    demo.add_argument("--steps", type=int, default=1000, help="training steps (default 1000)")
-    demo.add_argument("--every", type=int, default=100, help="print every N steps (default 100)")
+    demo.add_argument("--steps", type=_positive_int, default=1000, help="training steps (default 1000)")
+    demo.add_argument("--every", type=_positive_int, default=100, help="print every N steps (default 100)")
     demo.add_argument("--no-digits", dest="digits", action="store_false",
                       help="skip part 2, the digits data set")
-    demo.add_argument("--digits-epochs", type=int, default=100,
+    demo.add_argument("--digits-epochs", type=_positive_int, default=100,
                       help="epochs for part 2 (default 100)")
     demo.set_defaults(func=cmd_demo)
 
@@ -151,7 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
     gc.add_argument("--loss", default="cross_entropy", choices=sorted(LOSSES))
     gc.add_argument("--init", default="xavier")
     gc.add_argument("--l2", type=float, default=0.0, help="L2 penalty strength")
-    gc.add_argument("--samples", type=int, default=16)
+    gc.add_argument("--samples", type=_positive_int, default=16)
     gc.add_argument("--seed", type=int, default=0)
     gc.set_defaults(func=cmd_gradcheck)
     return parser

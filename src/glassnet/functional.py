@@ -70,7 +70,7 @@ def _activation(activation_type: str) -> Activation:
 
 def relu(x):
     """``max(x, 0)``."""
-    return ReLU().f(x)
+    return ReLU().f(np.asarray(x, dtype=float))
 
 
 def relu_derivative(x):
@@ -80,21 +80,23 @@ def relu_derivative(x):
 
 def tanh(x):
     """``tanh(x)``."""
-    return Tanh().f(x)
+    return Tanh().f(np.asarray(x, dtype=float))
 
 
 def tanh_derivative(x):
     """``1 - tanh(x)^2``."""
+    x = np.asarray(x, dtype=float)
     return Tanh().df(x, Tanh().f(x))
 
 
 def sigmoid(x):
     """``1 / (1 + exp(-x))``, computed without overflow."""
-    return Sigmoid().f(x)
+    return Sigmoid().f(np.asarray(x, dtype=float))
 
 
 def sigmoid_derivative(x):
     """``sigmoid(x) * (1 - sigmoid(x))``."""
+    x = np.asarray(x, dtype=float)
     return Sigmoid().df(x, Sigmoid().f(x))
 
 
@@ -105,7 +107,7 @@ def softmax(x):
 
 def apply_activation(x, activation_type: str):
     """Apply the named activation; an unknown name raises ValueError listing the choices."""
-    return _activation(activation_type).f(x)
+    return _activation(activation_type).f(np.asarray(x, dtype=float))
 
 
 def _check_network(weights, biases=None) -> None:

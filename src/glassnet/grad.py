@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from . import trace
-from ._checks import check_nonnegative, check_X, check_y, resolve
+from ._checks import check_nonnegative, check_number, check_X, check_y, resolve
 from .losses import LOSSES, Loss
 from .model import Sequential
 
@@ -162,7 +162,9 @@ class GradcheckReport:
     def __str__(self) -> str:
         head = ("parameter", "shape", "checked", "skipped", "max abs err", "rel err", "")
         body = [(r.name, "x".join(map(str, r.shape)), str(r.checked), str(r.skipped),
-                 f"{r.max_abs_error:.2e}", f"{r.rel_error:.2e}", "ok" if r.ok else "FAIL")
+                 f"{r.max_abs_error:.2e}", f"{r.rel_error:.2e}",
+                 ("ok" if r.checked else "unchecked: every step crossed a kink") if r.ok
+                 else "FAIL")
                 for r in self.rows]
         widths = [max(len(row[c]) for row in [head, *body]) for c in range(len(head))]
         lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip()
@@ -215,6 +217,7 @@ def gradcheck(model: Sequential, loss: str | Loss, X: Any, y: Any, l2: float = 0
     """
     loss = get_loss(loss)
     l2 = check_nonnegative(l2, "l2")
+    eps = check_number(eps, "eps", gt=0)
     model64 = model.astype("float64")
     X, y, sample_weight = prepare_data(model64, loss, X, y, sample_weight)
     objective_and_backward(model64, loss, X, y, l2, sample_weight)

@@ -126,7 +126,7 @@ class Dense(Layer):
         None for a layer used only for its backward pass, which never reads ``b``)."""
         layer = cls.__new__(cls)
         layer.n_in, layer.n_out = W.shape
-        layer.init = "xavier"
+        layer.init = None  # the weights came from the caller
         layer.W = W
         layer.b = None if b is None else b.reshape(-1)  # a view: updates reach the caller
         layer.dW = np.empty_like(W)  # both filled by backward

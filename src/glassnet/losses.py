@@ -122,9 +122,9 @@ class CrossEntropy(Loss):
 
         With ``t = z - max(z)``, ``e = exp(t)``, ``s = sum(e)`` and rows of ``y`` summing to 1:
         ``l = log(s) - sum(y * t)`` (= logsumexp(z) - z_c for a label c) and
-        ``dl/dz = e / s - y``, written into one reused buffer.
+        ``dl/dz = e / s - y``, all computed in place in one new array.
         """
-        dz = self._buffer(z.shape, z.dtype)
+        dz = np.empty_like(z)
         np.subtract(z, np.maximum.reduce(z, axis=1, keepdims=True), out=dz)  # t = z - max z
         if y.ndim == 1:
             rows = self._rows(len(z))
@@ -146,12 +146,6 @@ class CrossEntropy(Loss):
         if rows is None or len(rows) != n:
             rows = self._rows_cache = np.arange(n)
         return rows
-
-    def _buffer(self, shape, dtype) -> np.ndarray:
-        buf = getattr(self, "_dz", None)
-        if buf is None or buf.shape != shape or buf.dtype != dtype:
-            buf = self._dz = np.empty(shape, dtype=dtype)
-        return buf
 
 
 class BinaryCrossEntropy(Loss):

@@ -14,7 +14,8 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from ._checks import as_rng, check_dtype, check_layer_sizes, check_probability, check_X, resolve
+from ._checks import (as_rng, check_dtype, check_layer_sizes, check_number, check_probability,
+                      check_X, resolve)
 from .activations import ACTIVATIONS
 from .init import INITIALISERS
 from .layers import Dense, Dropout, Layer
@@ -38,9 +39,14 @@ class Sequential:
 
     def __init__(self, layers: Iterable[Layer], dtype: Any = None) -> None:
         self.layers = list(layers)
+        seen: set[int] = set()
         for i, layer in enumerate(self.layers):
             if not isinstance(layer, Layer):
                 raise ValueError(f"layers[{i}] must be a glassnet Layer, got {layer!r}")
+            if id(layer) in seen:  # a layer caches its last input: it cannot serve twice
+                raise ValueError(f"layers[{i}] is the same object as an earlier layer; "
+                                 f"use a new {type(layer).__name__}() for each position")
+            seen.add(id(layer))
         self._pack(dtype)
 
     # -- parameters -------------------------------------------------------------------------
@@ -116,6 +122,8 @@ class Sequential:
                              f"unexpected {unexpected}")
         for name, p in own.items():
             value = np.asarray(state[name])
+            if value.dtype.kind not in "fiu":
+                raise ValueError(f"state_dict[{name!r}] must hold numbers, got dtype {value.dtype}")
             if value.shape != p.shape:
                 raise ValueError(f"state_dict[{name!r}] has shape {value.shape}, "
                                  f"the model expects {p.shape}")
@@ -159,6 +167,7 @@ class Sequential:
         than one ``forward`` over all rows; nothing is kept for a backward pass.
         ``check_input=False`` skips the NaN/inf scan of ``X`` for callers that made it.
         """
+        batch_size = check_number(batch_size, "batch_size", integer=True, ge=1)
         x = check_X(X, self.n_inputs, self.dtype, finite=check_input)
         out = np.empty((len(x), self.n_outputs), dtype=self.dtype)
         for start in range(0, len(x), batch_size):
@@ -189,6 +198,11 @@ class Sequential:
     def __getstate__(self) -> dict[str, Any]:
         """Copies and pickles leave out the scratch array."""
         return {k: v for k, v in self.__dict__.items() if k != "_l2_scratch"}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """A copy or an unpickled model re-binds its layers' arrays to one new buffer."""
+        self.__dict__.update(state)
+        self._pack(self.dtype)
 
     def astype(self, dtype: Any) -> "Sequential":
         """A deep copy whose parameters have ``dtype``."""
@@ -256,7 +270,12 @@ def MLP(layer_sizes: Sequence[int], activation: str | Sequence[str] = "relu",
     """
     sizes = check_layer_sizes(layer_sizes)
     n_hidden = len(sizes) - 2
-    names = [activation] * n_hidden if isinstance(activation, str) else list(activation)
+    if isinstance(activation, str):
+        names = [activation] * n_hidden
+    elif isinstance(activation, (list, tuple)):
+        names = list(activation)
+    else:
+        raise ValueError(f"activation must be a name or a list of names, got {activation!r}")
     if len(names) != n_hidden:
         raise ValueError(f"activation has {len(names)} entries but layer_sizes {sizes} "
                          f"has {n_hidden} hidden layers")

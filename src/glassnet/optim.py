@@ -121,16 +121,18 @@ class Optimizer:
         if state is None:
             state = self.state[i] = self._init_state(p)
         for slot, a in state.items():
-            if a.shape != p.shape:
-                raise ValueError(f"optimizer state {i}.{slot} has shape {a.shape} but parameter "
-                                 f"{i} has shape {p.shape}; call reset() for new parameters")
+            if a.shape != p.shape or a.dtype != p.dtype:
+                raise ValueError(f"optimizer state {i}.{slot} has shape {a.shape} and dtype "
+                                 f"{a.dtype} but parameter {i} has shape {p.shape} and dtype "
+                                 f"{p.dtype}; call reset() for new parameters")
         return state
 
     def _work(self, i: int, p: np.ndarray, k: int) -> np.ndarray:
         """Scratch array ``k`` for parameter ``i``, allocated on first use."""
-        if (i, k) not in self._scratch:
-            self._scratch[i, k] = np.empty_like(p)
-        return self._scratch[i, k]
+        w = self._scratch.get((i, k))
+        if w is None or w.shape != p.shape or w.dtype != p.dtype:
+            w = self._scratch[i, k] = np.empty_like(p)
+        return w
 
     def _l2(self, p: np.ndarray, g: np.ndarray, i: int) -> np.ndarray:
         """``g + weight_decay * p`` in scratch array 1 (just ``g`` when there is no decay)."""

@@ -28,7 +28,8 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ImportError("glassnet's estimators need scikit-learn >= 1.6: "
                       "pip install 'glassnet[sklearn]'") from exc
 
-from .callbacks import Callback
+from ._checks import check_number
+from .callbacks import Callback, LearningRateSchedule
 from .model import MLP
 from .numerics import log_softmax, sigmoid, softmax
 from .optim import LBFGS, OPTIMIZERS, SGD, Adam, get_optimizer
@@ -133,27 +134,26 @@ class _BaseMLP(BaseEstimator):
         else:
             hidden = list(self.hidden_layer_sizes)
         if any(not isinstance(h, (int, np.integer)) or h <= 0 for h in hidden):
-            raise ValueError(f"hidden_layer_sizes must be positive ints, got {self.hidden_layer_sizes!r}")
+            raise ValueError(f"hidden_layer_sizes must be positive ints, "
+                             f"got {self.hidden_layer_sizes!r}")
         for name in ("max_iter", "n_iter_no_change", "max_fun"):
-            value = getattr(self, name)
-            if not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"{name} must be an int >= 1, got {value!r}")
-        for name in ("alpha", "tol"):
-            if not np.isfinite(getattr(self, name)) or getattr(self, name) < 0:
-                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)!r}")
-        if not self.learning_rate_init > 0:
-            raise ValueError(f"learning_rate_init must be > 0, got {self.learning_rate_init!r}")
+            check_number(getattr(self, name), name, integer=True, ge=1)
+        for name in ("alpha", "tol", "power_t"):
+            check_number(getattr(self, name), name, ge=0)
+        check_number(self.learning_rate_init, "learning_rate_init", gt=0)
+        check_number(self.momentum, "momentum", ge=0, le=1)
+        check_number(self.beta_1, "beta_1", ge=0, lt=1)
+        check_number(self.beta_2, "beta_2", ge=0, lt=1)
+        check_number(self.epsilon, "epsilon", gt=0)
+        check_number(self.validation_fraction, "validation_fraction", gt=0, lt=1)
         if self.solver not in ("lbfgs", *OPTIMIZERS):
             raise ValueError(f"solver must be 'lbfgs' or one of {sorted(OPTIMIZERS)}, "
                              f"got {self.solver!r}")
         if self.learning_rate not in ("constant", "invscaling", "adaptive"):
             raise ValueError("learning_rate must be 'constant', 'invscaling' or 'adaptive', "
                              f"got {self.learning_rate!r}")
-        if self.batch_size != "auto" and (not isinstance(self.batch_size, (int, np.integer))
-                                          or self.batch_size < 1):
-            raise ValueError(f"batch_size must be 'auto' or an int >= 1, got {self.batch_size!r}")
-        if self.early_stopping and not 0 < self.validation_fraction < 1:
-            raise ValueError(f"validation_fraction must be in (0, 1), got {self.validation_fraction!r}")
+        if self.batch_size != "auto":
+            check_number(self.batch_size, "batch_size ('auto' or an int)", integer=True, ge=1)
         self._hidden = [int(h) for h in hidden]
 
     def _activations(self):
@@ -176,7 +176,7 @@ class _BaseMLP(BaseEstimator):
     def _make_schedule(self):
         if self.schedule is None:
             return None
-        return copy.deepcopy(get_schedule(self.schedule))
+        return copy.deepcopy(get_schedule(self.schedule))  # the user's object stays untouched
 
     # -- fitting -----------------------------------------------------------------------------
     def _fit(self, X, y, sample_weight=None, incremental=False, classes=None):
@@ -215,6 +215,7 @@ class _BaseMLP(BaseEstimator):
             self.best_validation_score_ = -np.inf if self.early_stopping else None
         if not incremental or not hasattr(self, "_optimizer"):
             self._optimizer = self._make_optimizer()
+            self._schedule = self._make_schedule()  # kept across partial_fit calls
         stochastic = not isinstance(self._optimizer, LBFGS)
         self._invscaling = self.learning_rate == "invscaling" and self.solver == "sgd"
         self._adaptive = self.learning_rate == "adaptive" and self.solver == "sgd"
@@ -222,19 +223,20 @@ class _BaseMLP(BaseEstimator):
         batch = min(200, len(X)) if self.batch_size == "auto" else min(self.batch_size, len(X))
         epochs = 1 if incremental else self.max_iter
         callbacks = [_Convergence(self)] if stochastic else []
+        if self._schedule is not None:  # partial_fit resumes it; fit starts it afresh
+            callbacks.append(LearningRateSchedule(self._schedule, resume=incremental))
         self._score_key = "val_accuracy" if self._is_classifier else "val_r2"
         self._best_params = None
-        with warnings.catch_warnings():
-            run = fit_iter(self.model_, X, targets, loss=self._loss_name, optimizer=self._optimizer,
-                           epochs=epochs, batch_size=batch if stochastic else None,
-                           shuffle=self.shuffle, seed=self._rng, sample_weight=sample_weight,
-                           validation_fraction=self.validation_fraction if early else 0.0,
-                           l2=self.alpha, l2_per_sample=True, schedule=self._make_schedule(),
-                           callbacks=callbacks, progress=bool(self.verbose),
-                           check_input=False)  # validate_data scanned X for NaN/inf
-            epochs_run = 0
-            for state in run:
-                epochs_run = state.epoch
+        run = fit_iter(self.model_, X, targets, loss=self._loss_name, optimizer=self._optimizer,
+                       epochs=epochs, batch_size=batch if stochastic else None,
+                       shuffle=self.shuffle, seed=self._rng, sample_weight=sample_weight,
+                       validation_fraction=self.validation_fraction if early else 0.0,
+                       l2=self.alpha, l2_per_sample=True,
+                       callbacks=callbacks, progress=bool(self.verbose),
+                       check_input=False)  # validate_data scanned X for NaN/inf
+        epochs_run = 0
+        for state in run:
+            epochs_run = state.epoch
         self.n_iter_ += epochs_run
         self.history_ = state.history
         self.loss_ = state.history["loss"][-1]
@@ -325,7 +327,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             raise ValueError(f"Unknown label type: {kind!r}. MLPClassifier needs class labels "
                              f"(binary, multiclass or a multilabel indicator matrix)")
         if first:
-            self.classes_ = unique_labels(y) if classes is None else np.asarray(classes)
+            self.classes_ = unique_labels(y) if classes is None else unique_labels(classes)
             if len(self.classes_) < 2:
                 raise ValueError(f"y has only one class ({self.classes_[0]!r}); a classifier "
                                  "needs samples of at least 2 classes")
@@ -333,7 +335,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             self._multilabel = kind == "multilabel-indicator"
             self.out_activation_ = ("logistic" if self._multilabel or len(self.classes_) <= 2
                                     else "softmax")
-        elif not self._multilabel and not np.isin(unique_labels(y), self.classes_).all():
+        if not self._multilabel and not np.isin(unique_labels(y), self.classes_).all():
             raise ValueError(f"y has labels {sorted(set(unique_labels(y)) - set(self.classes_))} "
                              f"that are not in classes_ {list(self.classes_)}")
         if self._multilabel:

@@ -2,7 +2,7 @@
 
 One epoch is::
 
-    order = rng.permutation(n)                      # the only copy of the data per epoch
+    order = rng.permutation(n)                      # indices only: the data is never copied
     for each batch (x, y, w) of the shuffled data:
         z = model(x);  J = L(z, y, w) + l2/2 ||W||^2   # forward
         model.backward(dJ/dz)                        # gradients into model.flat_grads
@@ -22,12 +22,14 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
-from ._checks import check_nonnegative, check_probability
+from ._checks import as_rng, check_nonnegative, check_number, check_probability
 from .callbacks import LearningRateSchedule, StopOnDivergence
 from .grad import get_loss, objective_and_backward, prepare_data
 from .losses import BinaryCrossEntropy, CrossEntropy, Loss
 from .model import Sequential
+from .layers import Dropout
 from .optim import LBFGS, get_optimizer
+from .schedules import get_schedule
 
 __all__ = ["fit", "fit_iter", "History", "TrainState", "evaluate"]
 
@@ -111,7 +113,7 @@ def _class_weights(class_weight: Any, y: np.ndarray) -> np.ndarray:
     elif isinstance(class_weight, dict):
         per_class = np.ones(len(counts))
         for label, weight in class_weight.items():
-            if not 0 <= int(label) < len(counts):
+            if not isinstance(label, (int, np.integer)) or not 0 <= label < len(counts):
                 raise ValueError(f"class_weight has label {label!r}, which is not in y")
             per_class[int(label)] = check_nonnegative(weight, f"class_weight[{label!r}]")
     else:
@@ -146,25 +148,31 @@ def fit_iter(model: Sequential, X: Any, y: Any, loss: str | Loss = "cross_entrop
     """Train ``model`` like ``fit``, yielding the ``TrainState`` after every epoch.
 
     Pause, inspect, plot, then continue with ``next()``; closing the generator ends
-    training cleanly (``on_train_end`` callbacks run). Parameters are those of ``fit``.
+    training cleanly (``on_train_end`` callbacks run). Parameters are those of ``fit``; they
+    are checked when ``fit_iter`` is called, before the first epoch.
     """
     loss = get_loss(loss)
     optimizer = get_optimizer(optimizer)
-    if not isinstance(epochs, (int, np.integer)) or epochs < 1:
-        raise ValueError(f"epochs must be an int >= 1, got {epochs!r}")
+    epochs = check_number(epochs, "epochs", integer=True, ge=1)
     l2 = check_nonnegative(l2, "l2")
     validation_fraction = check_probability(validation_fraction, "validation_fraction")
     X, y, sample_weight = prepare_data(model, loss, X, y, sample_weight, check_input)
     if class_weight is not None:
         cw = _class_weights(class_weight, y)
         sample_weight = cw if sample_weight is None else sample_weight * cw
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    rng = as_rng(seed)
+    if isinstance(optimizer, LBFGS) and any(isinstance(layer, Dropout) and layer.p > 0
+                                            for layer in model.layers):
+        raise ValueError("L-BFGS needs a deterministic objective: use a model without "
+                         "dropout, or a stochastic optimizer")
 
     val = None
     if validation_data is not None:
-        Xv, yv = validation_data[0], validation_data[1]
-        swv = validation_data[2] if len(validation_data) > 2 else None
-        val = prepare_data(model, loss, Xv, yv, swv)
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
+            raise ValueError("validation_data must be (X_val, y_val) or (X_val, y_val, w_val), "
+                             f"got {type(validation_data).__name__} of length "
+                             f"{len(validation_data) if hasattr(validation_data, '__len__') else '?'}")
+        val = prepare_data(model, loss, *validation_data)
     elif validation_fraction > 0:
         train_idx, val_idx = _split(len(X), validation_fraction, y, rng,
                                     stratify=isinstance(loss, CrossEntropy))
@@ -175,22 +183,27 @@ def fit_iter(model: Sequential, X: Any, y: Any, loss: str | Loss = "cross_entrop
     n = len(X)
     if batch_size is None:
         batch_size = n
-    if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise ValueError(f"batch_size must be an int >= 1 or None, got {batch_size!r}")
-    batch_size = min(int(batch_size), n)
+    batch_size = min(check_number(batch_size, "batch_size", integer=True, ge=1), n)
 
-    callbacks = list(callbacks)
+    callbacks = list(callbacks or ())
     if not any(isinstance(c, StopOnDivergence) for c in callbacks):
         callbacks.insert(0, StopOnDivergence())
     if schedule is not None:
-        callbacks.append(LearningRateSchedule(schedule))
+        callbacks.append(LearningRateSchedule(get_schedule(schedule)))
     if progress:
         from .progress import ProgressBar
         callbacks.append(ProgressBar(epochs))
     state = TrainState(model, optimizer, loss, History())
+    return _run(state, X, y, sample_weight, l2, l2_per_sample, val, callbacks, epochs,
+                batch_size, shuffle, rng)
+
+
+def _run(state, X, y, sample_weight, l2, l2_per_sample, val, callbacks, epochs, batch_size,
+         shuffle, rng) -> Iterator[TrainState]:
+    """The training generator behind ``fit_iter`` (arguments already validated)."""
     _call(callbacks, "on_train_begin", state)
     try:
-        if isinstance(optimizer, LBFGS):
+        if isinstance(state.optimizer, LBFGS):
             _fit_lbfgs(state, X, y, sample_weight, l2, l2_per_sample, val, callbacks, epochs)
             yield state
             return
