@@ -84,7 +84,7 @@ def check_X(X: Any, n_features: int | None = None, dtype: Any = None, name: str 
     ``finite=False`` skips the NaN/inf scan, for callers that made it already.
     """
     try:
-        a = np.asarray(X, dtype=dtype if dtype is not None else None)
+        a = np.asarray(X, dtype=dtype)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{name} must be numeric, could not convert it: {exc}") from None
     if a.dtype.kind not in "fiub":

@@ -56,7 +56,7 @@ class Layer:
 
     def buffer(self, name: str, shape: tuple[int, ...], dtype, fill: float | None = None
                ) -> np.ndarray:
-        """A work array of ``shape``, allocated once and reused while the shape stays the same.
+        """A work array of ``shape``, allocated once and reused for the same or fewer rows.
 
         ``fill`` sets its contents when it is (re)allocated; otherwise they are undefined.
         """
@@ -64,8 +64,11 @@ class Layer:
         if buffers is None:
             buffers = self._buffers = {}
         buf = buffers.get(name)
-        if buf is not None and buf.shape == shape and buf.dtype == dtype:
-            return buf
+        if buf is not None and buf.dtype == dtype and buf.shape[1:] == shape[1:]:
+            if buf.shape[0] == shape[0]:
+                return buf
+            if buf.shape[0] > shape[0]:  # fewer rows (the last batch): a contiguous slice
+                return buf[:shape[0]]
         buf = buffers[name] = np.empty(shape, dtype=dtype)
         if fill is not None:
             buf.fill(fill)
@@ -73,7 +76,8 @@ class Layer:
 
     def __getstate__(self) -> dict[str, Any]:
         """Copies and pickles leave out work buffers and the last batch's caches."""
-        return {k: v for k, v in self.__dict__.items() if k not in ("_buffers", "x", "z", "a")}
+        return {k: v for k, v in self.__dict__.items()
+                if k not in ("_buffers", "x", "z", "a", "mask")}
 
     def output_size(self, n_in: int) -> int:
         """Width of the output for an input of width ``n_in`` (unchanged by default)."""

@@ -21,7 +21,8 @@ class LBFGS:
     Parameters
     ----------
     max_iter : int >= 1
-        Maximum number of L-BFGS iterations (scipy's ``maxiter``).
+        Maximum number of L-BFGS iterations (scipy's ``maxiter``); through ``glassnet.fit``
+        its ``epochs`` caps them as well, and the smaller of the two wins.
     max_fun : int >= 1
         Maximum number of loss evaluations (``maxfun``).
     tol : float >= 0

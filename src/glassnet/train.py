@@ -94,7 +94,7 @@ def _r2(z: np.ndarray, y: np.ndarray) -> float:
 def evaluate(model: Sequential, loss: Loss, X: np.ndarray, y: np.ndarray,
              sample_weight: np.ndarray | None = None, prefix: str = "") -> dict[str, float]:
     """Loss and the loss's metric on validated data, without penalty or dropout."""
-    z = model._forward(X)
+    z = model.predict(X, check_input=False)  # in chunks: the layers' buffers stay small
     logs = {prefix + "loss": loss.value(z, y, sample_weight)}
     if isinstance(loss, (CrossEntropy, BinaryCrossEntropy)):
         logs[prefix + "accuracy"] = _n_correct(loss, z, y) / len(X)
@@ -323,7 +323,7 @@ def _fit_lbfgs(state, X, y, sample_weight, l2, l2_per_sample, val, callbacks, ma
     state.epoch = 1
     _call(callbacks, "on_epoch_begin", state)
     lbfgs = copy.copy(state.optimizer)
-    lbfgs.max_iter = max_iter  # fit's `epochs` caps the L-BFGS iterations
+    lbfgs.max_iter = min(lbfgs.max_iter, max_iter)  # fit's `epochs` caps the iterations too
     with np.errstate(under="ignore"):  # underflow to 0 is harmless
         theta, n_iter, _ = lbfgs.minimize(fun_and_grad, model64.flat_params.copy())
     model.flat_params[...] = theta
@@ -352,7 +352,8 @@ def fit(model: Sequential, X: Any, y: Any, loss: str | Loss = "cross_entropy",
     loss : str or Loss
     optimizer : str or optimizer
         A name from ``glassnet.optim.OPTIMIZERS`` (default hyperparameters), an instance,
-        or ``optim.LBFGS()`` for full-batch L-BFGS (``epochs`` is then its iteration cap).
+        or ``optim.LBFGS()`` for full-batch L-BFGS (``epochs`` then caps its iterations, as
+        its own ``max_iter`` does: the smaller wins).
     epochs : int
     batch_size : int or None
         None trains full-batch.
