@@ -177,7 +177,12 @@ class StopOnDivergence(Callback):
     """
 
     def on_epoch_begin(self, state) -> None:
-        self.snapshot = state.model.flat_params.copy()
+        params = state.model.flat_params
+        snapshot = getattr(self, "snapshot", None)
+        if snapshot is None or snapshot.shape != params.shape or snapshot.dtype != params.dtype:
+            self.snapshot = params.copy()
+        else:
+            np.copyto(snapshot, params)  # reuse the copy: no allocation per epoch
 
     def _fail(self, state, what: str) -> None:
         params = state.model.flat_params

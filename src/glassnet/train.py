@@ -279,22 +279,27 @@ def _epochs(state, X, y, sample_weight, l2, l2_per_sample, val, callbacks, epoch
         buffers = (np.empty((batch_size, *X.shape[1:]), X.dtype),
                    np.empty((batch_size, *y.shape[1:]), y.dtype))
     hooks = [c.on_batch_end for c in callbacks if hasattr(c, "on_batch_end")]
+    begin = [c.on_epoch_begin for c in callbacks if hasattr(c, "on_epoch_begin")]
+    end = [c.on_epoch_end for c in callbacks if hasattr(c, "on_epoch_end")]
+    classify = isinstance(state.loss, (CrossEntropy, BinaryCrossEntropy))
     total_weight = n if sample_weight is None else float(np.sum(sample_weight))
     for epoch in range(1, epochs + 1):
         state.epoch, state.logs = epoch, {}
-        _call(callbacks, "on_epoch_begin", state)
+        for hook in begin:
+            hook(state)
         order = rng.permutation(n) if shuffle else None
         # Underflow to 0 (tiny weights, moments, probabilities) is harmless: never an error.
         with np.errstate(under="ignore"):
             running_loss, correct = _one_epoch(state, X, y, sample_weight, l2, l2_per_sample,
                                                batch_size, order, buffers, hooks)
         state.logs["loss"] = running_loss / total_weight
-        if isinstance(state.loss, (CrossEntropy, BinaryCrossEntropy)):
+        if classify:
             state.logs["accuracy"] = correct / n
         if val is not None:
             state.logs.update(evaluate(state.model, state.loss, *val, prefix="val_"))
         state.logs["lr"] = float(state.optimizer.lr)
-        _call(callbacks, "on_epoch_end", state)
+        for hook in end:
+            hook(state)
         state.history.append(epoch, state.logs)
         yield state
         if state.stop:
