@@ -14,7 +14,8 @@ Where things are:
   grad.py         value_and_grad, gradcheck
   optim.py        SGD, Adam, AdamW, RMSprop, Adagrad, L-BFGS, gradient clipping
   schedules.py    learning-rate schedules
-  train.py        fit, fit_iter, History
+  train.py        fit, fit_iter
+  metrics.py      History, TrainState, accuracy and r2 of an epoch
   callbacks.py    early stopping, checkpoints, the divergence guard, the callback protocol
   progress.py     the tqdm progress bar
   sklearn.py      MLPClassifier, MLPRegressor (scikit-learn estimators)

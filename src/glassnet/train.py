@@ -17,7 +17,6 @@ epoch. L-BFGS (``optim.LBFGS``) trains full-batch through SciPy instead.
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
 from typing import Any, Iterator, Sequence
 
 import numpy as np
@@ -25,82 +24,14 @@ import numpy as np
 from ._checks import as_rng, check_nonnegative, check_number, check_probability
 from .callbacks import LearningRateSchedule, StopOnDivergence
 from .grad import get_loss, objective_and_backward, prepare_data
-from .losses import BinaryCrossEntropy, CrossEntropy, Loss
-from .model import Sequential
 from .layers import Dropout
+from .losses import BinaryCrossEntropy, CrossEntropy, Loss
+from .metrics import History, TrainState, evaluate, n_correct
+from .model import Sequential
 from .optim import LBFGS, get_optimizer
 from .schedules import get_schedule
 
 __all__ = ["fit", "fit_iter", "History", "TrainState", "evaluate"]
-
-
-@dataclass
-class History:
-    """Per-epoch numbers: ``history["loss"]``, ``history["val_accuracy"]``, ...; ``epochs``."""
-
-    history: dict[str, list[float]] = field(default_factory=dict)
-    epochs: list[int] = field(default_factory=list)
-
-    def append(self, epoch: int, logs: dict[str, float]) -> None:
-        self.epochs.append(epoch)
-        for key, value in logs.items():
-            self.history.setdefault(key, []).append(value)
-
-    def __getitem__(self, key: str) -> list[float]:
-        return self.history[key]
-
-    def __len__(self) -> int:
-        return len(self.epochs)
-
-    def __repr__(self) -> str:
-        last = {k: round(v[-1], 6) for k, v in self.history.items()}
-        return f"History(epochs={len(self.epochs)}, last={last})"
-
-
-@dataclass
-class TrainState:
-    """What callbacks and ``fit_iter`` see: the live model and optimizer and the numbers so far."""
-
-    model: Sequential
-    optimizer: Any
-    loss: Loss
-    history: History
-    epoch: int = 0
-    batch: int = 0
-    batch_loss: float = 0.0
-    samples_seen: int = 0
-    logs: dict[str, float] = field(default_factory=dict)
-    stop: bool = False
-    stop_reason: str = ""
-
-
-def _n_correct(loss: Loss, z: np.ndarray, y: np.ndarray) -> int:
-    """Correct predictions in a batch (a row is right when every label in it is)."""
-    if y.ndim == 1:  # class labels, softmax outputs
-        return int(np.count_nonzero(z.argmax(axis=1) == y))
-    if isinstance(loss, CrossEntropy):  # one-hot rows
-        return int(np.count_nonzero(z.argmax(axis=1) == y.argmax(axis=1)))
-    return int(np.count_nonzero(np.all((z > 0) == (y > 0.5), axis=1)))
-
-
-def _r2(z: np.ndarray, y: np.ndarray) -> float:
-    """Coefficient of determination, averaged over outputs: ``1 - SS_res / SS_tot``."""
-    ss_res = np.sum((y - z) ** 2, axis=0, dtype=np.float64)
-    ss_tot = np.sum((y - y.mean(axis=0)) ** 2, axis=0, dtype=np.float64)
-    scores = np.where(ss_tot > 0, 1 - ss_res / np.where(ss_tot > 0, ss_tot, 1), 0.0)
-    return float(np.mean(scores))
-
-
-def evaluate(model: Sequential, loss: Loss, X: np.ndarray, y: np.ndarray,
-             sample_weight: np.ndarray | None = None, prefix: str = "") -> dict[str, float]:
-    """Loss and the loss's metric on validated data, without penalty or dropout."""
-    z = model.predict(X, check_input=False)  # in chunks: the layers' buffers stay small
-    logs = {prefix + "loss": loss.value(z, y, sample_weight)}
-    if isinstance(loss, (CrossEntropy, BinaryCrossEntropy)):
-        logs[prefix + "accuracy"] = _n_correct(loss, z, y) / len(X)
-    else:
-        logs[prefix + "r2"] = _r2(z, y)
-    return logs
 
 
 def _class_weights(class_weight: Any, y: np.ndarray) -> np.ndarray:
@@ -266,7 +197,7 @@ def _one_epoch(state, X, y, sample_weight, l2, l2_per_sample, batch_size, order,
                 hook(state)
         running_loss += state.batch_loss * batch_weight
         if classify:
-            correct += _n_correct(loss, z, yb)
+            correct += n_correct(loss, z, yb)
         state.samples_seen += len(xb)
     return running_loss, correct
 
