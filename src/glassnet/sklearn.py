@@ -90,42 +90,12 @@ class _BaseMLP(BaseEstimator):
 
     _is_classifier = False
 
-    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam",
-                 alpha=0.0001, batch_size="auto", learning_rate="constant",
-                 learning_rate_init=0.001, power_t=0.5, max_iter=200, shuffle=True,
-                 random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
-                 nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
-                 beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
-                 dropout=0.0, init="glorot_uniform", dtype="float32", optimizer=None,
-                 schedule=None):
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.solver = solver
-        self.alpha = alpha
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.learning_rate_init = learning_rate_init
-        self.power_t = power_t
-        self.max_iter = max_iter
-        self.shuffle = shuffle
-        self.random_state = random_state
-        self.tol = tol
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.momentum = momentum
-        self.nesterovs_momentum = nesterovs_momentum
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
-        self.n_iter_no_change = n_iter_no_change
-        self.max_fun = max_fun
-        self.dropout = dropout
-        self.init = init
-        self.dtype = dtype
-        self.optimizer = optimizer
-        self.schedule = schedule
+    def _store(self, params: dict) -> None:
+        """Keep every constructor argument as an attribute of the same name (scikit-learn's
+        rule: ``__init__`` stores its parameters and does nothing else)."""
+        for name, value in params.items():
+            if name not in ("self", "__class__"):
+                setattr(self, name, value)
 
     # -- configuration -----------------------------------------------------------------------
     def _check_params(self) -> None:
@@ -309,17 +279,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
                  dropout=0.0, init="glorot_uniform", dtype="float32", optimizer=None,
                  schedule=None, class_weight=None):
-        super().__init__(hidden_layer_sizes, activation, solver=solver, alpha=alpha,
-                         batch_size=batch_size, learning_rate=learning_rate,
-                         learning_rate_init=learning_rate_init, power_t=power_t,
-                         max_iter=max_iter, shuffle=shuffle, random_state=random_state, tol=tol,
-                         verbose=verbose, warm_start=warm_start, momentum=momentum,
-                         nesterovs_momentum=nesterovs_momentum, early_stopping=early_stopping,
-                         validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2,
-                         epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun,
-                         dropout=dropout, init=init, dtype=dtype, optimizer=optimizer,
-                         schedule=schedule)
-        self.class_weight = class_weight
+        self._store(locals())
 
     def _encode_targets(self, y, first, classes):
         kind = type_of_target(y, input_name="y")
@@ -403,17 +363,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
                  dropout=0.0, init="glorot_uniform", dtype="float32", optimizer=None,
                  schedule=None):
-        super().__init__(hidden_layer_sizes, activation, solver=solver, alpha=alpha,
-                         batch_size=batch_size, learning_rate=learning_rate,
-                         learning_rate_init=learning_rate_init, power_t=power_t,
-                         max_iter=max_iter, shuffle=shuffle, random_state=random_state, tol=tol,
-                         verbose=verbose, warm_start=warm_start, momentum=momentum,
-                         nesterovs_momentum=nesterovs_momentum, early_stopping=early_stopping,
-                         validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2,
-                         epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun,
-                         dropout=dropout, init=init, dtype=dtype, optimizer=optimizer,
-                         schedule=schedule)
-        self.loss = loss
+        self._store(locals())
 
     def _encode_targets(self, y, first, classes):
         if self.loss not in ("squared_error", "mse", "mae", "huber"):
