@@ -189,3 +189,10 @@ def test_loss_gradients_are_independent_arrays():
     _, g2 = loss.value_and_grad(rng.standard_normal((4, 3)), np.array([1, 1, 2, 0]))
     assert g1 is not g2
     np.testing.assert_array_equal(g1, kept)
+
+
+def test_dropout_accepts_the_notebook_generator_too():
+    layer = Dropout(0.25, seed=np.random.RandomState(0))
+    y = layer.forward(np.ones((400, 50), dtype=np.float32), training=True)
+    assert y.dtype == np.float32 and abs(np.mean(y != 0) - 0.75) < 0.01
+    np.testing.assert_allclose(y[y != 0], 1 / 0.75, rtol=1e-6)

@@ -127,6 +127,21 @@ def check_y(y: Any, n_samples: int, name: str = "y") -> np.ndarray:
     return a
 
 
+def check_sample_weight(sample_weight: Any, n_samples: int) -> np.ndarray:
+    """Finite, non-negative float64 weights of shape ``(n_samples,)`` that carry some weight."""
+    try:
+        w = np.asarray(sample_weight, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"sample_weight must be numbers, got {sample_weight!r}") from None
+    if w.shape != (n_samples,):
+        raise ValueError(f"sample_weight must have shape ({n_samples},), got {w.shape}")
+    if not np.isfinite(w).all() or (w < 0).any():
+        raise ValueError("sample_weight must be finite and non-negative")
+    if w.sum() <= 0:
+        raise ValueError("sample_weight sums to zero: no sample carries any weight")
+    return w
+
+
 def as_rng(seed: Any) -> np.random.Generator | np.random.RandomState:
     """A random generator from ``None``, an int seed, a Generator or a RandomState."""
     if isinstance(seed, (np.random.Generator, np.random.RandomState)):

@@ -28,7 +28,8 @@ from typing import Any
 import numpy as np
 
 from . import trace
-from ._checks import check_nonnegative, check_number, check_X, check_y, resolve
+from ._checks import (check_nonnegative, check_number, check_sample_weight, check_X, check_y,
+                      resolve)
 from .losses import LOSSES, Loss
 from .model import Sequential
 
@@ -51,20 +52,8 @@ def prepare_data(model: Sequential, loss: Loss, X: Any, y: Any, sample_weight: A
     X = check_X(X, model.n_inputs, model.dtype, finite=check_input)
     y = loss.prepare_targets(check_y(y, len(X)), model.n_outputs, model.dtype)
     if sample_weight is not None:
-        sample_weight = np.asarray(sample_weight, dtype=np.float64)
-        if sample_weight.shape != (len(X),):
-            raise ValueError(f"sample_weight must have shape ({len(X)},), "
-                             f"got {sample_weight.shape}")
-        if not np.isfinite(sample_weight).all() or (sample_weight < 0).any():
-            raise ValueError("sample_weight must be finite and non-negative")
-        if sample_weight.sum() <= 0:
-            raise ValueError("sample_weight sums to zero: no sample carries any weight")
+        sample_weight = check_sample_weight(sample_weight, len(X))
     return X, y, sample_weight
-
-
-def l2_penalty(model: Sequential, l2: float) -> float:
-    """``l2 / 2 * sum ||W||^2`` over the penalised parameters."""
-    return 0.5 * l2 * sum(float(np.vdot(W, W)) for W, _ in model.penalized_parameters())
 
 
 def objective_and_backward(model: Sequential, loss: Loss, X: np.ndarray, y: np.ndarray,
@@ -178,7 +167,7 @@ class GradcheckReport:
 
 def _value_and_pattern(model, loss, X, y, l2, sample_weight):
     z = model._forward(X)
-    value = loss.value(z, y, sample_weight) + (l2_penalty(model, l2) if l2 else 0.0)
+    value = loss.value(z, y, sample_weight) + (model.l2_penalty(l2) if l2 else 0.0)
     pattern = [p for layer in model.layers for p in layer.kink_pattern()]
     return value, pattern + loss.kink_pattern(z, y)
 

@@ -185,9 +185,15 @@ class Dropout(Layer):
         if not training or self.p == 0.0:
             self.mask = None
             return x
-        keep = self.rng.random(x.shape) >= self.p
-        self.mask = keep.astype(x.dtype) / x.dtype.type(1.0 - self.p)  # m / (1 - p)
-        return np.multiply(x, self.mask, out=self.buffer("y", x.shape, x.dtype))
+        mask = self.buffer("mask", x.shape, x.dtype)
+        if isinstance(self.rng, np.random.Generator):
+            self.rng.random(out=mask, dtype=x.dtype)  # u ~ U[0, 1), drawn into the buffer
+        else:  # the notebook's RandomState has no out=
+            mask[...] = self.rng.random_sample(x.shape)
+        np.greater_equal(mask, self.p, out=mask)  # m = [u >= p], 1.0 or 0.0
+        mask *= 1.0 / (1.0 - self.p)  # m / (1 - p)
+        self.mask = mask
+        return np.multiply(x, mask, out=self.buffer("y", x.shape, x.dtype))
 
     def backward(self, delta: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
         if self.mask is not None:

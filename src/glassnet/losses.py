@@ -181,6 +181,12 @@ class MSE(Loss):
     def backward(self, z, y):
         return 2.0 * (z - y) / z.shape[1]
 
+    def forward_backward(self, z, y):
+        r = z - y  # the residual, computed once for both
+        losses = np.mean(r * r, axis=1)
+        r *= 2.0 / z.shape[1]  # dl/dz = 2 r / K
+        return losses, r
+
 
 class SquaredError(MSE):
     """Half the squared error, scikit-learn's regression loss: ``l = mean_k (z_k - y_k)^2 / 2``.
@@ -195,6 +201,12 @@ class SquaredError(MSE):
 
     def backward(self, z, y):
         return (z - y) / z.shape[1]
+
+    def forward_backward(self, z, y):
+        r = z - y
+        losses = 0.5 * np.mean(r * r, axis=1)
+        r *= 1.0 / z.shape[1]  # dl/dz = r / K
+        return losses, r
 
 
 class MAE(Loss):

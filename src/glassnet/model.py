@@ -79,8 +79,13 @@ class Sequential:
         return [(getattr(layer, name), getattr(layer, "d" + name))
                 for layer in self.layers for name in layer.penalized]
 
+    def l2_penalty(self, l2: float) -> float:
+        """``l2 / 2 * sum ||W||^2`` over the penalised parameters (weights, not biases)."""
+        return 0.5 * l2 * sum(float(np.dot(W.reshape(-1), W.reshape(-1)))
+                              for W, _ in self.penalized_parameters())
+
     def add_l2(self, l2: float, grad_scale: float = 1.0, shrink: bool = False) -> float:
-        """Add ``grad_scale * l2 * W`` to every ``dW``; return ``l2 / 2 * sum ||W||^2``.
+        """Add ``grad_scale * l2 * W`` to every ``dW``; return ``l2_penalty(l2)``.
 
         ``grad_scale`` matches gradients that carry a folded-in learning rate (see
         ``objective_and_backward``). ``l2 * W`` goes through one reused scratch array.
@@ -88,21 +93,22 @@ class Sequential:
         applies the L2 part now, as ``W *= 1 - lr * l2`` (``grad_scale`` is ``lr``), one pass
         over the weights instead of two, and leaves ``dW`` alone.
         """
+        penalty = self.l2_penalty(l2)  # before any change to W
         pairs = self.penalized_parameters()
-        if not pairs:
-            return 0.0
-        scratch = self.__dict__.get("_l2_scratch")
-        if scratch is None or scratch.dtype != self.dtype:
-            scratch = self._l2_scratch = np.empty(max(W.size for W, _ in pairs), self.dtype)
-        total = 0.0
         for W, dW in pairs:
-            w = W.reshape(-1)
-            total += float(np.dot(w, w))  # ||W||^2, before any change to W
             if shrink:
                 W *= 1.0 - grad_scale * l2  # W - lr * l2 * W
             else:
-                dW += np.multiply(W, l2 * grad_scale, out=scratch[:W.size].reshape(W.shape))
-        return 0.5 * l2 * total
+                scratch = self._scratch(W.size)
+                dW += np.multiply(W, l2 * grad_scale, out=scratch.reshape(W.shape))  # l2 W
+        return penalty
+
+    def _scratch(self, size: int) -> np.ndarray:
+        """A reused flat work array of at least ``size`` entries, in the model's dtype."""
+        scratch = self.__dict__.get("_l2_scratch")
+        if scratch is None or scratch.dtype != self.dtype or scratch.size < size:
+            scratch = self._l2_scratch = np.empty(size, self.dtype)
+        return scratch[:size]
 
     def count_parameters(self) -> int:
         """Total number of trainable scalars."""

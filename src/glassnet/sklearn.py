@@ -20,7 +20,6 @@ import numpy as np
 try:
     from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
     from sklearn.exceptions import ConvergenceWarning
-    from sklearn.preprocessing import LabelBinarizer
     from sklearn.utils.class_weight import compute_sample_weight
     from sklearn.utils.multiclass import type_of_target, unique_labels
     from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
@@ -28,7 +27,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ImportError("glassnet's estimators need scikit-learn >= 1.6: "
                       "pip install 'glassnet[sklearn]'") from exc
 
-from ._checks import check_number
+from ._checks import check_number, check_sample_weight
 from .callbacks import Callback, LearningRateSchedule
 from .model import MLP
 from .numerics import log_softmax, sigmoid, softmax
@@ -157,10 +156,7 @@ class _BaseMLP(BaseEstimator):
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)  # a column vector is a 1-D target, with a warning
         if sample_weight is not None:
-            sample_weight = np.asarray(sample_weight, dtype=np.float64)
-            if sample_weight.shape != (X.shape[0],):
-                raise ValueError(f"sample_weight must have shape ({X.shape[0]},), "
-                                 f"got {sample_weight.shape}")
+            sample_weight = check_sample_weight(sample_weight, X.shape[0])
         targets = self._encode_targets(y, first, classes)
         class_weight = getattr(self, "class_weight", None)
         if class_weight is not None:
@@ -291,7 +287,6 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             if len(self.classes_) < 2:
                 raise ValueError(f"y has only one class ({self.classes_[0]!r}); a classifier "
                                  "needs samples of at least 2 classes")
-            self._label_binarizer = LabelBinarizer().fit(self.classes_)
             self._multilabel = kind == "multilabel-indicator"
             self.out_activation_ = ("logistic" if self._multilabel or len(self.classes_) <= 2
                                     else "softmax")
