@@ -80,7 +80,8 @@ def test_adam_amsgrad_uses_the_running_maximum():
     opt.step([p], [np.array([0.0])])  # v = 1 < v_max = 2; m = 0: p unchanged
     opt.step([p], [np.array([1.0])])  # v = 0.5 + 0.5 = 1, v_max = 2; bc2 = 1 - 0.125 = 0.875
     np.testing.assert_allclose(p, [-0.1 - 0.1 * 1.0 / np.sqrt(2 / 0.875)], rtol=1e-14)
-    np.testing.assert_allclose(opt.state[0]["max_exp_avg_sq"], [2.0])
+    np.testing.assert_allclose(opt.moments(0)["max_exp_avg_sq"], [2.0])
+    np.testing.assert_allclose(opt.moments(0)["exp_avg_sq"], [1.0])  # the last v, hand-worked
 
 
 def test_rmsprop_steps():
@@ -166,6 +167,31 @@ def test_fifty_steps_match_torch_in_float64(name, kwargs):
         np.testing.assert_allclose(p, t.detach().numpy(), rtol=1e-10, atol=1e-12)
     moved = sum(np.abs(p - p0).max() for p, p0 in zip(ours, params))
     assert moved > 1e-3  # the comparison is not vacuous
+
+
+@pytest.mark.parametrize("amsgrad", [False, True])
+def test_adam_moments_and_a_change_of_betas_match_torch(amsgrad):
+    """Adam stores m / (1 - beta1) and v / (1 - beta2): ``moments`` gives torch's m and v, and
+    betas changed between steps (torch reads them afresh each step) rescale the stored state."""
+    torch = torch_or_skip()
+    params, grad = make_problem(4)
+    ours = [p.copy() for p in params]
+    theirs = [torch.tensor(p, dtype=torch.float64, requires_grad=True) for p in params]
+    opt = Adam(lr=0.01, amsgrad=amsgrad)
+    topt = torch.optim.Adam(theirs, lr=0.01, amsgrad=amsgrad, foreach=False)
+    for step in range(40):
+        if step == 20:
+            opt.betas = topt.param_groups[0]["betas"] = (0.7, 0.95)
+        opt.step(ours, [grad(i, p) for i, p in enumerate(ours)])
+        for i, t in enumerate(theirs):
+            t.grad = torch.from_numpy(grad(i, t.detach().numpy()))
+        topt.step()
+    for i, (p, t) in enumerate(zip(ours, theirs)):
+        np.testing.assert_allclose(p, t.detach().numpy(), rtol=1e-10, atol=1e-12)
+        moments, state = opt.moments(i), topt.state[t]
+        assert sorted(moments) == sorted(k for k in state if k != "step")
+        for name, value in moments.items():
+            np.testing.assert_allclose(value, state[name].numpy(), rtol=1e-10, atol=1e-14)
 
 
 # -- clipping --------------------------------------------------------------------------------
@@ -261,7 +287,7 @@ def test_load_state_dict_rejects_foreign_keys_and_missing_slots():
     with pytest.raises(ValueError, match="unexpected key 'layers.0.W'"):
         Adam().load_state_dict({"t": 1, "layers.0.W": np.zeros(2)})
     with pytest.raises(ValueError, match="lacks"):
-        Adam().load_state_dict({"t": 1, "0.exp_avg": np.zeros(2)})
+        Adam().load_state_dict({"t": 1, "0.exp_avg_scaled": np.zeros(2)})
     with pytest.raises(ValueError, match=r"state\['t'\]"):
         SGD().load_state_dict({"t": -1})
 

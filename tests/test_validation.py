@@ -71,6 +71,23 @@ def test_non_finite_inputs_are_rejected_with_the_row(bad):
         glassnet.value_and_grad(model, "mse", np.zeros((4, 3)), y)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_finite_check_is_exact_beyond_its_sum_of_squares_fast_path(dtype):
+    """check_X screens with sum(x * x): huge finite values overflow that sum and must still be
+    accepted; one NaN/inf anywhere in a large or non-contiguous array must be found."""
+    from glassnet._checks import check_X
+    big = np.finfo(dtype).max / 4
+    X = np.full((300, 7), big, dtype)  # every square overflows, the sum is inf: still finite
+    assert check_X(X, 7, dtype) is X
+    for bad in (np.nan, np.inf, -np.inf):
+        Y = np.ones((5000, 7), dtype)
+        Y[4321, 6] = bad
+        with pytest.raises(ValueError, match=r"first at row 4321"):
+            check_X(Y, 7, dtype)
+        with pytest.raises(ValueError, match=r"first at row 2160"):
+            check_X(Y[1::2], 7, dtype)  # a strided view takes the exact path
+
+
 def test_labels_out_of_range():
     model = glassnet.MLP([3, 4, 2], seed=0)
     with pytest.raises(ValueError, match=r"label out of range: 2 at row 1.*0\.\.1"):

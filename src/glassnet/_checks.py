@@ -105,8 +105,17 @@ def check_X(X: Any, n_features: int | None = None, dtype: Any = None, name: str 
 
 
 def _all_finite(a: np.ndarray) -> bool:
-    """No NaN or inf in ``a``: min and max propagate NaN and expose inf, without the
-    data-sized boolean array that ``np.isfinite(a).all()`` would allocate."""
+    """No NaN or inf in ``a``, without the data-sized boolean array of ``np.isfinite(a).all()``.
+
+    Fast path, one BLAS pass: ``sum(a * a)`` is NaN or inf when any entry is. It can also
+    overflow for finite entries above ~1e19 (float32), so a non-finite sum is settled exactly
+    by ``min`` and ``max``, which propagate NaN and expose inf (two passes).
+    """
+    if a.dtype in (np.float32, np.float64) and a.flags.c_contiguous and a.size:
+        flat = a.reshape(-1)
+        with np.errstate(all="ignore"):  # an overflow here only sends us to the exact check
+            if np.isfinite(np.dot(flat, flat)):
+                return True
     return bool(np.isfinite(a.min()) and np.isfinite(a.max()))
 
 
