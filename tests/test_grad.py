@@ -151,7 +151,7 @@ def test_audit_catches_a_missing_one_over_n(monkeypatch):
     def forgot_the_mean(self, z, y, sample_weight=None):
         return self.value(z, y), self.backward(z, y)  # dL/dz without the 1/n
 
-    monkeypatch.setattr(Loss, "value_and_grad", forgot_the_mean)
+    monkeypatch.setattr(Loss, "_value_and_grad", forgot_the_mean)
     model, X, y = _xor_like_problem()
     report = glassnet.gradcheck(model, "cross_entropy", X, y)
     assert not report.ok

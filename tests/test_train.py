@@ -294,3 +294,27 @@ def test_copied_models_still_train(how):
         assert np.shares_memory(p, twin.flat_params) and np.shares_memory(g, twin.flat_grads)
     assert not np.allclose(twin.forward(X), before)
     np.testing.assert_array_equal(model.forward(X), before)  # the original is untouched
+
+
+@pytest.mark.parametrize("bad", ["nan", "inf", "both infs"])
+def test_divergence_guard_checks_the_weights_at_the_end_of_an_epoch(bad):
+    """The epoch-end check sums the weights in float64: +inf and -inf together make that sum
+    an invalid operation (an error under the suite's np.seterr(all="raise")), which must still
+    end in DivergenceError restoring the epoch's starting weights; huge finite weights whose
+    sum overflows must pass."""
+    from glassnet.callbacks import DivergenceError, StopOnDivergence
+    from glassnet.metrics import History, TrainState
+    model = glassnet.MLP([2, 3, 2], dtype="float64", seed=0)
+    state = TrainState(model, optim.SGD(0.1), CrossEntropy(), History(), epoch=4)
+    guard = StopOnDivergence()
+    guard.on_epoch_begin(state)
+    start = model.flat_params.copy()
+    model.flat_params[:] = np.finfo(np.float64).max / 2  # finite; the sum overflows
+    guard.on_epoch_end(state)  # no error
+    model.flat_params[:] = start
+    model.flat_params[3] = {"nan": np.nan, "inf": np.inf, "both infs": -np.inf}[bad]
+    if bad == "both infs":
+        model.flat_params[5] = np.inf
+    with pytest.raises(DivergenceError, match="epoch 4, end of epoch: the weights are not finite"):
+        guard.on_epoch_end(state)
+    np.testing.assert_array_equal(model.flat_params, start)

@@ -62,13 +62,16 @@ def objective_and_backward(model: Sequential, loss: Loss, X: np.ndarray, y: np.n
                            shrink_weights: bool = False) -> tuple[float, np.ndarray]:
     """Forward, loss and backward on validated data: fills the gradients, returns ``(J, z)``.
 
+    Call it under ``np.errstate(under="ignore")``: underflow to 0 (tiny probabilities) is
+    harmless, and the training loop sets that once per epoch rather than once per batch.
+
     With ``grad_scale = s`` the gradients come out as ``s * dJ/dtheta``: backprop is linear in
     ``dJ/dz``, so scaling that small array scales every gradient for free. Plain SGD folds its
     learning rate in this way and then updates with one pass, ``theta -= (lr * g)``; with
     ``shrink_weights`` it also takes the L2 part of that step now (``Sequential.add_l2``).
     """
     z = model._forward(X, training)
-    value, dz = loss.value_and_grad(z, y, sample_weight)
+    value, dz = loss._value_and_grad(z, y, sample_weight)
     if grad_scale != 1.0:
         dz *= grad_scale
     model._backward(dz)
@@ -104,7 +107,8 @@ def value_and_grad(model: Sequential, loss: str | Loss, X: Any, y: Any, l2: floa
     loss = get_loss(loss)
     l2 = check_nonnegative(l2, "l2")
     X, y, sample_weight = prepare_data(model, loss, X, y, sample_weight)
-    value, _ = objective_and_backward(model, loss, X, y, l2, sample_weight, training)
+    with np.errstate(under="ignore"):
+        value, _ = objective_and_backward(model, loss, X, y, l2, sample_weight, training)
     return value, {name: g.copy() for name, _, g in model.named_parameters()}
 
 
@@ -209,7 +213,8 @@ def gradcheck(model: Sequential, loss: str | Loss, X: Any, y: Any, l2: float = 0
     eps = check_number(eps, "eps", gt=0)
     model64 = model.astype("float64")
     X, y, sample_weight = prepare_data(model64, loss, X, y, sample_weight)
-    objective_and_backward(model64, loss, X, y, l2, sample_weight)
+    with np.errstate(under="ignore"):
+        objective_and_backward(model64, loss, X, y, l2, sample_weight)
     _, base = _value_and_pattern(model64, loss, X, y, l2, sample_weight)
     rng = np.random.default_rng(seed)
     report = GradcheckReport(rtol=rtol, atol=atol)

@@ -64,6 +64,8 @@ class Layer:
         if buffers is None:
             buffers = self._buffers = {}
         buf = buffers.get(name)
+        if buf is not None and buf.shape == shape and (buf.dtype is dtype or buf.dtype == dtype):
+            return buf  # the common case, first: this runs several times per training step
         if buf is not None and buf.dtype == dtype and buf.shape[1:] == shape[1:]:
             if buf.shape[0] == shape[0]:
                 return buf

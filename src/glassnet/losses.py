@@ -63,13 +63,18 @@ class Loss:
                        sample_weight: np.ndarray | None = None) -> tuple[float, np.ndarray]:
         """``(L, dL/dz)`` with ``dL/dz_i = w_i / sum(w) * dl_i/dz_i``."""
         with np.errstate(under="ignore"):  # tiny probabilities may round to 0: harmless
-            losses, grad = self.forward_backward(z, y)
-            if sample_weight is None:
-                grad *= 1.0 / len(z)  # the 1/n of the mean
-                return float(np.add.reduce(losses, dtype=np.float64)) / len(z), grad
-            w = sample_weight / np.sum(sample_weight)
-            grad *= w.astype(z.dtype)[:, None]
-            return float(np.dot(w, losses)), grad
+            return self._value_and_grad(z, y, sample_weight)
+
+    def _value_and_grad(self, z, y, sample_weight=None):
+        """``value_and_grad`` for callers already under ``np.errstate(under="ignore")``: the
+        training loop enters that once per epoch instead of once per batch."""
+        losses, grad = self.forward_backward(z, y)
+        if sample_weight is None:
+            grad *= 1.0 / len(z)  # the 1/n of the mean
+            return float(np.add.reduce(losses, dtype=np.float64)) / len(z), grad
+        w = sample_weight / np.sum(sample_weight)
+        grad *= w.astype(z.dtype)[:, None]
+        return float(np.dot(w, losses)), grad
 
     def kink_pattern(self, z: np.ndarray, y: np.ndarray) -> list[np.ndarray]:
         """On which side of each kink every residual ``z - y`` lies (see ``gradcheck``)."""
@@ -127,8 +132,11 @@ class CrossEntropy(Loss):
         dz = np.empty_like(z)
         np.subtract(z, np.maximum.reduce(z, axis=1, keepdims=True), out=dz)  # t = z - max z
         if y.ndim == 1:
-            rows = self._rows(len(z))
-            y_t = dz[rows, y]  # t at the label
+            # entry (i, y_i) of the row-major dz is entry i * K + y_i of its flat view: one
+            # 1-D index, cheaper than indexing with the pair (rows, y) twice
+            at_label = np.add(self._row_starts(*z.shape), y)
+            flat = dz.reshape(-1)
+            y_t = flat[at_label]  # t at the label
         else:
             y_t = np.add.reduce(y * dz, axis=1)  # sum(y * t)
         np.exp(dz, out=dz)  # e = exp(t), in (0, 1]
@@ -136,16 +144,17 @@ class CrossEntropy(Loss):
         losses = np.log(s[:, 0]) - y_t  # l = log s - sum(y * t)
         dz /= s  # p = e / s
         if y.ndim == 1:
-            dz[rows, y] -= 1.0  # p - onehot(y)
+            flat[at_label] -= 1.0  # p - onehot(y)
         else:
             dz -= y  # p - y
         return losses, dz
 
-    def _rows(self, n: int) -> np.ndarray:
-        rows = getattr(self, "_rows_cache", None)
-        if rows is None or len(rows) != n:
-            rows = self._rows_cache = np.arange(n)
-        return rows
+    def _row_starts(self, n: int, k: int) -> np.ndarray:
+        """``[0, k, 2k, ...]``: where each of ``n`` rows of width ``k`` starts, cached."""
+        starts = getattr(self, "_row_starts_cache", None)
+        if starts is None or starts.shape != (n,) or (n > 1 and starts[1] != k):
+            starts = self._row_starts_cache = np.arange(0, n * k, k)
+        return starts
 
 
 class BinaryCrossEntropy(Loss):
