@@ -178,7 +178,38 @@ def test_one_hot_targets_are_accepted():
     loss_int, acc_int, _, _ = F.train_one_step(XOR_X, XOR_Y, [w.copy() for w in weights],
                                                [b.copy() for b in biases], act, 0.1)
     loss_hot, acc_hot, _, _ = F.train_one_step(XOR_X, np.eye(2)[XOR_Y], weights, biases, act, 0.1)
-    assert loss_hot == loss_int and acc_hot == acc_int
+    assert loss_hot == pytest.approx(loss_int, rel=1e-14) and acc_hot == acc_int
+
+
+@pytest.mark.parametrize("act", ["relu", "tanh", "sigmoid"])
+@pytest.mark.parametrize("sizes", [[3, 5, 4], [4, 6, 5, 3], [2, 3]])
+def test_train_one_step_equals_the_four_functions_in_turn(act, sizes):
+    """For labels, train_one_step takes one fused softmax; it must give what forward_pass,
+    cross_entropy_loss, backward_pass and update_weights give, step after step."""
+    rng = np.random.default_rng(len(sizes))
+    X = rng.standard_normal((9, sizes[0]))
+    y = rng.integers(0, sizes[-1], 9)
+    weights, biases, _, _ = F.initialise(sizes, act, seed=3)
+    w2, b2 = [w.copy() for w in weights], [b.copy() for b in biases]
+    for _ in range(5):
+        loss, acc, _, _ = F.train_one_step(X, y, weights, biases, act, 0.3)
+        probs, cache = F.forward_pass(X, w2, b2, act, return_cache=True)
+        loss2, Y = F.cross_entropy_loss(y, probs)
+        acc2 = 100.0 * np.count_nonzero(np.argmax(probs, axis=1) == y) / len(y)
+        F.update_weights(w2, b2, F.backward_pass(cache, Y, w2, act), 0.3)
+        assert loss == pytest.approx(loss2, rel=1e-13) and acc == acc2
+        for a, b in zip(weights + biases, w2 + b2):
+            np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)
+
+
+def test_train_one_step_keeps_the_notebook_clip_of_the_loss():
+    """A confidently wrong prediction: the notebook clips p to 1e-15, so a sample's loss stops
+    at -log(1e-15) = 34.54 however wrong the logits are."""
+    weights = [np.array([[100.0, -100.0]])]
+    biases = [np.zeros((1, 2))]
+    loss, acc, _, _ = F.train_one_step(np.array([[1.0]]), np.array([1]), weights, biases,
+                                       "relu", 0.0)
+    assert loss == pytest.approx(-np.log(1e-15), rel=1e-12) and acc == 0.0
 
 
 def test_activations_accept_lists_and_scalars_as_the_notebook_did():

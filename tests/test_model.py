@@ -168,6 +168,18 @@ def test_predict_in_chunks_equals_forward():
         model.predict(np.zeros((3, 4)))
 
 
+@pytest.mark.parametrize("bad_row", [0, 99, 100, 1029])
+def test_predict_names_the_first_bad_row_whichever_chunk_holds_it(bad_row):
+    """predict scans each chunk for NaN/inf as it reaches it: the row it names is still the
+    row in X, in the first chunk, at a chunk boundary and in the last, short chunk."""
+    model = glassnet.MLP([5, 16, 3], dtype="float64", seed=0)
+    X = np.random.default_rng(0).standard_normal((1030, 5))
+    X[bad_row, 2] = np.nan
+    X[1029, 4] = np.inf  # a later bad row is not the one named (unless it is the first)
+    with pytest.raises(ValueError, match=rf"X contains NaN or inf \(first at row {bad_row}\)"):
+        model.predict(X, batch_size=100)
+
+
 def test_the_same_layer_object_cannot_sit_twice_in_a_model():
     act = glassnet.ReLU()
     with pytest.raises(ValueError, match=r"layers\[3\] is the same object as an earlier layer"):

@@ -99,9 +99,16 @@ def check_X(X: Any, n_features: int | None = None, dtype: Any = None, name: str 
         )
     if a.dtype.kind != "f":
         a = a.astype(dtype if dtype is not None else np.float64)
-    if finite and not _all_finite(a):
-        raise ValueError(f"{name} contains NaN or inf (first at row {_first_bad_row(a)})")
+    if finite:
+        check_finite(a, name)
     return a
+
+
+def check_finite(a: np.ndarray, name: str = "X", first_row: int = 0) -> None:
+    """Raise ValueError naming the first row with NaN or inf; ``a`` holds the rows from
+    ``first_row`` on (a chunk that is checked while it is in cache)."""
+    if not _all_finite(a):
+        raise ValueError(f"{name} contains NaN or inf (first at row {first_row + _first_bad_row(a)})")
 
 
 def _all_finite(a: np.ndarray) -> bool:

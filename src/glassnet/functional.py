@@ -214,11 +214,57 @@ def train_one_step(X, y_true, weights, biases, activation_type: str,
                    learning_rate: float = 0.01, verbose: bool = False):
     """Forward, loss, backward and update on one batch.
 
+    The same numbers as ``forward_pass``, ``cross_entropy_loss``, ``backward_pass`` and
+    ``update_weights`` called in turn. For class labels it takes one softmax per step, not
+    two: the fused ``CrossEntropy.forward_backward`` gives each sample's loss
+    ``logsumexp(Z) - Z[c]`` (= ``-log p_c``, kept within the notebook's clip of ``p_c`` to
+    ``[1e-15, 1 - 1e-15]``) and ``dZ = softmax(Z) - Y`` from the logits, and the accuracy
+    compares ``argmax(Z)``, the argmax of the probabilities. ``verbose=True`` and
+    probability targets go through the four functions, as the notebook did.
+
     Returns
     -------
     (loss, accuracy_percent, weights, biases)
         The loss and accuracy are measured before the update, as in the notebook.
     """
+    y_arr = np.asarray(y_true)
+    if verbose or y_arr.ndim != 1:
+        return _train_one_step_composed(X, y_true, weights, biases, activation_type,
+                                        learning_rate, verbose)
+    _check_network(weights, biases)
+    act = resolve(activation_type, ACTIVATIONS, "activation")
+    X = check_X(X, weights[0].shape[0], weights[0].dtype)
+    if len(y_arr) != len(X):
+        raise ValueError(f"y_true has {len(y_arr)} rows but X has {len(X)}")
+    loss_fn = CrossEntropy()
+    y = loss_fn.prepare_targets(check_y(y_arr, len(y_arr)), weights[-1].shape[1], X.dtype)
+    layers = []  # the engine's layers around the caller's arrays: Dense, act, ..., Dense
+    for l, (W, b) in enumerate(zip(weights, biases)):
+        layers += [Dense.from_arrays(W, b)] + ([act()] if l < len(weights) - 1 else [])
+    Z = X
+    for layer in layers:
+        Z = layer.forward(Z)  # Z[l] = A[l-1] @ W[l] + b[l]; A[l] = activation(Z[l])
+    with np.errstate(under="ignore"):  # probabilities that round to 0 are harmless
+        losses, dZ = loss_fn.forward_backward(Z, y)  # -log p_c and softmax(Z) - Y
+    np.maximum(losses, _CLIPPED_LOSS[0], out=losses)  # clip(losses, *_CLIPPED_LOSS), as two
+    np.minimum(losses, _CLIPPED_LOSS[1], out=losses)  # ufunc calls: np.clip's wrapper is slower
+    loss = float(np.add.reduce(losses, dtype=np.float64)) / len(y)
+    accuracy = 100.0 * np.count_nonzero(Z.argmax(axis=1) == y) / len(y)
+    dZ *= 1.0 / len(y)  # dZ[L] = (A[L] - Y) / m
+    for i in range(len(layers) - 1, -1, -1):
+        dZ = layers[i].backward(dZ, input_grad=i > 0)  # dW, db; then dA and dZ below
+    for dense, W, b in zip(layers[::2], weights, biases):
+        W -= learning_rate * dense.dW  # the update, as update_weights
+        b -= learning_rate * dense.db
+    return loss, accuracy, weights, biases
+
+
+# -log(p) for p clipped to [1e-15, 1 - 1e-15], as cross_entropy_loss clips: [~1.1e-15, ~34.5]
+_CLIPPED_LOSS = (-np.log1p(-1e-15), -np.log(1e-15))
+
+
+def _train_one_step_composed(X, y_true, weights, biases, activation_type, learning_rate,
+                             verbose):
     predictions, cache = forward_pass(X, weights, biases, activation_type, return_cache=True)
     loss, Y = cross_entropy_loss(y_true, predictions)
     correct = np.count_nonzero(np.argmax(predictions, axis=1) == np.argmax(Y, axis=1))

@@ -14,8 +14,8 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from ._checks import (as_rng, check_dtype, check_layer_sizes, check_number, check_probability,
-                      check_X, resolve)
+from ._checks import (as_rng, check_dtype, check_finite, check_layer_sizes, check_number,
+                      check_probability, check_X, resolve)
 from .activations import ACTIVATIONS
 from .init import INITIALISERS
 from .layers import Dense, Dropout, Layer
@@ -174,10 +174,13 @@ class Sequential:
         ``check_input=False`` skips the NaN/inf scan of ``X`` for callers that made it.
         """
         batch_size = check_number(batch_size, "batch_size", integer=True, ge=1)
-        x = check_X(X, self.n_inputs, self.dtype, finite=check_input)
+        x = check_X(X, self.n_inputs, self.dtype, finite=False)
         out = np.empty((len(x), self.n_outputs), dtype=self.dtype)
         for start in range(0, len(x), batch_size):
-            out[start:start + batch_size] = self._forward(x[start:start + batch_size])
+            chunk = x[start:start + batch_size]
+            if check_input:  # the NaN/inf scan, per chunk: it brings the rows into cache for
+                check_finite(chunk, "X", start)  # the first product instead of a separate pass
+            out[start:start + batch_size] = self._forward(chunk)
         return out
 
     def _forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
