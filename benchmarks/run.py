@@ -78,6 +78,9 @@ SOURCE_AT_START = ""  # fingerprint of glassnet's source when main() started
 # ------------------------------------------------------------------------------------------
 # helpers
 # ------------------------------------------------------------------------------------------
+SETTLE_S = 0.2  # idle time before each timed call (see timeit_alternating)
+
+
 def timeit_alternating(fns: dict, repeats: int, warmup: int = 1, record: dict | None = None):
     """Time each entry of ``fns`` once per round, round-robin; return ``{name: median s}``.
 
@@ -85,6 +88,11 @@ def timeit_alternating(fns: dict, repeats: int, warmup: int = 1, record: dict | 
     and ``run(setup())`` is timed. The first ``warmup`` rounds are not recorded; the starting
     system rotates from round to round so no system always runs first. ``record``, if given,
     receives every recorded time, ``{name: [s, ...]}``.
+
+    Before each timed call the process idles ``SETTLE_S`` seconds: OpenBLAS's worker threads
+    (NumPy) and OpenMP's (PyTorch) busy-wait for a while after their last call, and on two
+    cores the spinning threads of the system timed just before steal the CPU from the next
+    one (a torch forward measured right after NumPy work took 2-3x its settled time).
     """
     names = list(fns)
     times = {name: [] for name in names}
@@ -95,6 +103,7 @@ def timeit_alternating(fns: dict, repeats: int, warmup: int = 1, record: dict | 
             setup, run = entry if isinstance(entry, tuple) else (None, entry)
             arg = setup() if setup is not None else None
             gc.collect()
+            time.sleep(SETTLE_S)  # let the previous system's spinning threads go to sleep
             start = time.perf_counter()
             if setup is not None:
                 run(arg)
@@ -106,6 +115,16 @@ def timeit_alternating(fns: dict, repeats: int, warmup: int = 1, record: dict | 
     if record is not None:
         record.update(times)
     return {name: statistics.median(values) for name, values in times.items()}
+
+
+def paired(record: dict, a: str, b: str) -> float:
+    """Median over the rounds of ``time(a) / time(b)`` measured in the same round.
+
+    The machine's speed drifts over seconds (other tenants of the host); the two systems of a
+    round run seconds apart, so their ratio cancels most of the drift that a ratio of two
+    medians, taken from different rounds, keeps.
+    """
+    return statistics.median(x / y for x, y in zip(record[a], record[b]))
 
 
 def spread(values) -> float:
@@ -286,7 +305,7 @@ def case_epoch(cfg, data) -> dict:
            "repeats": cfg["repeats"], "warmup": cfg["warmup"], "variants": {}}
     print(f"\n=== case 1: MNIST-shaped epoch: {len(X32):,} x 784, MLP {MNIST_SIZES}, "
           f"batch {BATCH}, one shuffled epoch ===")
-    variants = [("sgd", "float32"), ("adam", "float32"), ("sgd", "float64"), ("adam", "float64")]
+    variants = [(solver, dtype) for dtype in cfg["epoch_dtypes"] for solver in ("sgd", "adam")]
     for solver, dtype in variants:
         X = X32 if dtype == "float32" else X32.astype(np.float64)
         Xe = Xte if dtype == "float32" else Xte.astype(np.float64)
@@ -303,14 +322,14 @@ def case_epoch(cfg, data) -> dict:
         repeats = cfg["repeats"] if dtype == "float32" else cfg["repeats64"]
         record: dict = {}
         medians = timeit_alternating(fns, repeats, cfg["warmup"], record)
-        floor = medians["floor (matmuls)"]
         acc = {name: float(np.mean(predict(Xe) == yte)) for name, predict in trained.items()}
         rows, res = [], {}
         for name, med in medians.items():
+            r = paired(record, name, "floor (matmuls)")
             res[name] = {"median_s": med, "min_s": min(record[name]), "times_s": record[name],
-                         "ratio_to_floor": med / floor, "test_accuracy": acc.get(name)}
+                         "ratio_to_floor": r, "test_accuracy": acc.get(name)}
             rows.append([name, med, min(record[name]), f"{spread(record[name]):.0f}%",
-                         f"{med / floor:.2f}x",
+                         f"{r:.2f}x",
                          None if name not in acc else f"{100 * acc[name]:.1f}%"])
         label = f"{solver.upper()} {'lr 0.01, no momentum' if solver == 'sgd' else 'lr 1e-3'}, {dtype}"
         print_table(f"{label} (median of {repeats} after {cfg['warmup']} warm-up)",
@@ -319,12 +338,13 @@ def case_epoch(cfg, data) -> dict:
         for g in ("glassnet.fit", "glassnet.MLPClassifier"):
             for other in ("torch eager", "sklearn MLPClassifier"):
                 if g in medians and other in medians:
-                    speedups[f"{g} vs {other}"] = medians[other] / medians[g]
+                    speedups[f"{g} vs {other}"] = paired(record, other, g)
         for g in ("glassnet.fit", "glassnet.MLPClassifier"):
-            parts = [f"{medians[o] / medians[g]:.2f}x over {o}"
+            parts = [f"{paired(record, o, g):.2f}x over {o}"
                      for o in ("torch eager", "sklearn MLPClassifier") if o in medians]
             if g in medians and parts:
-                print(f"  {g} speed-up (other's median / its own): " + ", ".join(parts))
+                print(f"  {g} speed-up (other's time / its own, median over rounds): "
+                      + ", ".join(parts))
         variant = out["variants"][f"{solver}_{dtype}"] = {
             "solver": solver, "dtype": dtype, "lr": LR[solver], "repeats": repeats,
             "systems": res, "speedups": speedups}
@@ -332,13 +352,13 @@ def case_epoch(cfg, data) -> dict:
             limit = TARGET_EPOCH_VS_FLOOR[solver]
             for g in ("glassnet.fit", "glassnet.MLPClassifier"):
                 if g in medians:
-                    r = medians[g] / floor
+                    r = res[g]["ratio_to_floor"]
                     check(variant, f"epoch {solver} {g}",
                           f"{g} <= {limit} x floor ({solver}): measured {r:.2f}x", r, r <= limit)
             g = "glassnet.MLPClassifier"
             for other, want in TARGET_EPOCH_SPEEDUP.items():
                 if g in medians and other in medians:
-                    r = medians[other] / medians[g]
+                    r = speedups[f"{g} vs {other}"]
                     check(variant, f"epoch {solver} vs {other}",
                           f"{g} >= {want}x faster than {other} ({solver}): measured {r:.2f}x",
                           r, r >= want)
@@ -351,7 +371,7 @@ def case_epoch(cfg, data) -> dict:
 # ------------------------------------------------------------------------------------------
 def case_wide(cfg, data) -> dict:
     n = cfg["wide_rows"]
-    X, y, Xte, yte = data[0][:n], data[1][:n], data[2], data[3]
+    X, y = data[0][:n], data[1][:n]
     out = {"rows": n, "sizes": WIDE_SIZES, "batch_size": BATCH, "solver": "sgd",
            "dtype": "float32", "repeats": cfg["wide_repeats"], "warmup": cfg["warmup"]}
     print(f"\n=== case 2: wide epoch: {n:,} x 784, MLP {WIDE_SIZES}, batch {BATCH}, "
@@ -366,22 +386,22 @@ def case_wide(cfg, data) -> dict:
         fns["torch eager"] = torch_epoch(X, y, WIDE_SIZES, "sgd", "float32", trained)
     record: dict = {}
     medians = timeit_alternating(fns, cfg["wide_repeats"], cfg["warmup"], record)
-    floor = medians["floor (matmuls)"]
     flops = 2 * n * sum(a * b for a, b in zip(WIDE_SIZES[:-1], WIDE_SIZES[1:])) * 3
     flops -= 2 * n * WIDE_SIZES[0] * WIDE_SIZES[1]  # no input gradient for the first layer
     rows, res = [], {}
     for name, med in medians.items():
+        r = paired(record, name, "floor (matmuls)")
         res[name] = {"median_s": med, "min_s": min(record[name]), "times_s": record[name],
-                     "ratio_to_floor": med / floor, "gflops": flops / med / 1e9}
+                     "ratio_to_floor": r, "gflops": flops / med / 1e9}
         rows.append([name, med, min(record[name]), f"{spread(record[name]):.0f}%",
-                     f"{med / floor:.2f}x", flops / med / 1e9])
+                     f"{r:.2f}x", flops / med / 1e9])
     print_table(f"median of {cfg['wide_repeats']} after {cfg['warmup']} warm-up "
                 f"({flops / 1e9:.0f} GFLOP of matmuls per epoch)",
                 ["system", "median s", "best s", "range", "x floor", "GFLOP/s"], rows)
     out["systems"] = res
     for g in ("glassnet.fit", "glassnet.MLPClassifier"):
         if g in medians:
-            r = medians[g] / floor
+            r = res[g]["ratio_to_floor"]
             check(out, f"wide {g}", f"{g} <= {TARGET_WIDE_VS_FLOOR} x floor: measured {r:.2f}x",
                   r, r <= TARGET_WIDE_VS_FLOOR)
     return out
@@ -423,7 +443,6 @@ def case_xor(cfg) -> dict:
     print(f"\n=== case 3: XOR per step: 2-4-2 ReLU, the 4 samples full-batch, SGD lr {lr}, "
           f"float64; {N} steps per measurement ===")
     fns: dict = {}
-    per_call: dict = {}   # name -> number of steps in one timed call
 
     def gl_fit_setup():
         return glassnet.MLP([2, 4, 2], dtype="float64", seed=0)
@@ -507,9 +526,10 @@ def case_xor(cfg) -> dict:
     torch_us = us.get("torch eager step")
     rows, res = [], {}
     for name, value in us.items():
-        res[name] = {"us_per_step": value, "times_s": record[name]}
+        vs_torch = None if torch_us is None else paired(record, "torch eager step", name)
+        res[name] = {"us_per_step": value, "times_s": record[name], "torch_over_this": vs_torch}
         rows.append([name, value, f"{spread(record[name]):.0f}%",
-                     None if torch_us is None else f"{torch_us / value:.2f}x"])
+                     None if vs_torch is None else f"{vs_torch:.2f}x"])
     print_table(f"median of {cfg['xor_repeats']} after {cfg['warmup']} warm-up",
                 ["system", "us/step", "range", "torch / this"], rows)
     print("  (the lean step computes no loss value" + ("; the estimators train one sigmoid output "
@@ -521,8 +541,9 @@ def case_xor(cfg) -> dict:
     check(out, "xor train_one_step", f"train_one_step <= {TARGET_XOR_ONE_STEP_US:.0f} us: "
           f"measured {one_us:.1f} us", one_us, one_us <= TARGET_XOR_ONE_STEP_US)
     if torch_us is not None:
-        for name, value in (("glassnet.fit", fit_us), ("train_one_step", one_us)):
-            r = torch_us / value
+        for name, key in (("glassnet.fit", "glassnet.fit (epochs=N)/N"),
+                          ("train_one_step", "functional.train_one_step")):
+            r = res[key]["torch_over_this"]
             check(out, f"xor {name} vs torch", f"{name} >= {TARGET_XOR_VS_TORCH:.0f}x faster "
                   f"than a torch eager step: measured {r:.2f}x", r, r >= TARGET_XOR_VS_TORCH)
     else:
@@ -587,17 +608,18 @@ def case_inference(cfg, data) -> dict:
         predictions["sklearn .predict"] = sk.predict(Xte)
     record: dict = {}
     medians = timeit_alternating(fns, cfg["inference_repeats"], cfg["warmup"], record)
-    torch_rps = (len(Xte) / medians["torch forward (no_grad, eval)"]
-                 if "torch forward (no_grad, eval)" in medians else None)
+    torch_name = "torch forward (no_grad, eval)"
+    torch_rps = len(Xte) / medians[torch_name] if torch_name in medians else None
     rows, res = [], {}
     for name, med in medians.items():
         rps = len(Xte) / med
         agree = (float(np.mean(predictions[name] == reference)) if name in predictions else 1.0)
+        # rows/s relative to torch's = torch's time / this one's, in the same round
+        vs_torch = None if torch_rps is None else paired(record, torch_name, name)
         res[name] = {"median_s": med, "times_s": record[name], "rows_per_s": rps,
-                     "ratio_to_torch": None if torch_rps is None else rps / torch_rps,
-                     "agreement_with_glassnet": agree}
+                     "ratio_to_torch": vs_torch, "agreement_with_glassnet": agree}
         rows.append([name, 1e3 * med, f"{spread(record[name]):.0f}%", rps,
-                     None if torch_rps is None else f"{rps / torch_rps:.2f}x",
+                     None if vs_torch is None else f"{vs_torch:.2f}x",
                      f"{100 * agree:.2f}%"])
     print_table(f"median of {cfg['inference_repeats']} after {cfg['warmup']} warm-up "
                 f"(test accuracy {100 * np.mean(reference == yte):.1f}%)",
@@ -831,10 +853,12 @@ def load_optional(meta: dict) -> None:
 def config(args) -> dict:
     if args.quick:
         cfg = dict(rows=12_000, repeats=3, repeats64=3, warmup=1, wide_rows=2_048,
+                   epoch_dtypes=("float32",),  # the targets' dtype; float64 in the full run
                    wide_repeats=3, xor_steps=500, xor_repeats=5, inference_train_rows=12_000,
                    inference_repeats=10, memory_rows=(20_000, 60_000))
     else:
         cfg = dict(rows=60_000, repeats=7, repeats64=5, warmup=1, wide_rows=8_192,
+                   epoch_dtypes=("float32", "float64"),
                    wide_repeats=5, xor_steps=2_000, xor_repeats=7, inference_train_rows=60_000,
                    inference_repeats=30, memory_rows=(20_000, 60_000))
     if args.repeats:
