@@ -12,7 +12,8 @@ Where things are:
   layers.py       Layer, Dense, Dropout
   model.py        Sequential (one contiguous parameter buffer), the MLP builder
   grad.py         value_and_grad, gradcheck
-  optim.py        SGD, Adam, AdamW, RMSprop, Adagrad, L-BFGS, gradient clipping
+  optim/          one file per optimizer: sgd.py, adam.py (Adam, AdamW), rmsprop.py,
+                  adagrad.py, lbfgs.py; base.py (the Optimizer class, clipping)
   schedules.py    learning-rate schedules
   train.py        fit, fit_iter
   metrics.py      History, TrainState, accuracy and r2 of an epoch

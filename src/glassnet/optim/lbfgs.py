@@ -6,7 +6,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ._checks import check_number
+from .._checks import check_number
 
 __all__ = ["LBFGS"]
 

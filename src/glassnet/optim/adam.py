@@ -1,0 +1,121 @@
+"""Adam (with AMSGrad) and AdamW, as ``torch.optim.Adam`` and ``torch.optim.AdamW``."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from .._checks import check_number
+from .base import Optimizer
+
+__all__ = ["Adam", "AdamW"]
+
+
+class Adam(Optimizer):
+    """Adam (``torch.optim.Adam``); with ``amsgrad`` the running maximum of ``v`` is used::
+
+        g = g + weight_decay * p                  # AdamW: p = p * (1 - lr * weight_decay)
+        m = beta1 * m + (1 - beta1) * g
+        v = beta2 * v + (1 - beta2) * g * g
+        v_max = maximum(v_max, v)                 # amsgrad only; then v stands for v_max
+        denom = sqrt(v) / sqrt(1 - beta2 ** t) + eps
+        p = p - lr / (1 - beta1 ** t) * m / denom
+
+    ``m``, ``v`` and ``v_max`` start at zero. For speed the state keeps them divided by
+    ``1 - beta``: ``M = m / (1 - beta1)``, ``V = v / (1 - beta2)`` (slots ``exp_avg_scaled``,
+    ``exp_avg_sq_scaled``, ``max_exp_avg_sq_scaled``). Then ``M = beta1 * M + g`` and
+    ``V = beta2 * V + g * g`` cost two and three passes, and the whole step ten; ``moments(i)``
+    gives ``m``, ``v`` (and ``v_max``) as torch stores them.
+    """
+
+    slots = ("exp_avg_scaled", "exp_avg_sq_scaled", "max_exp_avg_sq_scaled")
+    decoupled = False  # AdamW decays the weights directly instead of adding to the gradient
+
+    def __init__(self, lr: float = 0.001, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 0.0, amsgrad: bool = False,
+                 clip_norm: float | None = None, clip_value: float | None = None) -> None:
+        super().__init__(lr, weight_decay, clip_norm, clip_value)
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}")
+        self.betas = (check_number(betas[0], "betas[0]", ge=0, lt=1),
+                      check_number(betas[1], "betas[1]", ge=0, lt=1))
+        self.eps = check_number(eps, "eps", ge=0)
+        self.amsgrad = bool(amsgrad)
+        self._state_betas = self.betas  # the betas the stored M and V are divided by
+
+    def _init_state(self, p):
+        names = self.slots if self.amsgrad else self.slots[:2]
+        return {name: np.zeros_like(p) for name in names}
+
+    def _sync_betas(self) -> None:
+        """``betas`` changed since the state was stored: rescale M and V to the new ones."""
+        (old1, old2), (beta1, beta2) = self._state_betas, self.betas
+        if (old1, old2) == (beta1, beta2):
+            return
+        for state in self.state.values():
+            for slot, a in state.items():  # m = (1 - old1) M_old = (1 - beta1) M_new
+                a *= (1.0 - old1) / (1.0 - beta1) if slot == "exp_avg_scaled" else (
+                    (1.0 - old2) / (1.0 - beta2))
+        self._state_betas = (beta1, beta2)
+
+    def moments(self, i: int = 0) -> dict[str, np.ndarray]:
+        """Copies of ``m`` (``exp_avg``), ``v`` (``exp_avg_sq``) and, with amsgrad,
+        ``v_max`` (``max_exp_avg_sq``) for parameter ``i``, in torch's scale."""
+        self._sync_betas()
+        beta1, beta2 = self.betas
+        return {slot[:-len("_scaled")]: a * (1.0 - (beta1 if slot == "exp_avg_scaled" else beta2))
+                for slot, a in self.state[i].items()}
+
+    def state_dict(self) -> dict[str, Any]:
+        self._sync_betas()
+        return super().state_dict()
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        super().load_state_dict(state)
+        self._state_betas = self.betas  # the arrays are read as scaled by these betas
+
+    def step(self, params, grads, lr_applied=False):
+        self._sync_betas()
+        super().step(params, grads, lr_applied)
+
+    def _update(self, p, g, state, i):
+        beta1, beta2 = self.betas
+        w = self._work(i, p, 0)
+        if not self.decoupled:
+            g = self._l2(p, g, i)
+        elif self.weight_decay != 0:
+            p *= 1.0 - self.lr * self.weight_decay  # p = p * (1 - lr * weight_decay)
+        M, V = state["exp_avg_scaled"], state["exp_avg_sq_scaled"]
+        M *= beta1
+        M += g  # M = beta1 * M + g, i.e. m = beta1 * m + (1 - beta1) * g with m = (1 - beta1) M
+        np.multiply(g, g, out=w)
+        V *= beta2
+        V += w  # V = beta2 * V + g * g, i.e. v = beta2 * v + (1 - beta2) * g * g
+        if self.amsgrad:
+            V = np.maximum(state["max_exp_avg_sq_scaled"], V, out=state["max_exp_avg_sq_scaled"])
+        # With bc = 1 - beta ** t and r = sqrt((1 - beta2) / bc2), so that sqrt(v / bc2) =
+        # r * sqrt(V), the step  p -= lr / bc1 * m / (sqrt(v / bc2) + eps)  is the equal
+        #   p -= (lr * (1 - beta1) / (bc1 * r)) * M / (sqrt(V) + eps / r)
+        r = math.sqrt((1.0 - beta2) / (1.0 - beta2 ** self.t))
+        np.sqrt(V, out=w)
+        w += self.eps / r
+        np.divide(M, w, out=w)
+        w *= self.lr * (1.0 - beta1) / ((1.0 - beta1 ** self.t) * r)
+        p -= w
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (``torch.optim.AdamW``)::
+
+        p = p * (1 - lr * weight_decay)
+        ...then Adam's update with the raw gradient g (see ``Adam``).
+    """
+
+    decoupled = True
+
+    def __init__(self, lr: float = 0.001, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 0.01, amsgrad: bool = False,
+                 clip_norm: float | None = None, clip_value: float | None = None) -> None:
+        super().__init__(lr, betas, eps, weight_decay, amsgrad, clip_norm, clip_value)

@@ -1,0 +1,59 @@
+"""SGD with momentum, dampening and Nesterov, as ``torch.optim.SGD``."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._checks import check_number
+from .base import Optimizer
+
+__all__ = ["SGD"]
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent with optional (Nesterov) momentum, as ``torch.optim.SGD``::
+
+        g = g + weight_decay * p
+        if momentum != 0:
+            b = g if t == 1 else momentum * b + (1 - dampening) * g
+            g = g + momentum * b if nesterov else b
+        p = p - lr * g
+    """
+
+    slots = ("momentum_buffer",)
+
+    @property
+    def folds_lr(self) -> bool:
+        """Plain SGD's update ``p -= lr * g`` can take ``lr * g`` ready-made."""
+        return (self.momentum == 0 and self.weight_decay == 0 and self.clip_norm is None
+                and self.clip_value is None)
+
+    def __init__(self, lr: float = 0.01, momentum: float = 0.0, dampening: float = 0.0,
+                 nesterov: bool = False, weight_decay: float = 0.0,
+                 clip_norm: float | None = None, clip_value: float | None = None) -> None:
+        super().__init__(lr, weight_decay, clip_norm, clip_value)
+        self.momentum = check_number(momentum, "momentum", ge=0)
+        self.dampening = check_number(dampening, "dampening", ge=0, le=1)
+        self.nesterov = bool(nesterov)
+        if self.nesterov and (self.momentum == 0 or self.dampening != 0):
+            raise ValueError(f"nesterov=True needs momentum > 0 and dampening == 0, "
+                             f"got momentum={momentum!r}, dampening={dampening!r}")
+
+    def _update(self, p, g, state, i):
+        g = self._l2(p, g, i)
+        w = self._work(i, p, 0)
+        if self.momentum != 0:
+            b = state.get("momentum_buffer")
+            if b is None:
+                b = state["momentum_buffer"] = g.astype(p.dtype, copy=True)  # b = g
+            else:
+                b *= self.momentum  # b = momentum * b + (1 - dampening) * g
+                b += g if self.dampening == 0 else (1.0 - self.dampening) * g
+            if self.nesterov:
+                np.multiply(b, self.momentum, out=w)
+                w += g  # w = g + momentum * b
+                g = w
+            else:
+                g = b
+        np.multiply(g, self.lr, out=w)
+        p -= w  # p = p - lr * g
