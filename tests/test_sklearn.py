@@ -323,3 +323,21 @@ def test_bad_hyperparameters_raise_value_errors(param, value):
     X, y = load_iris(return_X_y=True)
     with pytest.raises(ValueError, match=param):
         MLPClassifier(**{param: value}).fit(X, y)
+
+
+@pytest.mark.parametrize("cls", [MLPClassifier, MLPRegressor])
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_predict_names_the_first_row_with_nan_or_inf(cls, bad):
+    """The estimators leave the NaN/inf scan of X to model_.predict, chunk by chunk: the
+    error must still name the row, in the first chunk and past it."""
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((40, 3)), rng.integers(0, 2, 40)
+    est = cls(hidden_layer_sizes=(4,), max_iter=5, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est.fit(X, y)
+    for row in (3, 700):
+        Xt = rng.standard_normal((1000, 3))
+        Xt[row, 1] = bad
+        with pytest.raises(ValueError, match=rf"X contains NaN or inf \(first at row {row}\)"):
+            est.predict(Xt)

@@ -246,8 +246,11 @@ class _BaseMLP(BaseEstimator):
     def _scores(self, X) -> np.ndarray:
         """Logits for validated ``X``, in float64 for the post-processing."""
         check_is_fitted(self, "model_")
-        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
-        return self.model_.predict(X, check_input=False).astype(np.float64)  # X was scanned
+        # model_.predict scans each chunk for NaN/inf as it reaches it (a pass over data in
+        # cache), so scikit-learn's separate pass over the whole of X is skipped
+        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32],
+                          ensure_all_finite=False)
+        return self.model_.predict(X).astype(np.float64)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
