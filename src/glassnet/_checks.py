@@ -118,7 +118,8 @@ def _all_finite(a: np.ndarray) -> bool:
     overflow for finite entries above ~1e19 (float32), so a non-finite sum is settled exactly
     by ``min`` and ``max``, which propagate NaN and expose inf (two passes).
     """
-    if a.dtype in (np.float32, np.float64) and a.flags.c_contiguous and a.size:
+    if a.size > 4096 and a.dtype in (np.float32, np.float64) and a.flags.c_contiguous:
+        # (small arrays go straight to min/max: the np.errstate below costs more than a pass)
         flat = a.reshape(-1)
         with np.errstate(all="ignore"):  # an overflow here only sends us to the exact check
             if np.isfinite(np.dot(flat, flat)):

@@ -236,7 +236,7 @@ def train_one_step(X, y_true, weights, biases, activation_type: str,
     X = check_X(X, weights[0].shape[0], weights[0].dtype)
     if len(y_arr) != len(X):
         raise ValueError(f"y_true has {len(y_arr)} rows but X has {len(X)}")
-    loss_fn = CrossEntropy()
+    loss_fn = _CROSS_ENTROPY
     y = loss_fn.prepare_targets(check_y(y_arr, len(y_arr)), weights[-1].shape[1], X.dtype)
     layers = []  # the engine's layers around the caller's arrays: Dense, act, ..., Dense
     for l, (W, b) in enumerate(zip(weights, biases)):
@@ -250,13 +250,18 @@ def train_one_step(X, y_true, weights, biases, activation_type: str,
     np.minimum(losses, _CLIPPED_LOSS[1], out=losses)  # ufunc calls: np.clip's wrapper is slower
     loss = float(np.add.reduce(losses, dtype=np.float64)) / len(y)
     accuracy = 100.0 * np.count_nonzero(Z.argmax(axis=1) == y) / len(y)
-    dZ *= 1.0 / len(y)  # dZ[L] = (A[L] - Y) / m
+    # dZ[L] = (A[L] - Y) / m, times the learning rate: backprop is linear in dZ, so every dW and
+    # db below comes out as learning_rate * gradient, ready for the update
+    dZ *= learning_rate / len(y)
     for i in range(len(layers) - 1, -1, -1):
         dZ = layers[i].backward(dZ, input_grad=i > 0)  # dW, db; then dA and dZ below
     for dense, W, b in zip(layers[::2], weights, biases):
-        W -= learning_rate * dense.dW  # the update, as update_weights
-        b -= learning_rate * dense.db
+        W -= dense.dW  # W -= learning_rate * dW, as update_weights
+        b -= dense.db  # b -= learning_rate * db
     return loss, accuracy, weights, biases
+
+
+_CROSS_ENTROPY = CrossEntropy()  # stateless but for a cache of row offsets: shared by the calls
 
 
 # -log(p) for p clipped to [1e-15, 1 - 1e-15], as cross_entropy_loss clips: [~1.1e-15, ~34.5]

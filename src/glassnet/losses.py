@@ -98,8 +98,8 @@ class CrossEntropy(Loss):
             if y.dtype.kind == "f" and not np.all(y == np.round(y)):
                 row = int(np.flatnonzero(y != np.round(y))[0])
                 raise ValueError(f"y must hold integer class labels; got {y[row].item()!r} at row {row}")
-            bad = np.flatnonzero((y < 0) | (y >= n_outputs))
-            if bad.size:
+            if y.size and (y.min() < 0 or y.max() >= n_outputs):  # two passes, no mask
+                bad = np.flatnonzero((y < 0) | (y >= n_outputs))
                 raise ValueError(
                     f"y has a label out of range: {y[bad[0]].item()!r} at row {bad[0]}; "
                     f"the model has {n_outputs} outputs, so labels must be in 0..{n_outputs - 1}")
