@@ -1,12 +1,19 @@
-"""Where one training step's time goes: each piece of a 784-256-128-10 float32 step, alone.
+"""Where one training step's time goes: each piece of a 784-256-128-10 float32 step, alone,
+then what the pieces cost inside a real epoch.
 
 Run:  python benchmarks/profile_step.py
-Each line is the best of several timed loops of that piece, in microseconds per call, on a
-batch of 128 rows; "products" are the eight matrix products of the step (the floor).
+Part 1: each line is the best of several timed loops of that piece, in microseconds per call,
+on a batch of 128 rows (in cache); "products" are the eight matrix products of the step (the
+floor).
+Part 2: one 60,000-row epoch of a bare training loop (forward, loss, backward, one-pass SGD),
+timed whole with one thing changed at a time, alternating with the floor's epoch; the best of
+nine rounds. The differences are what the shuffled gather (rows from memory, not cache) and the
+update cost per step in their real surroundings.
 """
 
 from __future__ import annotations
 
+import time
 import timeit
 
 import numpy as np
@@ -51,6 +58,7 @@ def main() -> None:
     sgd, adam = glassnet.optim.SGD(0.01), glassnet.optim.Adam(1e-3)
     params, grads = [model.flat_params], [model.flat_grads]
     adam.step(params, grads)
+    v, root = np.abs(params[0]), np.empty_like(params[0])  # non-negative, as Adam's v
     pieces = {
         "the eight matrix products (floor)": products,
         "gather a shuffled batch (np.take)": lambda: np.take(X, rows, axis=0, out=gathered,
@@ -62,7 +70,8 @@ def main() -> None:
                                                                 out=d1.db),
         "softmax cross-entropy, value and gradient": lambda: loss.value_and_grad(z3, y),
         "SGD update, lr folded in (one pass)": lambda: sgd.step(params, grads, lr_applied=True),
-        "Adam update": lambda: adam.step(params, grads),
+        "Adam update (ten passes)": lambda: adam.step(params, grads),
+        "  of which the square root (np.sqrt)": lambda: np.sqrt(v, out=root),
         "L2 term (alpha), value and gradient": lambda: model.add_l2(1e-6),
         "whole step: forward, loss, backward": lambda: glassnet.grad.objective_and_backward(
             model, loss, x, y, 0.0, None, True),
@@ -70,6 +79,54 @@ def main() -> None:
     print(f"{model.count_parameters():,} parameters, batch 128, float32; microseconds per call")
     for name, fn in pieces.items():
         print(f"  {name:<44} {best_us(fn):8.1f}")
+    epoch_costs(X, rng.integers(0, 10, len(X)), rounds=9)
+
+
+def epoch_costs(X: np.ndarray, y: np.ndarray, rounds: int = 5) -> None:
+    """Part 2: a bare epoch with and without the shuffle and the update, against the floor."""
+    import sys
+    from pathlib import Path
+    sys.path.insert(0, str(Path(__file__).parent))
+    from run import floor_epoch
+
+    sizes, B = [784, 256, 128, 10], 128
+    floor = floor_epoch(X, sizes, B)
+    loss = CrossEntropy()
+
+    def bare_epoch(shuffle: bool, update: bool) -> None:
+        model = glassnet.MLP(sizes, seed=0)
+        order = np.random.default_rng(0).permutation(len(X))
+        xb, yb = np.empty((B, 784), X.dtype), np.empty(B, y.dtype)
+        with np.errstate(under="ignore"):
+            for start in range(0, len(X), B):
+                if shuffle:
+                    rows = order[start:start + B]
+                    x = np.take(X, rows, axis=0, out=xb[:len(rows)], mode="clip")
+                    t = np.take(y, rows, out=yb[:len(rows)], mode="clip")
+                else:
+                    x, t = X[start:start + B], y[start:start + B]
+                glassnet.grad.objective_and_backward(model, loss, x, t, 0.0, None, True, 0.01)
+                if update:
+                    model.flat_params -= model.flat_grads
+
+    variants = {"floor (the products alone)": floor,
+                "bare epoch, shuffled, SGD update": lambda: bare_epoch(True, True),
+                "  the same without the shuffle": lambda: bare_epoch(False, True),
+                "  the same without the update": lambda: bare_epoch(True, False)}
+    best = {name: float("inf") for name in variants}
+    for _ in range(rounds):
+        for name, fn in variants.items():
+            time.sleep(0.2)  # let BLAS's spinning threads settle (see run.py)
+            start = time.perf_counter()
+            fn()
+            best[name] = min(best[name], time.perf_counter() - start)
+    steps = -(-len(X) // B)
+    full = best["bare epoch, shuffled, SGD update"]
+    print(f"\none epoch, {len(X):,} rows, {steps} steps; best of {rounds}, alternating")
+    for name, t in best.items():
+        extra = "" if t == full else f"  (shuffle/update: {1e6 * (full - t) / steps:.0f} us a step)"
+        print(f"  {name:<44} {t:7.3f} s  {t / best['floor (the products alone)']:.2f} x floor"
+              + (extra if name.startswith("  ") else ""))
 
 
 if __name__ == "__main__":
