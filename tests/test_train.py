@@ -274,6 +274,19 @@ def test_a_schedule_that_stops_ends_training():
     assert len(history) < 50 and rule.stop
 
 
+def test_lbfgs_final_loss_may_underflow():
+    """The loss L-BFGS logs is evaluated once more after the search: like the search itself
+    it runs under np.errstate(under="ignore"), so a probability that rounds to 0 is no error
+    (the suite raises on underflow)."""
+    pytest.importorskip("scipy", reason="scipy is not installed: L-BFGS is untested")
+    model = glassnet.MLP([1, 2], dtype="float64", seed=0)
+    model.layers[0].W[...] = [[360.0, -360.0]]  # logits 720 apart: exp(-720) is subnormal
+    model.layers[0].b[...] = 0.0
+    history = glassnet.fit(model, np.ones((2, 1)), np.array([0, 0]),
+                           optimizer=optim.LBFGS(max_iter=1), epochs=1)
+    assert 0.0 <= history["loss"][-1] < 1e-300
+
+
 def test_lbfgs_refuses_dropout():
     X, y = blobs(30)
     with pytest.raises(ValueError, match="L-BFGS needs a deterministic objective"):

@@ -262,9 +262,10 @@ def _fit_lbfgs(state, X, y, sample_weight, l2, l2_per_sample, val, callbacks, ma
     lbfgs.max_iter = min(lbfgs.max_iter, max_iter)  # fit's `epochs` caps the iterations too
     with np.errstate(under="ignore"):  # underflow to 0 is harmless
         theta, n_iter, _ = lbfgs.minimize(fun_and_grad, model64.flat_params.copy())
+        loss_at_theta = fun_and_grad(theta)[0]  # objective_and_backward wants the errstate too
     model.flat_params[...] = theta
     state.epoch = n_iter
-    state.logs = {"loss": fun_and_grad(theta)[0]}
+    state.logs = {"loss": loss_at_theta}
     if val is not None:
         state.logs.update(evaluate(model, loss, *val, prefix="val_"))
     _call(callbacks, "on_epoch_end", state)
