@@ -226,6 +226,27 @@ def test_loss_matches_independent_formula(name, target, weighted):
     assert_close(grad, want, rtol=1e-12, atol=1e-15)
 
 
+@pytest.mark.parametrize("layout", ["fortran", "transposed view", "strided view"])
+@pytest.mark.parametrize("name, target", LOSS_CASES)
+def test_loss_gradient_does_not_depend_on_the_memory_layout_of_z(name, target, layout):
+    """Logits in Fortran order or as a view (e.g. ``(W.T @ X.T).T``) give the same value and
+    gradient as C-ordered ones: the label entries of dL/dz are reached through a flat view."""
+    rng = np.random.default_rng(5)
+    n, k = 7, 3
+    z = rng.standard_normal((n, k)) * 3.0
+    y = _targets(name, target, n, k, np.float64, rng)
+    if name in ("mse", "squared_error", "mae", "huber"):
+        y = rng.standard_normal((n, k)) * 2.0
+    laid_out = {"fortran": lambda: np.asfortranarray(z),
+                "transposed view": lambda: np.ascontiguousarray(z.T).T,
+                "strided view": lambda: np.repeat(z, 2, axis=1)[:, ::2]}[layout]()
+    assert np.array_equal(laid_out, z) and not laid_out.flags.c_contiguous
+    value, grad = LOSSES[name]().value_and_grad(laid_out, y)
+    want_value, want_grad = LOSSES[name]().value_and_grad(z.copy(), y)
+    assert_close(value, want_value, rtol=1e-14)
+    assert_close(grad, want_grad, rtol=1e-14, atol=1e-16)
+
+
 # --------------------------------------------------------------------------------------
 # Activations on extreme inputs
 # --------------------------------------------------------------------------------------

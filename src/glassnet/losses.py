@@ -129,7 +129,7 @@ class CrossEntropy(Loss):
         ``l = log(s) - sum(y * t)`` (= logsumexp(z) - z_c for a label c) and
         ``dl/dz = e / s - y``, all computed in place in one new array.
         """
-        dz = np.empty_like(z)
+        dz = np.empty_like(z, order="C")  # C order: the flat view below must be a view
         np.subtract(z, np.maximum.reduce(z, axis=1, keepdims=True), out=dz)  # t = z - max z
         if y.ndim == 1:
             # entry (i, y_i) of the row-major dz is entry i * K + y_i of its flat view: one
