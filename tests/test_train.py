@@ -331,3 +331,30 @@ def test_divergence_guard_checks_the_weights_at_the_end_of_an_epoch(bad):
     with pytest.raises(DivergenceError, match="epoch 4, end of epoch: the weights are not finite"):
         guard.on_epoch_end(state)
     np.testing.assert_array_equal(model.flat_params, start)
+
+
+@pytest.mark.parametrize("bad", ["huge", "both infs"])
+def test_divergence_guard_is_silent_under_numpys_default_error_handling(bad):
+    """Outside the suite's np.seterr(all="raise"), NumPy warns on overflow and inf - inf: the
+    epoch-end sum must neither warn (huge finite weights are fine) nor, with warnings turned
+    into errors, raise a RuntimeWarning in place of DivergenceError and its restore."""
+    import warnings
+    from glassnet.callbacks import DivergenceError, StopOnDivergence
+    from glassnet.metrics import History, TrainState
+    model = glassnet.MLP([2, 3, 2], dtype="float64", seed=0)
+    state = TrainState(model, optim.SGD(0.1), CrossEntropy(), History(), epoch=2)
+    guard = StopOnDivergence()
+    guard.on_epoch_begin(state)
+    start = model.flat_params.copy()
+    if bad == "huge":
+        model.flat_params[:] = np.finfo(np.float64).max / 2  # finite; the sum overflows
+    else:
+        model.flat_params[3], model.flat_params[5] = np.inf, -np.inf
+    with np.errstate(all="warn"), warnings.catch_warnings():
+        warnings.simplefilter("error")
+        if bad == "huge":
+            guard.on_epoch_end(state)
+        else:
+            with pytest.raises(DivergenceError, match="the weights are not finite"):
+                guard.on_epoch_end(state)
+            np.testing.assert_array_equal(model.flat_params, start)
