@@ -202,6 +202,22 @@ def test_train_one_step_equals_the_four_functions_in_turn(act, sizes):
             np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)
 
 
+def test_train_one_step_tolerates_underflow_in_the_scaled_gradient():
+    """Sample 0 is so confident that p(class 1) = exp(-706) ~ 2.4e-307: learning_rate / m
+    times that is subnormal. Underflow to 0 is harmless (the suite raises on it); the step
+    must match the four functions in turn, in which only the summed dW and db are scaled."""
+    X, y = np.array([[1.0], [2.0]]), np.array([0, 1])  # logits [353, -353] and [0, 0]
+    weights, biases = [np.array([[-353.0, 353.0]])], [np.array([[706.0, -706.0]])]
+    w2, b2 = [w.copy() for w in weights], [b.copy() for b in biases]
+    loss, acc, _, _ = F.train_one_step(X, y, weights, biases, "relu", 0.1)
+    probs, cache = F.forward_pass(X, w2, b2, "relu", return_cache=True)
+    loss2, Y = F.cross_entropy_loss(y, probs)
+    F.update_weights(w2, b2, F.backward_pass(cache, Y, w2, "relu"), 0.1)
+    assert loss == pytest.approx(loss2, rel=1e-14) and acc == 50.0
+    for a, b in zip(weights + biases, w2 + b2):
+        np.testing.assert_allclose(a, b, rtol=1e-14)
+
+
 def test_train_one_step_keeps_the_notebook_clip_of_the_loss():
     """A confidently wrong prediction: the notebook clips p to 1e-15, so a sample's loss stops
     at -log(1e-15) = 34.54 however wrong the logits are."""

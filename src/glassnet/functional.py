@@ -244,17 +244,18 @@ def train_one_step(X, y_true, weights, biases, activation_type: str,
     Z = X
     for layer in layers:
         Z = layer.forward(Z)  # Z[l] = A[l-1] @ W[l] + b[l]; A[l] = activation(Z[l])
-    with np.errstate(under="ignore"):  # probabilities that round to 0 are harmless
+    # Probabilities, and gradients scaled by learning_rate / m, that round to 0 are harmless
+    with np.errstate(under="ignore"):
         losses, dZ = loss_fn.forward_backward(Z, y)  # -log p_c and softmax(Z) - Y
-    np.maximum(losses, _CLIPPED_LOSS[0], out=losses)  # clip(losses, *_CLIPPED_LOSS), as two
-    np.minimum(losses, _CLIPPED_LOSS[1], out=losses)  # ufunc calls: np.clip's wrapper is slower
-    loss = float(np.add.reduce(losses, dtype=np.float64)) / len(y)
-    accuracy = 100.0 * np.count_nonzero(Z.argmax(axis=1) == y) / len(y)
-    # dZ[L] = (A[L] - Y) / m, times the learning rate: backprop is linear in dZ, so every dW and
-    # db below comes out as learning_rate * gradient, ready for the update
-    dZ *= learning_rate / len(y)
-    for i in range(len(layers) - 1, -1, -1):
-        dZ = layers[i].backward(dZ, input_grad=i > 0)  # dW, db; then dA and dZ below
+        np.maximum(losses, _CLIPPED_LOSS[0], out=losses)  # clip(losses, *_CLIPPED_LOSS), as
+        np.minimum(losses, _CLIPPED_LOSS[1], out=losses)  # two ufunc calls: np.clip's is slower
+        loss = float(np.add.reduce(losses, dtype=np.float64)) / len(y)
+        accuracy = 100.0 * np.count_nonzero(Z.argmax(axis=1) == y) / len(y)
+        # dZ[L] = (A[L] - Y) / m, times the learning rate: backprop is linear in dZ, so every
+        # dW and db below comes out as learning_rate * gradient, ready for the update
+        dZ *= learning_rate / len(y)
+        for i in range(len(layers) - 1, -1, -1):
+            dZ = layers[i].backward(dZ, input_grad=i > 0)  # dW, db; then dA and dZ below
     for dense, W, b in zip(layers[::2], weights, biases):
         W -= dense.dW  # W -= learning_rate * dW, as update_weights
         b -= dense.db  # b -= learning_rate * db
