@@ -283,6 +283,37 @@ def test_state_dict_round_trip_continues_identically(name):
         np.testing.assert_array_equal(p, q)
 
 
+@pytest.mark.parametrize("amsgrad", [False, True])
+def test_adam_state_dict_loads_into_other_betas(amsgrad):
+    """Adam's saved arrays are m / (1 - beta1) and v / (1 - beta2) for the betas at save time.
+    Loaded into an Adam with other betas (or after its own betas changed), m and v must come
+    back as saved, and the next steps equal those of the saving Adam with its betas changed."""
+    import copy
+    params, grad = make_problem(3)
+    a = Adam(lr=0.01, amsgrad=amsgrad)
+    for _ in range(5):
+        a.step(params, [grad(i, p) for i, p in enumerate(params)])
+    saved, moments = a.state_dict(), [a.moments(i) for i in range(len(params))]
+    changed = copy.deepcopy(a)
+    changed.betas = (0.5, 0.9)
+    b = Adam(lr=0.01, betas=(0.5, 0.9), amsgrad=amsgrad)
+    a.betas = (0.7, 0.95)
+    for opt in (a, b):
+        opt.load_state_dict(saved)
+        for i, want in enumerate(moments):
+            got = opt.moments(i)
+            assert sorted(got) == sorted(want)
+            for name in want:
+                np.testing.assert_allclose(got[name], want[name], rtol=1e-14, err_msg=name)
+    assert b.betas == (0.5, 0.9)  # the optimizer keeps its own betas, as before the scaling
+    ours, twin = [p.copy() for p in params], [p.copy() for p in params]
+    for _ in range(5):
+        changed.step(ours, [grad(i, p) for i, p in enumerate(ours)])
+        b.step(twin, [grad(i, p) for i, p in enumerate(twin)])
+    for p, q in zip(ours, twin):
+        np.testing.assert_allclose(p, q, rtol=1e-13)
+
+
 def test_load_state_dict_rejects_foreign_keys_and_missing_slots():
     with pytest.raises(ValueError, match="unexpected key 'layers.0.W'"):
         Adam().load_state_dict({"t": 1, "layers.0.W": np.zeros(2)})

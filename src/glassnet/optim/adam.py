@@ -69,12 +69,26 @@ class Adam(Optimizer):
                 for slot, a in self.state[i].items()}
 
     def state_dict(self) -> dict[str, Any]:
+        """As ``Optimizer.state_dict``, plus ``"betas"``: the arrays are M and V, divided by
+        ``1 - beta`` for these betas."""
         self._sync_betas()
-        return super().state_dict()
+        return {**super().state_dict(), "betas": np.array(self.betas)}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
+        """The arrays are read as divided by the saved ``"betas"`` (this Adam's own betas when
+        the key is absent) and rescaled to this Adam's betas, which stay as they are."""
+        state = dict(state)
+        saved = state.pop("betas", self.betas)
+        try:
+            betas = np.asarray(saved, dtype=float)
+        except (TypeError, ValueError):
+            betas = np.empty(0)
+        if betas.shape != (2,) or not np.all((betas >= 0) & (betas < 1)):
+            raise ValueError(f"state['betas'] must be a pair (beta1, beta2) in [0, 1), "
+                             f"got {saved!r}")
         super().load_state_dict(state)
-        self._state_betas = self.betas  # the arrays are read as scaled by these betas
+        # M = m / (1 - saved beta1), V = v / (1 - saved beta2): _sync_betas rescales them
+        self._state_betas = (float(betas[0]), float(betas[1]))
 
     def step(self, params, grads, lr_applied=False):
         self._sync_betas()
