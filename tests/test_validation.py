@@ -116,6 +116,21 @@ def test_x_must_be_2d_and_numeric():
         model.forward(np.array([["a", "b", "c"]]))
 
 
+@pytest.mark.parametrize("verbose", [False, True])
+@pytest.mark.parametrize("lr", ["0.1", None, np.array([0.1, 0.2]), float("nan")])
+def test_train_one_step_checks_the_learning_rate(lr, verbose, capsys):
+    """A learning rate that is not a finite number is a ValueError naming it, on the fused
+    path for labels and the composed one alike (not a NumPy broadcast or type error), and the
+    weights are left untouched."""
+    weights, biases, _, _ = F.initialise([2, 3, 2], seed=0)
+    before = [a.copy() for a in weights + biases]
+    with pytest.raises(ValueError, match=r"learning_rate must be a finite number"):
+        F.train_one_step(np.zeros((2, 2)), np.array([0, 1]), weights, biases, "relu", lr,
+                         verbose=verbose)
+    for a, b in zip(weights + biases, before):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_negative_l2_is_rejected():
     model = glassnet.MLP([3, 2], seed=0)
     with pytest.raises(ValueError, match=r"l2 must be a finite number >= 0, got -1"):

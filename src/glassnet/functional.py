@@ -25,7 +25,7 @@ from typing import Sequence
 import numpy as np
 
 from . import trace
-from ._checks import check_layer_sizes, check_X, check_y, resolve
+from ._checks import check_layer_sizes, check_number, check_X, check_y, resolve
 from .activations import ACTIVATIONS, Activation, ReLU, Sigmoid, Tanh
 from .init import xavier
 from .layers import Dense
@@ -227,6 +227,7 @@ def train_one_step(X, y_true, weights, biases, activation_type: str,
     (loss, accuracy_percent, weights, biases)
         The loss and accuracy are measured before the update, as in the notebook.
     """
+    learning_rate = check_number(learning_rate, "learning_rate")
     y_arr = np.asarray(y_true)
     if verbose or y_arr.ndim != 1:
         return _train_one_step_composed(X, y_true, weights, biases, activation_type,
