@@ -77,7 +77,8 @@ def test_finite_check_is_exact_beyond_its_sum_of_squares_fast_path(dtype):
     accepted; one NaN/inf anywhere in a large or non-contiguous array must be found."""
     from glassnet._checks import check_X
     big = np.finfo(dtype).max / 4
-    X = np.full((300, 7), big, dtype)  # every square overflows, the sum is inf: still finite
+    X = np.full((1000, 7), big, dtype)  # every square overflows, the sum is inf: still finite
+    assert X.size > 4096  # large enough for the fast path, which must fall back to min/max
     assert check_X(X, 7, dtype) is X
     for bad in (np.nan, np.inf, -np.inf):
         Y = np.ones((5000, 7), dtype)
