@@ -68,7 +68,7 @@ def main() -> None:
         "ReLU backward, layer 1": lambda: r1.backward(delta1),
         "bias gradient, layer 1 (1^T delta)": lambda: np.matmul(np.ones(128, np.float32), delta1,
                                                                 out=d1.db),
-        "softmax cross-entropy, value and gradient": lambda: loss.value_and_grad(z3, y),
+        "softmax cross-entropy, value and gradient": lambda: loss._value_and_grad(z3, y),
         "SGD update, lr folded in (one pass)": lambda: sgd.step(params, grads, lr_applied=True),
         "Adam update (ten passes)": lambda: adam.step(params, grads),
         "  of which the square root (np.sqrt)": lambda: np.sqrt(v, out=root),

@@ -208,3 +208,17 @@ def test_dropout_accepts_the_notebook_generator_too():
     y = layer.forward(np.ones((400, 50), dtype=np.float32), training=True)
     assert y.dtype == np.float32 and abs(np.mean(y != 0) - 0.75) < 0.01
     np.testing.assert_allclose(y[y != 0], 1 / 0.75, rtol=1e-6)
+
+
+def test_predict_says_when_a_finite_value_overflowed_the_models_dtype():
+    """A float64 value beyond float32's range becomes inf when a float32 model casts X: the
+    error says so, instead of calling the caller's finite data NaN or inf without a reason."""
+    model = glassnet.MLP([3, 4, 2], dtype="float32", seed=0)
+    X = np.zeros((6, 3))
+    X[4, 0] = 1e300
+    with pytest.raises(ValueError, match=r"after conversion to float32, whose largest value is "
+                                         r"3\.4e\+38 \(first at row 4\)"):
+        model.predict(X)
+    X[4, 0] = np.nan
+    with pytest.raises(ValueError, match=r"X contains NaN or inf \(first at row 4\)"):
+        glassnet.MLP([3, 4, 2], dtype="float64", seed=0).predict(X)

@@ -136,3 +136,18 @@ def test_negative_l2_is_rejected():
     model = glassnet.MLP([3, 2], seed=0)
     with pytest.raises(ValueError, match=r"l2 must be a finite number >= 0, got -1"):
         glassnet.value_and_grad(model, "mse", np.zeros((2, 3)), np.zeros((2, 2)), l2=-1)
+
+
+def test_losses_check_their_targets_when_called_directly():
+    """Loss.value / value_and_grad validate y (the training loop validates once per fit and
+    calls the unchecked _value_and_grad): a label out of range names its row instead of
+    indexing the next row's logits, and a 1-D y for one output is not broadcast against z."""
+    from glassnet.losses import MSE, CrossEntropy
+    z = np.random.default_rng(0).standard_normal((4, 3))
+    for call in (CrossEntropy().value, CrossEntropy().value_and_grad):
+        with pytest.raises(ValueError, match=r"label out of range: 3 at row 1"):
+            call(z, np.array([0, 3, 1, 2]))
+    y = np.array([0.5, -1.0, 2.0, 0.0])
+    value, grad = MSE().value_and_grad(z[:, :1], y)
+    np.testing.assert_allclose(value, np.mean((z[:, 0] - y) ** 2), rtol=1e-12)
+    np.testing.assert_allclose(grad[:, 0], 2 * (z[:, 0] - y) / 4, rtol=1e-12)

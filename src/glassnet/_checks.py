@@ -85,6 +85,9 @@ def check_X(X: Any, n_features: int | None = None, dtype: Any = None, name: str 
     """
     try:
         a = np.asarray(X, dtype=dtype)
+    except FloatingPointError:  # np.seterr(over="raise"): a value beyond dtype's range; the
+        with np.errstate(over="ignore"):  # finite check below names it
+            a = np.asarray(X, dtype=dtype)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{name} must be numeric, could not convert it: {exc}") from None
     if a.dtype.kind not in "fiub":
@@ -100,15 +103,32 @@ def check_X(X: Any, n_features: int | None = None, dtype: Any = None, name: str 
     if a.dtype.kind != "f":
         a = a.astype(dtype if dtype is not None else np.float64)
     if finite:
-        check_finite(a, name)
+        check_finite(a, name, source=None if a is X else X)
     return a
 
 
-def check_finite(a: np.ndarray, name: str = "X", first_row: int = 0) -> None:
+def check_finite(a: np.ndarray, name: str = "X", first_row: int = 0, source: Any = None
+                 ) -> None:
     """Raise ValueError naming the first row with NaN or inf; ``a`` holds the rows from
-    ``first_row`` on (a chunk that is checked while it is in cache)."""
-    if not _all_finite(a):
-        raise ValueError(f"{name} contains NaN or inf (first at row {first_row + _first_bad_row(a)})")
+    ``first_row`` on (a chunk that is checked while it is in cache). ``source``: the caller's
+    data that ``a`` was converted from, where a finite value may have overflowed ``a``'s dtype
+    (1e300 in a float32 array is inf): then the message says so."""
+    if _all_finite(a):
+        return
+    row = first_row + _first_bad_row(a)
+    hint = ""
+    if source is not None and _row_is_finite(source, row):
+        hint = f" after conversion to {a.dtype}, whose largest value is {np.finfo(a.dtype).max:.3g}"
+    raise ValueError(f"{name} contains NaN or inf{hint} (first at row {row})")
+
+
+def _row_is_finite(source: Any, row: int) -> bool:
+    """Whether row ``row`` of the caller's data was finite before any cast (the error path)."""
+    try:
+        values = np.asarray(np.asarray(source)[row], dtype=np.float64)
+    except (TypeError, ValueError, IndexError):
+        return False
+    return bool(np.isfinite(values).all())
 
 
 def _all_finite(a: np.ndarray) -> bool:

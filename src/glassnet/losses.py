@@ -50,7 +50,7 @@ class Loss:
 
     def value(self, z: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None) -> float:
         """``L = sum(w * l) / sum(w)``, the mean when ``sample_weight`` is None."""
-        losses = self.forward(z, y)
+        losses = self.forward(z, self.prepare_targets(np.asarray(y), z.shape[1], z.dtype))
         if sample_weight is None:
             return float(np.mean(losses, dtype=np.float64))
         return float(np.dot(sample_weight, losses) / np.sum(sample_weight))
@@ -61,13 +61,16 @@ class Loss:
 
     def value_and_grad(self, z: np.ndarray, y: np.ndarray,
                        sample_weight: np.ndarray | None = None) -> tuple[float, np.ndarray]:
-        """``(L, dL/dz)`` with ``dL/dz_i = w_i / sum(w) * dl_i/dz_i``."""
+        """``(L, dL/dz)`` with ``dL/dz_i = w_i / sum(w) * dl_i/dz_i``; ``y`` is checked first
+        (``prepare_targets``: a label out of range is a ValueError naming its row)."""
+        y = self.prepare_targets(np.asarray(y), z.shape[1], z.dtype)
         with np.errstate(under="ignore"):  # tiny probabilities may round to 0: harmless
             return self._value_and_grad(z, y, sample_weight)
 
     def _value_and_grad(self, z, y, sample_weight=None):
-        """``value_and_grad`` for callers already under ``np.errstate(under="ignore")``: the
-        training loop enters that once per epoch instead of once per batch."""
+        """``value_and_grad`` on targets that ``prepare_targets`` returned, for callers already
+        under ``np.errstate(under="ignore")``: the training loop validates once per fit and
+        enters that once per epoch, instead of once per batch."""
         losses, grad = self.forward_backward(z, y)
         if sample_weight is None:
             grad *= 1.0 / len(z)  # the 1/n of the mean

@@ -175,11 +175,12 @@ class Sequential:
         """
         batch_size = check_number(batch_size, "batch_size", integer=True, ge=1)
         x = check_X(X, self.n_inputs, self.dtype, finite=False)
+        source = None if x is X else X  # what x was converted from, for the error message
         out = np.empty((len(x), self.n_outputs), dtype=self.dtype)
         for start in range(0, len(x), batch_size):
             chunk = x[start:start + batch_size]
             if check_input:  # the NaN/inf scan, per chunk: it brings the rows into cache for
-                check_finite(chunk, "X", start)  # the first product instead of a separate pass
+                check_finite(chunk, "X", start, source)  # the first product, no extra pass
             out[start:start + batch_size] = self._forward(chunk)
         return out
 

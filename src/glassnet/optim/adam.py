@@ -27,7 +27,9 @@ class Adam(Optimizer):
     ``1 - beta``: ``M = m / (1 - beta1)``, ``V = v / (1 - beta2)`` (slots ``exp_avg_scaled``,
     ``exp_avg_sq_scaled``, ``max_exp_avg_sq_scaled``). Then ``M = beta1 * M + g`` and
     ``V = beta2 * V + g * g`` cost two and three passes, and the whole step ten; ``moments(i)``
-    gives ``m``, ``v`` (and ``v_max``) as torch stores them.
+    gives ``m``, ``v`` (and ``v_max``) as torch stores them. (``V`` is ``1 / (1 - beta2)`` times
+    ``v``, so in float32 it overflows from ``|g| ~ 6e17`` with the default betas, where torch's
+    ``v`` would at ``~2e19``: only a run that has diverged gets there.)
     """
 
     slots = ("exp_avg_scaled", "exp_avg_sq_scaled", "max_exp_avg_sq_scaled")
