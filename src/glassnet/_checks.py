@@ -132,19 +132,23 @@ def _row_is_finite(source: Any, row: int) -> bool:
 
 
 def _all_finite(a: np.ndarray) -> bool:
-    """No NaN or inf in ``a``, without the data-sized boolean array of ``np.isfinite(a).all()``.
+    """No NaN or inf in ``a``, exactly, silent under any ``np.seterr``.
 
-    Fast path, one BLAS pass: ``sum(a * a)`` is NaN or inf when any entry is. It can also
-    overflow for finite entries above ~1e19 (float32), so a non-finite sum is settled exactly
-    by ``min`` and ``max``, which propagate NaN and expose inf (two passes).
+    Small arrays: ``isfinite`` and an all-reduce (the boolean array is tiny). Large float
+    arrays in one piece: one BLAS pass, ``sum(a * a)``, which is NaN or inf when any entry is;
+    it can also overflow for finite entries above ~1e19 (float32), so a non-finite sum is
+    settled by ``min`` and ``max``, which propagate NaN and expose inf, without the data-sized
+    boolean array of ``np.isfinite(a).all()``.
     """
-    if a.size > 4096 and a.dtype in (np.float32, np.float64) and a.flags.c_contiguous:
-        # (small arrays go straight to min/max: the np.errstate below costs more than a pass)
+    if a.size <= 4096:  # here np.errstate would cost more than the whole check
+        return bool(np.logical_and.reduce(np.isfinite(a), axis=None))
+    if a.dtype in (np.float32, np.float64) and a.flags.c_contiguous:
         flat = a.reshape(-1)
         with np.errstate(all="ignore"):  # an overflow here only sends us to the exact check
             if np.isfinite(np.dot(flat, flat)):
                 return True
-    return bool(np.isfinite(a.min()) and np.isfinite(a.max()))
+    return bool(np.isfinite(np.minimum.reduce(a, axis=None))
+                and np.isfinite(np.maximum.reduce(a, axis=None)))
 
 
 def check_y(y: Any, n_samples: int, name: str = "y") -> np.ndarray:
