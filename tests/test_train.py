@@ -358,3 +358,50 @@ def test_divergence_guard_is_silent_under_numpys_default_error_handling(bad):
             with pytest.raises(DivergenceError, match="the weights are not finite"):
                 guard.on_epoch_end(state)
             np.testing.assert_array_equal(model.flat_params, start)
+
+
+@pytest.mark.parametrize("l2, l2_per_sample", [(0.0, False), (0.01, False), (0.5, True)])
+def test_sgd_inside_the_backward_pass_equals_the_separate_step_bit_for_bit(l2, l2_per_sample):
+    """Plain SGD updates each layer inside the backward pass unless a batch hook must see the
+    gradients first; both orders do W = (1 - lr l2) W - lr dW elementwise, so the weights, the
+    losses and the step count must agree exactly."""
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((250, 6)), rng.integers(0, 3, 250)
+    results = []
+    for hooks in ([], [LambdaCallback(on_batch_end=lambda state: None)]):
+        model = glassnet.MLP([6, 9, 7, 3], dropout=0.1, dtype="float64", seed=1)
+        opt = optim.SGD(lr=0.05)
+        history = glassnet.fit(model, X, y, optimizer=opt, epochs=4, batch_size=32, seed=2,
+                               l2=l2, l2_per_sample=l2_per_sample, callbacks=hooks)
+        results.append((model.flat_params.copy(), history["loss"], opt.t))
+    (fused, loss_a, t_a), (separate, loss_b, t_b) = results
+    np.testing.assert_array_equal(fused, separate)
+    assert loss_a == loss_b and t_a == t_b == 4 * 8
+    assert not np.array_equal(fused, glassnet.MLP([6, 9, 7, 3], dtype="float64", seed=1).flat_params)
+
+
+def test_a_diverging_batch_is_not_stepped_inside_the_backward_pass():
+    """The divergence guard reads the loss before any update: with plain SGD stepping inside
+    the backward pass, the batch whose loss is not finite must leave the weights as the
+    batch before left them (not the start of the epoch, which the guard restores when the
+    weights themselves went bad)."""
+    from glassnet.callbacks import DivergenceError
+
+    class NaNOnSecondBatch(CrossEntropy):  # a finite gradient, but the value is NaN
+        calls = 0
+
+        def _value_and_grad(self, z, y, sample_weight=None):
+            value, grad = super()._value_and_grad(z, y, sample_weight)
+            type(self).calls += 1
+            return (float("nan") if self.calls == 2 else value), grad
+
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((16, 2)), rng.integers(0, 2, 16)
+    ref = glassnet.MLP([2, 3, 2], dtype="float64", seed=0)
+    glassnet.fit(ref, X[:8], y[:8], optimizer=optim.SGD(lr=0.1), epochs=1, batch_size=8,
+                 shuffle=False)  # the weights after batch 1
+    model = glassnet.MLP([2, 3, 2], dtype="float64", seed=0)
+    with pytest.raises(DivergenceError, match="epoch 1, batch 2.*last finite weights"):
+        glassnet.fit(model, X, y, loss=NaNOnSecondBatch(), optimizer=optim.SGD(lr=0.1),
+                     epochs=1, batch_size=8, shuffle=False)
+    np.testing.assert_array_equal(model.flat_params, ref.flat_params)
