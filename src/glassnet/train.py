@@ -175,10 +175,6 @@ def _batches(X, y, sample_weight, batch_size, order, buffers):
         yield xb, yb, (None if sample_weight is None else sample_weight[rows])
 
 
-_IN_BACKWARD_MIN_BYTES = 4 << 20  # parameters above 4 MiB: W and dW are no longer in cache by
-# the time a separate update pass reaches them (784-2048-2048-10: 23 MiB)
-
-
 class _SGDInBackward:
     """Plain SGD taken layer by layer inside the backward pass, as soon as a layer is done
     with its weights (its input gradient is computed): ``W = shrink * W - (lr * dW)``,
@@ -206,13 +202,11 @@ def _one_epoch(state, X, y, sample_weight, l2, l2_per_sample, batch_size, order,
     classify = isinstance(loss, (CrossEntropy, BinaryCrossEntropy))
     fold = optimizer.folds_lr  # plain SGD: lr rides in the gradient, the update is one pass
     scale = optimizer.lr if fold else 1.0
-    # Plain SGD steps inside the backward pass when the parameters outgrow the caches (below
-    # that one pass over the flat buffer is as fast, in fewer calls), unless a batch hook other
-    # than the divergence guard must see the gradients first (the guard only reads the loss,
-    # which comes before the backward pass: objective_and_backward skips a non-finite batch).
-    in_backward = (fold and model.flat_params.nbytes > _IN_BACKWARD_MIN_BYTES
-                   and all(isinstance(getattr(hook, "__self__", None), StopOnDivergence)
-                           for hook in hooks))
+    # Plain SGD steps inside the backward pass unless a batch hook other than the divergence
+    # guard must see the gradients first (the guard only reads the loss, which comes before
+    # the backward pass; objective_and_backward skips the step when the loss is not finite).
+    in_backward = fold and all(isinstance(getattr(hook, "__self__", None), StopOnDivergence)
+                               for hook in hooks)
     running_loss, correct = 0.0, 0
     batches = _batches(X, y, sample_weight, batch_size, order, buffers)
     for state.batch, (xb, yb, wb) in enumerate(batches, start=1):
