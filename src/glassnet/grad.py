@@ -22,7 +22,6 @@ pattern, instead of raising a false alarm.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,8 +59,7 @@ def prepare_data(model: Sequential, loss: Loss, X: Any, y: Any, sample_weight: A
 def objective_and_backward(model: Sequential, loss: Loss, X: np.ndarray, y: np.ndarray,
                            l2: float = 0.0, sample_weight: np.ndarray | None = None,
                            training: bool = False, grad_scale: float = 1.0,
-                           shrink_weights: bool = False, step: Any = None
-                           ) -> tuple[float, np.ndarray]:
+                           shrink_weights: bool = False) -> tuple[float, np.ndarray]:
     """Forward, loss and backward on validated data: fills the gradients, returns ``(J, z)``.
 
     Call it under ``np.errstate(under="ignore")``: underflow to 0 (tiny probabilities) is
@@ -71,21 +69,11 @@ def objective_and_backward(model: Sequential, loss: Loss, X: np.ndarray, y: np.n
     ``dJ/dz``, so scaling that small array scales every gradient for free. Plain SGD folds its
     learning rate in this way and then updates with one pass, ``theta -= (lr * g)``; with
     ``shrink_weights`` it also takes the L2 part of that step now (``Sequential.add_l2``).
-
-    ``step``: a function that updates a layer's parameters, called on each layer right after
-    its backward (``Sequential._backward``); then J gets the L2 penalty but the gradients do
-    not get the L2 term (the step applies it), and nothing is updated when J is not finite.
     """
     z = model._forward(X, training)
     value, dz = loss._value_and_grad(z, y, sample_weight)
     if grad_scale != 1.0:
         dz *= grad_scale
-    if step is not None:  # the update rides in the backward pass (Sequential._backward)
-        if l2:
-            value += model.l2_penalty(l2)  # J += l2/2 ||W||^2, before the step changes W
-        if math.isfinite(value):  # a diverged batch leaves the weights as they were
-            model._backward(dz, step=step)
-        return value, z
     model._backward(dz)
     if l2:
         value += model.add_l2(l2, grad_scale, shrink_weights)  # J += l2/2 ||W||^2; l2 * W

@@ -194,20 +194,11 @@ class Sequential:
         """Backpropagate ``dL/d(output)``; fills every ``d<param>``; returns ``dL/dX``."""
         return self._backward(np.array(grad_output, dtype=self.dtype), input_grad=True).copy()
 
-    def _backward(self, delta: np.ndarray, input_grad: bool = False, step: Any = None
-                  ) -> np.ndarray | None:
-        """Backpropagate, overwriting ``delta``; ``input_grad=False`` skips ``dL/dX``.
-
-        ``step(layer)``, if given, runs on each layer with parameters as soon as its backward
-        is done: its input gradient no longer needs its weights, so they may change now,
-        while they and their gradients are in cache (plain SGD does, see ``train.py``).
-        """
+    def _backward(self, delta: np.ndarray, input_grad: bool = False) -> np.ndarray | None:
+        """Backpropagate, overwriting ``delta``; ``input_grad=False`` skips ``dL/dX``."""
         last = len(self.layers) - 1
         for i in range(last, -1, -1):
-            layer = self.layers[i]
-            delta = layer.backward(delta, input_grad or i > 0)
-            if step is not None and layer.param_names:
-                step(layer)
+            delta = self.layers[i].backward(delta, input_grad or i > 0)
         return delta
 
     def __call__(self, X: np.ndarray) -> np.ndarray:

@@ -22,7 +22,7 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 
 from ._checks import as_rng, check_nonnegative, check_number, check_probability
-from .callbacks import Callback, LearningRateSchedule, StopOnDivergence
+from .callbacks import LearningRateSchedule, StopOnDivergence
 from .grad import get_loss, objective_and_backward, prepare_data
 from .layers import Dropout
 from .losses import BinaryCrossEntropy, CrossEntropy, Loss
@@ -151,13 +151,6 @@ def _call(callbacks, hook: str, state: TrainState) -> None:
             method(state)
 
 
-def _hooks(callbacks, name: str) -> list:
-    """The callbacks' ``name`` methods that do something: ``Callback``'s own are no-ops."""
-    methods = (getattr(c, name, None) for c in callbacks)
-    return [m for m in methods
-            if m is not None and getattr(m, "__func__", None) is not getattr(Callback, name)]
-
-
 def _batches(X, y, sample_weight, batch_size, order, buffers):
     """Yield ``(x_b, y_b, w_b)``: consecutive rows, or the rows ``order`` lists, gathered into
     ``buffers`` allocated once (``np.take(..., out=)``), so a shuffled batch lands in cache
@@ -175,25 +168,6 @@ def _batches(X, y, sample_weight, batch_size, order, buffers):
         yield xb, yb, (None if sample_weight is None else sample_weight[rows])
 
 
-class _SGDInBackward:
-    """Plain SGD taken layer by layer inside the backward pass, as soon as a layer is done
-    with its weights (its input gradient is computed): ``W = shrink * W - (lr * dW)``,
-    ``b = b - (lr * db)``, with ``lr`` already in the gradients and ``shrink = 1 - lr * l2``
-    (1 without L2). The same arithmetic as the separate step, while each layer's W and dW
-    are still in cache; with 2048-wide layers the separate pass over the whole parameter
-    buffer is a few percent of the epoch."""
-
-    def __init__(self, shrink: float) -> None:
-        self.shrink = shrink
-
-    def __call__(self, layer) -> None:
-        for name in layer.param_names:
-            p = getattr(layer, name)
-            if self.shrink != 1.0 and name in layer.penalized:
-                p *= self.shrink  # W = (1 - lr * l2) * W
-            p -= getattr(layer, "d" + name)  # p = p - (lr * g)
-
-
 def _one_epoch(state, X, y, sample_weight, l2, l2_per_sample, batch_size, order, buffers,
                hooks) -> tuple[float, int]:
     """Train one pass over the batches; returns (weighted sum of batch losses, # correct)."""
@@ -202,30 +176,21 @@ def _one_epoch(state, X, y, sample_weight, l2, l2_per_sample, batch_size, order,
     classify = isinstance(loss, (CrossEntropy, BinaryCrossEntropy))
     fold = optimizer.folds_lr  # plain SGD: lr rides in the gradient, the update is one pass
     scale = optimizer.lr if fold else 1.0
-    # Plain SGD steps inside the backward pass unless a batch hook other than the divergence
-    # guard must see the gradients first (the guard only reads the loss, which comes before
-    # the backward pass; objective_and_backward skips the step when the loss is not finite).
-    in_backward = fold and all(isinstance(getattr(hook, "__self__", None), StopOnDivergence)
-                               for hook in hooks)
     running_loss, correct = 0.0, 0
     batches = _batches(X, y, sample_weight, batch_size, order, buffers)
     for state.batch, (xb, yb, wb) in enumerate(batches, start=1):
         batch_weight = len(xb) if wb is None else float(np.sum(wb))
         l2_batch = l2 / batch_weight if l2_per_sample else l2
-        step = _SGDInBackward(1.0 - scale * l2_batch) if in_backward else None
         try:
             state.batch_loss, z = objective_and_backward(model, loss, xb, yb, l2_batch, wb,
                                                          training=True, grad_scale=scale,
-                                                         shrink_weights=fold, step=step)
+                                                         shrink_weights=fold)
         except FloatingPointError:  # np.seterr(all="raise") turned an overflow into this
             state.batch_loss, z = float("nan"), None
         for hook in hooks:  # on_batch_end; the divergence guard raises on NaN
             hook(state)
         try:
-            if step is None:
-                optimizer.step(params, grads, lr_applied=fold)
-            else:
-                optimizer.t += 1  # the update itself happened in the backward pass
+            optimizer.step(params, grads, lr_applied=fold)
         except FloatingPointError:  # an overflowing update: hand it to the guard too
             state.batch_loss = float("nan")
             for hook in hooks:
@@ -244,8 +209,9 @@ def _epochs(state, X, y, sample_weight, l2, l2_per_sample, val, callbacks, epoch
     if shuffle:
         buffers = (np.empty((batch_size, *X.shape[1:]), X.dtype),
                    np.empty((batch_size, *y.shape[1:]), y.dtype))
-    hooks, begin, end = (_hooks(callbacks, name)
-                         for name in ("on_batch_end", "on_epoch_begin", "on_epoch_end"))
+    hooks = [c.on_batch_end for c in callbacks if hasattr(c, "on_batch_end")]
+    begin = [c.on_epoch_begin for c in callbacks if hasattr(c, "on_epoch_begin")]
+    end = [c.on_epoch_end for c in callbacks if hasattr(c, "on_epoch_end")]
     classify = isinstance(state.loss, (CrossEntropy, BinaryCrossEntropy))
     total_weight = n if sample_weight is None else float(np.sum(sample_weight))
     for epoch in range(1, epochs + 1):
