@@ -358,3 +358,28 @@ def test_divergence_guard_is_silent_under_numpys_default_error_handling(bad):
             with pytest.raises(DivergenceError, match="the weights are not finite"):
                 guard.on_epoch_end(state)
             np.testing.assert_array_equal(model.flat_params, start)
+
+
+def test_fit_calls_the_hooks_a_callback_defines_and_skips_the_inherited_no_ops(monkeypatch):
+    """fit calls only hooks that do something; a plain object with some of the hooks (the
+    documented protocol does not require subclassing Callback) and a subclass both work."""
+    calls = []
+
+    class Partial:  # duck-typed: only two hooks
+        def on_batch_end(self, state):
+            calls.append(("batch", state.epoch, state.batch))
+
+        def on_epoch_end(self, state):
+            calls.append(("end", state.epoch))
+
+    class Sub(glassnet.Callback):
+        def on_epoch_begin(self, state):
+            calls.append(("begin", state.epoch))
+
+    monkeypatch.setattr(glassnet.Callback, "on_batch_end",
+                        lambda self, state: pytest.fail("a no-op hook was called"))
+    X, y = np.random.default_rng(0).standard_normal((20, 2)), np.arange(20) % 2
+    glassnet.fit(glassnet.MLP([2, 3, 2], seed=0), X, y, optimizer="sgd", epochs=2,
+                 batch_size=10, callbacks=[Partial(), Sub(), EarlyStopping("loss", patience=5)])
+    assert calls == [("begin", 1), ("batch", 1, 1), ("batch", 1, 2), ("end", 1),
+                     ("begin", 2), ("batch", 2, 1), ("batch", 2, 2), ("end", 2)]

@@ -22,7 +22,7 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 
 from ._checks import as_rng, check_nonnegative, check_number, check_probability
-from .callbacks import LearningRateSchedule, StopOnDivergence
+from .callbacks import Callback, LearningRateSchedule, StopOnDivergence
 from .grad import get_loss, objective_and_backward, prepare_data
 from .layers import Dropout
 from .losses import BinaryCrossEntropy, CrossEntropy, Loss
@@ -151,6 +151,14 @@ def _call(callbacks, hook: str, state: TrainState) -> None:
             method(state)
 
 
+def _hooks(callbacks, name: str) -> list:
+    """The callbacks' ``name`` methods that do something: ``Callback``'s own are no-ops, and
+    with one step an epoch (full-batch training) each call counts."""
+    methods = (getattr(c, name, None) for c in callbacks)
+    return [m for m in methods
+            if m is not None and getattr(m, "__func__", None) is not getattr(Callback, name)]
+
+
 def _batches(X, y, sample_weight, batch_size, order, buffers):
     """Yield ``(x_b, y_b, w_b)``: consecutive rows, or the rows ``order`` lists, gathered into
     ``buffers`` allocated once (``np.take(..., out=)``), so a shuffled batch lands in cache
@@ -209,9 +217,8 @@ def _epochs(state, X, y, sample_weight, l2, l2_per_sample, val, callbacks, epoch
     if shuffle:
         buffers = (np.empty((batch_size, *X.shape[1:]), X.dtype),
                    np.empty((batch_size, *y.shape[1:]), y.dtype))
-    hooks = [c.on_batch_end for c in callbacks if hasattr(c, "on_batch_end")]
-    begin = [c.on_epoch_begin for c in callbacks if hasattr(c, "on_epoch_begin")]
-    end = [c.on_epoch_end for c in callbacks if hasattr(c, "on_epoch_end")]
+    hooks, begin, end = (_hooks(callbacks, name)
+                         for name in ("on_batch_end", "on_epoch_begin", "on_epoch_end"))
     classify = isinstance(state.loss, (CrossEntropy, BinaryCrossEntropy))
     total_weight = n if sample_weight is None else float(np.sum(sample_weight))
     for epoch in range(1, epochs + 1):
