@@ -92,7 +92,7 @@ def timeit_alternating(fns: dict, repeats: int, warmup: int = 1, record: dict | 
     Before each timed call the process idles ``SETTLE_S`` seconds: OpenBLAS's worker threads
     (NumPy) and OpenMP's (PyTorch) busy-wait for a while after their last call, and on two
     cores the spinning threads of the system timed just before steal the CPU from the next
-    one (a torch forward measured right after NumPy work took 2-3x its settled time).
+    one, whichever library that is (``--settle 0`` times without the pause).
     """
     names = list(fns)
     times = {name: [] for name in names}
@@ -874,6 +874,7 @@ def config(args) -> dict:
 
 
 def main() -> None:
+    global SETTLE_S
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true",
                         help="fewer rows and repeats (under two minutes on 2 cores)")
@@ -884,7 +885,13 @@ def main() -> None:
                         help="where to write the results (default: %(default)s)")
     parser.add_argument("--repeats", type=int, help="override the number of timed rounds")
     parser.add_argument("--rows", type=int, help="override the rows of the epoch case")
+    parser.add_argument("--settle", type=float, default=SETTLE_S,
+                        help="idle seconds before each timed call (default %(default)s; 0 shows "
+                             "what the previous system's spinning threads cost the next)")
     args = parser.parse_args()
+    if args.settle < 0:
+        parser.error(f"--settle must be >= 0, got {args.settle}")
+    SETTLE_S = args.settle
     names = {v: v for v in CASES.values()} | CASES
     try:
         selected = [names[c.strip()] for c in args.cases.split(",") if c.strip()]
@@ -913,7 +920,7 @@ def main() -> None:
         "glassnet_source": SOURCE_AT_START, "blas": blas_libs,
         "blas_text": blas_text, "threads": threads,
         "torch_threads": torch.get_num_threads() if torch else None,
-        "quick": args.quick, "config": cfg, "cases": selected,
+        "quick": args.quick, "config": cfg, "cases": selected, "settle_s": SETTLE_S,
     })
     print("glassnet speed benchmark" + (" (--quick)" if args.quick else ""))
     print(f"machine : {meta['platform']}, {meta['cpu']}, {meta['cpu_count']} CPUs")
@@ -923,7 +930,7 @@ def main() -> None:
           f"source {meta['glassnet_source']})")
     print(f"BLAS    : {blas_text}")
     print(f"threads : BLAS {threads}" + (f", torch {meta['torch_threads']} (set to match)"
-                                          if torch else ""))
+                                          if torch else "") + f"; {SETTLE_S:g} s idle before each timed call")
     for text in meta["notes"]:
         print(f"note    : {text}")
     meta["background_cpus"] = {}
