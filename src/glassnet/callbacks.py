@@ -201,7 +201,7 @@ class StopOnDivergence(Callback):
             self._fail(state, f"batch {state.batch}: the loss is {state.batch_loss}")
 
     def on_epoch_end(self, state) -> None:
-        # Exact, and silent under any np.seterr or warnings filter: min/max for small models
+        # Exact, and silent under any np.seterr or warnings filter: isfinite for small models
         # (no np.errstate, which would cost more than the check when an epoch is one step),
         # one screened BLAS pass for large ones (see _all_finite).
         if not _all_finite(state.model.flat_params):
