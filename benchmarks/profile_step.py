@@ -60,12 +60,14 @@ def main() -> None:
     params, grads = [model.flat_params], [model.flat_grads]
     adam.step(params, grads)
     v, root = np.abs(params[0]), np.empty_like(params[0])  # non-negative, as Adam's v
+    gathered_z1 = np.empty_like(z1)
     pieces = {
         "the eight matrix products (floor)": products,
         "gather a shuffled batch (np.take)": lambda: np.take(X, rows, axis=0, out=gathered,
                                                              mode="clip"),
         "bias add, layer 1 (z += b)": lambda: np.add(z1, d1.b, out=z1),
         "ReLU forward, layer 1": lambda: r1.forward(z1),
+        "  np.maximum against the scalar 0 instead": lambda: np.maximum(z1, 0, out=gathered_z1),
         "ReLU backward, layer 1": lambda: r1.backward(delta1),
         "bias gradient, layer 1 (1^T delta)": lambda: np.matmul(np.ones(128, np.float32), delta1,
                                                                 out=d1.db),

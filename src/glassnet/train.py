@@ -145,10 +145,8 @@ def _run(state, X, y, sample_weight, l2, l2_per_sample, val, callbacks, epochs, 
 
 
 def _call(callbacks, hook: str, state: TrainState) -> None:
-    for callback in callbacks:
-        method = getattr(callback, hook, None)
-        if method is not None:
-            method(state)
+    for method in _hooks(callbacks, hook):
+        method(state)
 
 
 def _hooks(callbacks, name: str) -> list:
