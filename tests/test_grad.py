@@ -65,6 +65,19 @@ def test_sample_weight_gradient_passes_gradcheck():
     assert report.ok and report.max_rel_error < 1e-7, str(report)
 
 
+@pytest.mark.parametrize("weighted", [False, True], ids=["mean", "weighted"])
+def test_activation_after_the_last_dense_passes_gradcheck(weighted):
+    """The cross-entropy gradient comes back as a transposed (Fortran-ordered) view; an
+    activation and dropout-free layers after the last Dense take it in place correctly."""
+    rng = np.random.default_rng(2)
+    model = glassnet.Sequential([Dense(4, 5, seed=1, dtype="float64"), Tanh(),
+                                 Dense(5, 3, seed=2, dtype="float64"), Tanh()])
+    X, y = rng.standard_normal((7, 4)), rng.integers(0, 3, 7)
+    w = rng.uniform(0.1, 3.0, 7) if weighted else None
+    report = glassnet.gradcheck(model, "cross_entropy", X, y, sample_weight=w)
+    assert report.ok and report.max_rel_error < 1e-7, str(report)
+
+
 def test_value_and_grad_names_shapes_and_penalty():
     """Gradient keys follow state_dict; the L2 term adds l2/2 ||W||^2 to the value and l2*W to dW."""
     rng = np.random.default_rng(3)
@@ -148,7 +161,7 @@ def test_audit_catches_the_notebooks_bug(monkeypatch, cls):
 
 
 def test_audit_catches_a_missing_one_over_n(monkeypatch):
-    def forgot_the_mean(self, z, y, sample_weight=None):
+    def forgot_the_mean(self, z, y, sample_weight=None, scale=1.0):
         return self.value(z, y), self.backward(z, y)  # dL/dz without the 1/n
 
     monkeypatch.setattr(Loss, "_value_and_grad", forgot_the_mean)

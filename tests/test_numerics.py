@@ -226,6 +226,30 @@ def test_loss_matches_independent_formula(name, target, weighted):
     assert_close(grad, want, rtol=1e-12, atol=1e-15)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("per_sample", [False, True], ids=["number", "per-sample"])
+@pytest.mark.parametrize("name, target", LOSS_CASES)
+def test_loss_forward_backward_scales_the_gradient(name, target, per_sample, dtype):
+    """``forward_backward(z, y, scale)`` is ``(l_i, c_i * dl_i/dz_i)``, with ``c`` one number
+    (a folded-in learning rate) or one factor per sample (sample weights), against the
+    textbook formulas; the losses themselves are not scaled, and the dtype is kept."""
+    rng = np.random.default_rng(6)
+    n, k = 9, 4
+    z = (rng.standard_normal((n, k)) * 3.0).astype(dtype)
+    y = _targets(name, target, n, k, dtype, rng)
+    if name in ("mse", "squared_error", "mae", "huber"):
+        y = (rng.standard_normal((n, k)) * 2.0).astype(dtype)
+    c = rng.uniform(0.1, 3.0, size=n).astype(dtype) if per_sample else 0.37
+    with np.errstate(under="ignore"):
+        losses, grad = LOSSES[name]().forward_backward(z.copy(), y, c)
+    z64, y64 = z.astype(np.float64), (y if target == "labels" else y.astype(np.float64))
+    rtol = 1e-12 if dtype == np.float64 else 2e-5
+    assert_close(losses, _reference_per_sample(name, target, z64, y64), rtol=rtol, atol=rtol)
+    want = _reference_grad_per_sample(name, target, z64, y64) * np.reshape(c, (-1, 1))
+    assert grad.shape == z.shape and grad.dtype == dtype
+    assert_close(grad, want, rtol=rtol, atol=rtol)
+
+
 @pytest.mark.parametrize("layout", ["fortran", "transposed view", "strided view"])
 @pytest.mark.parametrize("name, target", LOSS_CASES)
 def test_loss_gradient_does_not_depend_on_the_memory_layout_of_z(name, target, layout):

@@ -341,3 +341,40 @@ def test_predict_names_the_first_row_with_nan_or_inf(cls, bad):
         Xt[row, 1] = bad
         with pytest.raises(ValueError, match=rf"X contains NaN or inf \(first at row {row}\)"):
             est.predict(Xt)
+
+
+@pytest.mark.parametrize("cls", [MLPClassifier, MLPRegressor])
+@pytest.mark.parametrize("bad", [np.nan, -np.inf])
+def test_fit_names_the_first_row_with_nan_or_inf_and_keeps_the_model(cls, bad):
+    """fit and partial_fit scan X with glassnet's check (not scikit-learn's): a ValueError
+    naming the row, and a fitted model left as it was."""
+    rng = np.random.default_rng(1)
+    X, y = rng.standard_normal((50, 3)), rng.integers(0, 3, 50)
+    est = cls(hidden_layer_sizes=(4,), max_iter=3, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est.fit(X, y)
+    before = [W.copy() for W in est.coefs_]
+    Xbad = X.copy()
+    Xbad[17, 2] = bad
+    for call in (est.fit, est.partial_fit):
+        with pytest.raises(ValueError, match=r"X contains NaN or inf \(first at row 17\)"):
+            call(Xbad, y)
+        for W, W0 in zip(est.coefs_, before):
+            np.testing.assert_array_equal(W, W0)
+
+
+@pytest.mark.parametrize("codes", [[0, 1, 2], [5, 7, 9], [0, 1, 3], [-1, 0, 1]])
+def test_integer_labels_train_the_same_whatever_their_values(codes):
+    """Labels 0..K-1 index the outputs directly; any other integers are looked up among
+    classes_. Both must train the same model on the same data (class k is output k)."""
+    X, y = load_iris(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    ref = MLPClassifier(hidden_layer_sizes=(6,), max_iter=20, random_state=0)
+    other = clone(ref)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref.fit(X, np.array(["a", "b", "c"])[y])  # strings: always looked up
+        other.fit(X, np.array(codes)[y])
+    np.testing.assert_array_equal(other.classes_, codes)
+    np.testing.assert_array_equal(other.predict_proba(X), ref.predict_proba(X))

@@ -118,7 +118,8 @@ def test_x_must_be_2d_and_numeric():
 
 
 @pytest.mark.parametrize("verbose", [False, True])
-@pytest.mark.parametrize("lr", ["0.1", None, np.array([0.1, 0.2]), float("nan")])
+@pytest.mark.parametrize("lr", ["0.1", None, np.array([0.1, 0.2]), float("nan"), 1e400,
+                                np.float32("inf"), 0.1j])
 def test_train_one_step_checks_the_learning_rate(lr, verbose, capsys):
     """A learning rate that is not a finite number is a ValueError naming it, on the fused
     path for labels and the composed one alike (not a NumPy broadcast or type error), and the

@@ -7,6 +7,7 @@ names the argument and the value received.
 
 from __future__ import annotations
 
+import math
 from typing import Any, Mapping
 
 import numpy as np
@@ -199,8 +200,10 @@ _BOUNDS = {"gt": (">", lambda v, b: v > b), "ge": (">=", lambda v, b: v >= b),
 def check_number(value: Any, name: str, integer: bool = False, **bounds: float) -> Any:
     """``value`` as a Python float (int) within ``bounds`` (gt=, ge=, lt=, le=), else ValueError."""
     kind = "an int" if integer else "a finite number"
-    ok_type = isinstance(value, (int, np.integer) if integer else (int, float, np.number))
-    if not ok_type or isinstance(value, (bool, np.bool_)) or not np.isfinite(value):
+    ok_type = isinstance(value, (int, np.integer) if integer else (int, float, np.integer,
+                                                                  np.floating))
+    if (not ok_type or isinstance(value, (bool, np.bool_))
+            or not (isinstance(value, (int, np.integer)) or math.isfinite(value))):
         raise ValueError(f"{name} must be {kind}, got {value!r}")
     v = int(value) if integer else float(value)
     for key, bound in bounds.items():

@@ -20,6 +20,7 @@ Backward, for the mean cross-entropy over m samples::
 
 from __future__ import annotations
 
+import threading
 from typing import Sequence
 
 import numpy as np
@@ -239,22 +240,20 @@ def train_one_step(X, y_true, weights, biases, activation_type: str,
         raise ValueError(f"y_true has {len(y_arr)} rows but X has {len(X)}")
     loss_fn = _CROSS_ENTROPY
     y = loss_fn.prepare_targets(check_y(y_arr, len(y_arr)), weights[-1].shape[1], X.dtype)
-    layers = []  # the engine's layers around the caller's arrays: Dense, act, ..., Dense
-    for l, (W, b) in enumerate(zip(weights, biases)):
-        layers += [Dense.from_arrays(W, b)] + ([act()] if l < len(weights) - 1 else [])
+    layers = _engine_layers(weights, biases, act)  # Dense, act, ..., Dense
     Z = X
     for layer in layers:
         Z = layer.forward(Z)  # Z[l] = A[l-1] @ W[l] + b[l]; A[l] = activation(Z[l])
     # Probabilities, and gradients scaled by learning_rate / m, that round to 0 are harmless
     with np.errstate(under="ignore"):
-        losses, dZ = loss_fn.forward_backward(Z, y)  # -log p_c and softmax(Z) - Y
+        # -log p_c, and dZ[L] = (A[L] - Y) / m times the learning rate: backprop is linear
+        # in dZ, so every dW and db below comes out as learning_rate * gradient, ready for
+        # the update
+        losses, dZ = loss_fn.forward_backward(Z, y, learning_rate / len(y))
         np.maximum(losses, _CLIPPED_LOSS[0], out=losses)  # clip(losses, *_CLIPPED_LOSS), as
         np.minimum(losses, _CLIPPED_LOSS[1], out=losses)  # two ufunc calls: np.clip's is slower
         loss = float(np.add.reduce(losses, dtype=np.float64)) / len(y)
         accuracy = 100.0 * np.count_nonzero(Z.argmax(axis=1) == y) / len(y)
-        # dZ[L] = (A[L] - Y) / m, times the learning rate: backprop is linear in dZ, so every
-        # dW and db below comes out as learning_rate * gradient, ready for the update
-        dZ *= learning_rate / len(y)
         for i in range(len(layers) - 1, -1, -1):
             dZ = layers[i].backward(dZ, input_grad=i > 0)  # dW, db; then dA and dZ below
     for dense, W, b in zip(layers[::2], weights, biases):
@@ -264,6 +263,26 @@ def train_one_step(X, y_true, weights, biases, activation_type: str,
 
 
 _CROSS_ENTROPY = CrossEntropy()  # stateless but for a cache of row offsets: shared by the calls
+_LAST_NETWORK = threading.local()  # per thread: the engine layers of the last network trained
+
+
+def _engine_layers(weights, biases, act: type) -> list:
+    """The engine's layers around the caller's arrays: ``Dense, act, ..., Dense``.
+
+    A training loop passes the same arrays step after step, so the last call's layers (and
+    the work buffers they own) are reused while every array is the same object as then;
+    they hold those arrays, so an identical ``id`` cannot belong to a new one. Per thread,
+    so that two threads never share work buffers.
+    """
+    key = (act, *map(id, weights), *map(id, biases))
+    last = getattr(_LAST_NETWORK, "value", None)
+    if last is not None and last[0] == key:
+        return last[1]
+    layers = []
+    for l, (W, b) in enumerate(zip(weights, biases)):
+        layers += [Dense.from_arrays(W, b)] + ([act()] if l < len(weights) - 1 else [])
+    _LAST_NETWORK.value = (key, layers, list(weights), list(biases))  # the arrays, held
+    return layers
 
 
 # -log(p) for p clipped to [1e-15, 1 - 1e-15], as cross_entropy_loss clips: [~1.1e-15, ~34.5]

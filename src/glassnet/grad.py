@@ -71,9 +71,7 @@ def objective_and_backward(model: Sequential, loss: Loss, X: np.ndarray, y: np.n
     ``shrink_weights`` it also takes the L2 part of that step now (``Sequential.add_l2``).
     """
     z = model._forward(X, training)
-    value, dz = loss._value_and_grad(z, y, sample_weight)
-    if grad_scale != 1.0:
-        dz *= grad_scale
+    value, dz = loss._value_and_grad(z, y, sample_weight, scale=grad_scale)
     model._backward(dz)
     if l2:
         value += model.add_l2(l2, grad_scale, shrink_weights)  # J += l2/2 ||W||^2; l2 * W

@@ -55,9 +55,11 @@ class Loss:
             return float(np.mean(losses, dtype=np.float64))
         return float(np.dot(sample_weight, losses) / np.sum(sample_weight))
 
-    def forward_backward(self, z: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``(l, dl/dz)`` per sample; a subclass may compute both from shared work."""
-        return self.forward(z, y), self.backward(z, y)
+    def forward_backward(self, z: np.ndarray, y: np.ndarray, scale: float | np.ndarray = 1.0
+                         ) -> tuple[np.ndarray, np.ndarray]:
+        """``(l, c * dl/dz)`` per sample, ``c = scale``: one number, or one factor per sample
+        (shape ``(n_samples,)``). A subclass may compute both from shared work."""
+        return self.forward(z, y), _times(self.backward(z, y), scale)
 
     def value_and_grad(self, z: np.ndarray, y: np.ndarray,
                        sample_weight: np.ndarray | None = None) -> tuple[float, np.ndarray]:
@@ -67,16 +69,16 @@ class Loss:
         with np.errstate(under="ignore"):  # tiny probabilities may round to 0: harmless
             return self._value_and_grad(z, y, sample_weight)
 
-    def _value_and_grad(self, z, y, sample_weight=None):
+    def _value_and_grad(self, z, y, sample_weight=None, scale=1.0):
         """``value_and_grad`` on targets that ``prepare_targets`` returned, for callers already
         under ``np.errstate(under="ignore")``: the training loop validates once per fit and
-        enters that once per epoch, instead of once per batch."""
-        losses, grad = self.forward_backward(z, y)
-        if sample_weight is None:
-            grad *= 1.0 / len(z)  # the 1/n of the mean
+        enters that once per epoch, instead of once per batch. The gradient comes out times
+        ``scale`` (a folded-in learning rate, see ``objective_and_backward``)."""
+        if sample_weight is None:  # dL/dz_i = dl_i/dz_i / n: the 1/n of the mean
+            losses, grad = self.forward_backward(z, y, scale / len(z))
             return float(np.add.reduce(losses, dtype=np.float64)) / len(z), grad
-        w = sample_weight / np.sum(sample_weight)
-        grad *= w.astype(z.dtype)[:, None]
+        w = sample_weight / np.sum(sample_weight)  # dL/dz_i = w_i / sum(w) * dl_i/dz_i
+        losses, grad = self.forward_backward(z, y, (scale * w).astype(z.dtype))
         return float(np.dot(w, losses)), grad
 
     def kink_pattern(self, z: np.ndarray, y: np.ndarray) -> list[np.ndarray]:
@@ -85,6 +87,16 @@ class Loss:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
+
+
+def _times(grad: np.ndarray, scale: float | np.ndarray, factor: float = 1.0) -> np.ndarray:
+    """``grad *= factor * scale`` in place, one pass; ``scale`` is a number or one factor per
+    sample (row)."""
+    if np.ndim(scale):
+        grad *= (factor * scale)[:, None]
+    elif factor * scale != 1.0:
+        grad *= factor * scale
+    return grad
 
 
 class CrossEntropy(Loss):
@@ -125,39 +137,48 @@ class CrossEntropy(Loss):
             return p
         return p - y
 
-    def forward_backward(self, z, y):
+    def forward_backward(self, z, y, scale=1.0):
         """The training hot path: losses and gradients from one softmax.
 
         With ``t = z - max(z)``, ``e = exp(t)``, ``s = sum(e)`` and rows of ``y`` summing to 1:
         ``l = log(s) - sum(y * t)`` (= logsumexp(z) - z_c for a label c) and
-        ``dl/dz = e / s - y``, all computed in place in one new array.
+        ``c * dl/dz = e * (c / s) - c * y``, all computed in place in one new array.
+
+        The work array is ``z`` transposed, ``(n_outputs, n_samples)``: NumPy reduces over
+        the first axis of a C-ordered array with whole SIMD rows, but over the last axis
+        (a few classes per sample) one sample at a time, about 4x slower at 10 classes.
+        The gradient returned is its transpose, a Fortran-ordered view of shape ``z.shape``.
         """
-        dz = np.empty_like(z, order="C")  # C order: the flat view below must be a view
-        np.subtract(z, np.maximum.reduce(z, axis=1, keepdims=True), out=dz)  # t = z - max z
+        n, k = z.shape
+        dzt = np.empty((k, n), z.dtype)
+        np.copyto(dzt, z.T)
+        dzt -= np.maximum.reduce(dzt, axis=0)  # t = z - max z, per sample (column)
         if y.ndim == 1:
-            # entry (i, y_i) of the row-major dz is entry i * K + y_i of its flat view: one
-            # 1-D index, cheaper than indexing with the pair (rows, y) twice
-            at_label = np.add(self._row_starts(*z.shape), y)
-            flat = dz.reshape(-1)
+            # entry (y_i, i) of the row-major dzt is entry y_i * n + i of its flat view: one
+            # 1-D index, cheaper than indexing with the pair (y, samples) twice
+            at_label = np.multiply(y, n)
+            at_label += self._samples(n)
+            flat = dzt.reshape(-1)
             y_t = flat[at_label]  # t at the label
         else:
-            y_t = np.add.reduce(y * dz, axis=1)  # sum(y * t)
-        np.exp(dz, out=dz)  # e = exp(t), in (0, 1]
-        s = np.add.reduce(dz, axis=1, keepdims=True)  # s = sum(e) >= 1
-        losses = np.log(s[:, 0]) - y_t  # l = log s - sum(y * t)
-        dz /= s  # p = e / s
+            y_t = np.add.reduce(y.T * dzt, axis=0)  # sum(y * t)
+        np.exp(dzt, out=dzt)  # e = exp(t), in (0, 1]
+        s = np.add.reduce(dzt, axis=0)  # s = sum(e) >= 1
+        losses = np.log(s)
+        losses -= y_t  # l = log s - sum(y * t)
+        dzt *= np.divide(scale, s, out=s)  # c * p = e * (c / s)
         if y.ndim == 1:
-            flat[at_label] -= 1.0  # p - onehot(y)
+            flat[at_label] -= scale  # c * (p - onehot(y))
         else:
-            dz -= y  # p - y
-        return losses, dz
+            dzt -= y.T * scale
+        return losses, dzt.T
 
-    def _row_starts(self, n: int, k: int) -> np.ndarray:
-        """``[0, k, 2k, ...]``: where each of ``n`` rows of width ``k`` starts, cached."""
-        starts = getattr(self, "_row_starts_cache", None)
-        if starts is None or starts.shape != (n,) or (n > 1 and starts[1] != k):
-            starts = self._row_starts_cache = np.arange(0, n * k, k)
-        return starts
+    def _samples(self, n: int) -> np.ndarray:
+        """``[0, 1, ..., n - 1]``, cached: the flat index of sample i's entry in class 0."""
+        samples = getattr(self, "_samples_cache", None)
+        if samples is None or len(samples) != n:
+            samples = self._samples_cache = np.arange(n)
+        return samples
 
 
 class BinaryCrossEntropy(Loss):
@@ -193,11 +214,10 @@ class MSE(Loss):
     def backward(self, z, y):
         return 2.0 * (z - y) / z.shape[1]
 
-    def forward_backward(self, z, y):
+    def forward_backward(self, z, y, scale=1.0):
         r = z - y  # the residual, computed once for both
         losses = np.mean(r * r, axis=1)
-        r *= 2.0 / z.shape[1]  # dl/dz = 2 r / K
-        return losses, r
+        return losses, _times(r, scale, 2.0 / z.shape[1])  # dl/dz = 2 r / K
 
 
 class SquaredError(MSE):
@@ -214,11 +234,10 @@ class SquaredError(MSE):
     def backward(self, z, y):
         return (z - y) / z.shape[1]
 
-    def forward_backward(self, z, y):
+    def forward_backward(self, z, y, scale=1.0):
         r = z - y
         losses = 0.5 * np.mean(r * r, axis=1)
-        r *= 1.0 / z.shape[1]  # dl/dz = r / K
-        return losses, r
+        return losses, _times(r, scale, 1.0 / z.shape[1])  # dl/dz = r / K
 
 
 class MAE(Loss):

@@ -27,7 +27,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ImportError("glassnet's estimators need scikit-learn >= 1.6: "
                       "pip install 'glassnet[sklearn]'") from exc
 
-from ._checks import check_number, check_sample_weight
+from ._checks import check_finite, check_number, check_sample_weight
 from .callbacks import Callback, LearningRateSchedule
 from .model import MLP
 from .numerics import log_softmax, sigmoid, softmax
@@ -151,8 +151,11 @@ class _BaseMLP(BaseEstimator):
     def _fit(self, X, y, sample_weight=None, incremental=False, classes=None):
         self._check_params()
         first = not (incremental or self.warm_start) or not hasattr(self, "model_")
+        # NaN/inf in X: glassnet's scan (one BLAS pass, naming the row), not scikit-learn's
         X, y = validate_data(self, X, y, reset=first, multi_output=True, y_numeric=not
-                             self._is_classifier, dtype=[np.float64, np.float32])
+                             self._is_classifier, dtype=[np.float64, np.float32],
+                             ensure_all_finite=False)
+        check_finite(X, "X")
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)  # a column vector is a 1-D target, with a warning
         if sample_weight is not None:
@@ -285,16 +288,17 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         if kind not in ("binary", "multiclass", "multilabel-indicator"):
             raise ValueError(f"Unknown label type: {kind!r}. MLPClassifier needs class labels "
                              f"(binary, multiclass or a multilabel indicator matrix)")
+        labels = unique_labels(y)
         if first:
-            self.classes_ = unique_labels(y) if classes is None else unique_labels(classes)
+            self.classes_ = labels if classes is None else unique_labels(classes)
             if len(self.classes_) < 2:
                 raise ValueError(f"y has only one class ({self.classes_[0]!r}); a classifier "
                                  "needs samples of at least 2 classes")
             self._multilabel = kind == "multilabel-indicator"
             self.out_activation_ = ("logistic" if self._multilabel or len(self.classes_) <= 2
                                     else "softmax")
-        if not self._multilabel and not np.isin(unique_labels(y), self.classes_).all():
-            raise ValueError(f"y has labels {sorted(set(unique_labels(y)) - set(self.classes_))} "
+        if not self._multilabel and not np.isin(labels, self.classes_).all():
+            raise ValueError(f"y has labels {sorted(set(labels) - set(self.classes_))} "
                              f"that are not in classes_ {list(self.classes_)}")
         if self._multilabel:
             self._loss_name = "binary_cross_entropy"
@@ -303,7 +307,10 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             self._loss_name = "binary_cross_entropy"
             return (np.asarray(y) == self.classes_[-1]).astype(np.float64).reshape(-1, 1)
         self._loss_name = "cross_entropy"
-        return np.searchsorted(self.classes_, y)
+        classes = self.classes_
+        if classes.dtype.kind in "iu" and classes[0] == 0 and classes[-1] == len(classes) - 1:
+            return y  # labels 0..K-1 are their own indices (sorted, unique: no gap)
+        return np.searchsorted(classes, y)
 
     def partial_fit(self, X, y, sample_weight=None, classes=None):
         """One epoch over ``(X, y)``, continuing from the current state.
