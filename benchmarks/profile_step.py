@@ -9,6 +9,9 @@ Part 2: one 60,000-row epoch of a bare training loop (forward, loss, backward, o
 timed whole with one thing changed at a time, alternating with the floor's epoch; the best of
 nine rounds. The differences are what the shuffled gather (rows from memory, not cache) and the
 update cost per step in their real surroundings.
+Part 3: the same epoch with a clock read between its phases (gather, each layer's forward,
+the loss, each layer's backward, the update), for SGD and for Adam: microseconds per step,
+summed over the epoch, from the best of three epochs. The clock reads add about 0.1 us each.
 """
 
 from __future__ import annotations
@@ -72,8 +75,8 @@ def main() -> None:
         "bias gradient, layer 1 (1^T delta)": lambda: np.matmul(np.ones(128, np.float32), delta1,
                                                                 out=d1.db),
         "softmax cross-entropy, value and gradient": lambda: loss._value_and_grad(z3, y),
-        "SGD update, lr folded in (one pass)": lambda: sgd.step(params, grads, lr_applied=True),
-        "Adam update (ten passes)": lambda: adam.step(params, grads),
+        "SGD update, lr folded in (one BLAS axpy)": lambda: sgd.step(params, grads, lr_applied=True),
+        "Adam update (seven passes, three BLAS)": lambda: adam.step(params, grads),
         "  of which the square root (np.sqrt)": lambda: np.sqrt(v, out=root),
         "L2 term (alpha), value and gradient": lambda: model.add_l2(1e-6),
         "whole step: forward, loss, backward": lambda: glassnet.grad.objective_and_backward(
@@ -91,6 +94,7 @@ def main() -> None:
     for name, fn in whole_x.items():
         print(f"  {name:<44} {best_us(fn, number=3, repeat=5) / 1e3:8.1f} ms")
     epoch_costs(X, rng.integers(0, 10, len(X)), rounds=9)
+    epoch_phases(X, rng.integers(0, 10, len(X)))
 
 
 def epoch_costs(X: np.ndarray, y: np.ndarray, rounds: int = 5) -> None:
@@ -138,6 +142,57 @@ def epoch_costs(X: np.ndarray, y: np.ndarray, rounds: int = 5) -> None:
         extra = "" if t == full else f"  (shuffle/update: {1e6 * (full - t) / steps:.0f} us a step)"
         print(f"  {name:<44} {t:7.3f} s  {t / best['floor (the products alone)']:.2f} x floor"
               + (extra if name.startswith("  ") else ""))
+
+
+def epoch_phases(X: np.ndarray, y: np.ndarray, rounds: int = 3) -> None:
+    """Part 3: per-phase times inside a shuffled epoch, SGD (lr folded in) and Adam."""
+    sizes, B, clock = [784, 256, 128, 10], 128, time.perf_counter
+    loss = CrossEntropy()
+
+    def epoch(solver: str) -> tuple[float, dict[str, float]]:
+        model = glassnet.MLP(sizes, seed=0)
+        layers = model.layers
+        opt = glassnet.optim.SGD(0.01) if solver == "sgd" else glassnet.optim.Adam(1e-3)
+        scale = 0.01 if solver == "sgd" else 1.0
+        params, grads = [model.flat_params], [model.flat_grads]
+        names = (["gather"] + [f"forward {i} {type(l).__name__}" for i, l in enumerate(layers)]
+                 + ["loss"] + [f"backward {i} {type(layers[i]).__name__}"
+                               for i in range(len(layers) - 1, -1, -1)] + ["update"])
+        spent = dict.fromkeys(names, 0.0)
+        order = np.random.default_rng(0).permutation(len(X))
+        xb, yb = np.empty((B, X.shape[1]), X.dtype), np.empty(B, y.dtype)
+        start_epoch = clock()
+        with np.errstate(under="ignore"):
+            for start in range(0, len(X), B):
+                marks = [clock()]
+                rows = order[start:start + B]
+                a = np.take(X, rows, axis=0, out=xb[:len(rows)], mode="clip")
+                t = np.take(y, rows, out=yb[:len(rows)], mode="clip")
+                marks.append(clock())
+                for layer in layers:
+                    a = layer.forward(a, True)
+                    marks.append(clock())
+                _, d = loss._value_and_grad(a, t, None, scale)
+                marks.append(clock())
+                for i in range(len(layers) - 1, -1, -1):
+                    d = layers[i].backward(d, i > 0)
+                    marks.append(clock())
+                opt.step(params, grads, lr_applied=solver == "sgd")
+                marks.append(clock())
+                for name, t0, t1 in zip(names, marks, marks[1:]):
+                    spent[name] += t1 - t0
+        return clock() - start_epoch, spent
+
+    steps = -(-len(X) // B)
+    for solver in ("sgd", "adam"):
+        runs = []
+        for _ in range(rounds):
+            time.sleep(0.2)
+            runs.append(epoch(solver))
+        total, spent = min(runs, key=lambda run: run[0])
+        print(f"\ninside a shuffled epoch, {solver}: {total:.3f} s; microseconds per step")
+        for name, seconds in spent.items():
+            print(f"  {name:<44} {1e6 * seconds / steps:8.1f}")
 
 
 if __name__ == "__main__":

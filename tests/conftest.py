@@ -19,3 +19,14 @@ def torch_or_skip():
     return pytest.importorskip(
         "torch", reason="PyTorch is not installed: the cross-check against torch autograd is "
                         "skipped (pip install torch==2.13.0 to run it)")
+
+
+@pytest.fixture(params=["blas", "numpy"])
+def update_path(request, monkeypatch):
+    """Run the test with the optimizers' BLAS updates (``glassnet._blas``) and again with the
+    NumPy equations that replace them where NumPy's OpenBLAS is not found."""
+    from glassnet import _blas
+    if request.param == "blas" and not _blas.AVAILABLE:
+        pytest.skip("NumPy's own OpenBLAS was not found: only the NumPy update path runs here")
+    monkeypatch.setattr(_blas, "ENABLED", request.param == "blas")
+    return request.param

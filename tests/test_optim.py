@@ -150,7 +150,7 @@ def make_problem(seed=0):
 
 
 @pytest.mark.parametrize("name, kwargs", TORCH_CASES)
-def test_fifty_steps_match_torch_in_float64(name, kwargs):
+def test_fifty_steps_match_torch_in_float64(name, kwargs, update_path):
     torch = torch_or_skip()
     params, grad = make_problem()
     ours = [p.copy() for p in params]
@@ -170,7 +170,7 @@ def test_fifty_steps_match_torch_in_float64(name, kwargs):
 
 
 @pytest.mark.parametrize("amsgrad", [False, True])
-def test_adam_moments_and_a_change_of_betas_match_torch(amsgrad):
+def test_adam_moments_and_a_change_of_betas_match_torch(amsgrad, update_path):
     """Adam stores m / (1 - beta1) and v / (1 - beta2): ``moments`` gives torch's m and v, and
     betas changed between steps (torch reads them afresh each step) rescale the stored state."""
     torch = torch_or_skip()
@@ -241,7 +241,7 @@ ALL_OPTIONS = {"sgd": dict(momentum=0.9, nesterov=True, weight_decay=0.01),
 
 
 @pytest.mark.parametrize("name", sorted(OPTIMIZERS))
-def test_float32_parameters_stay_float32_and_are_updated_in_place(name):
+def test_float32_parameters_stay_float32_and_are_updated_in_place(name, update_path):
     rng = np.random.default_rng(0)
     flat = rng.standard_normal(20).astype(np.float32)
     p = flat[:12].reshape(3, 4)  # a view, as a layer's W is a view of the model's buffer
@@ -420,7 +420,7 @@ def test_lbfgs_respects_max_iter_and_has_no_step():
         LBFGS().step([np.zeros(2)], [np.zeros(2)])
 
 
-def test_plain_sgd_takes_lr_folded_gradients_in_one_pass():
+def test_plain_sgd_takes_lr_folded_gradients_in_one_pass(update_path):
     """step(lr_applied=True) with grads lr*g equals step(grads g); only plain SGD allows it."""
     rng = np.random.default_rng(0)
     p0, g = rng.standard_normal(7), rng.standard_normal(7)

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from .._blas import axpby, axpy
 from .._checks import check_number
 from .base import Optimizer
 
@@ -25,8 +26,9 @@ class Adam(Optimizer):
 
     ``m``, ``v`` and ``v_max`` start at zero. For speed the state keeps them divided by
     ``1 - beta``: ``M = m / (1 - beta1)``, ``V = v / (1 - beta2)`` (slots ``exp_avg_scaled``,
-    ``exp_avg_sq_scaled``, ``max_exp_avg_sq_scaled``). Then ``M = beta1 * M + g`` and
-    ``V = beta2 * V + g * g`` cost two and three passes, and the whole step ten; ``moments(i)``
+    ``exp_avg_sq_scaled``, ``max_exp_avg_sq_scaled``). Then ``M = beta1 * M + g`` is one
+    BLAS ``axpby`` pass and ``V = beta2 * V + g * g`` two, and the whole step seven passes
+    (ten where NumPy's BLAS is not found, see ``glassnet._blas``); ``moments(i)``
     gives ``m``, ``v`` (and ``v_max``) as torch stores them. (``V`` is ``1 / (1 - beta2)`` times
     ``v``, so in float32 it overflows from ``|g| ~ 6e17`` with the default betas, where torch's
     ``v`` would at ``~2e19``: only a run that has diverged gets there.)
@@ -104,11 +106,10 @@ class Adam(Optimizer):
         elif self.weight_decay != 0:
             p *= 1.0 - self.lr * self.weight_decay  # p = p * (1 - lr * weight_decay)
         M, V = state["exp_avg_scaled"], state["exp_avg_sq_scaled"]
-        M *= beta1
-        M += g  # M = beta1 * M + g, i.e. m = beta1 * m + (1 - beta1) * g with m = (1 - beta1) M
+        # M = beta1 * M + g, i.e. m = beta1 * m + (1 - beta1) * g with m = (1 - beta1) M
+        axpby(1.0, g, beta1, M, scratch=w)
         np.multiply(g, g, out=w)
-        V *= beta2
-        V += w  # V = beta2 * V + g * g, i.e. v = beta2 * v + (1 - beta2) * g * g
+        axpby(1.0, w, beta2, V)  # V = beta2 * V + g * g, i.e. v = beta2 v + (1 - beta2) g g
         if self.amsgrad:
             V = np.maximum(state["max_exp_avg_sq_scaled"], V, out=state["max_exp_avg_sq_scaled"])
         # With bc = 1 - beta ** t and r = sqrt((1 - beta2) / bc2), so that sqrt(v / bc2) =
@@ -118,8 +119,7 @@ class Adam(Optimizer):
         np.sqrt(V, out=w)
         w += self.eps / r
         np.divide(M, w, out=w)
-        w *= self.lr * (1.0 - beta1) / ((1.0 - beta1 ** self.t) * r)
-        p -= w
+        axpy(-self.lr * (1.0 - beta1) / ((1.0 - beta1 ** self.t) * r), w, p, scratch=w)
 
 
 class AdamW(Adam):

@@ -8,6 +8,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from .._blas import axpy
 from .._checks import check_number
 
 __all__ = ["Optimizer", "clip_grad_norm", "clip_grad_value"]
@@ -88,7 +89,7 @@ class Optimizer:
                 raise ValueError(f"{type(self).__name__} cannot take gradients scaled by lr")
             self.t += 1
             for p, g in zip(params, grads):
-                p -= g  # p = p - (lr * g), the whole update in one pass
+                axpy(-1.0, g, p)  # p = p - (lr * g), the whole update in one pass
             return
         if self.clip_norm is not None:
             clip_grad_norm(grads, self.clip_norm)

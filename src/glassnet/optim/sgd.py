@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._blas import axpby, axpy
 from .._checks import check_number
 from .base import Optimizer
 
@@ -46,14 +47,12 @@ class SGD(Optimizer):
             b = state.get("momentum_buffer")
             if b is None:
                 b = state["momentum_buffer"] = g.astype(p.dtype, copy=True)  # b = g
-            else:
-                b *= self.momentum  # b = momentum * b + (1 - dampening) * g
-                b += g if self.dampening == 0 else (1.0 - self.dampening) * g
+            else:  # b = momentum * b + (1 - dampening) * g
+                axpby(1.0 - self.dampening, g, self.momentum, b, scratch=w)
             if self.nesterov:
                 np.multiply(b, self.momentum, out=w)
                 w += g  # w = g + momentum * b
                 g = w
             else:
                 g = b
-        np.multiply(g, self.lr, out=w)
-        p -= w  # p = p - lr * g
+        axpy(-self.lr, g, p, scratch=w)  # p = p - lr * g

@@ -1,0 +1,78 @@
+"""glassnet._blas: axpy and axpby from NumPy's own OpenBLAS, and their NumPy stand-ins."""
+
+import sys
+
+import numpy as np
+import pytest
+
+from glassnet import _blas
+
+
+def _numpy_blas_name() -> str:
+    try:
+        return np.show_config(mode="dicts")["Build Dependencies"]["blas"]["name"]
+    except (KeyError, TypeError):  # pragma: no cover - depends on how NumPy was built
+        return "unknown"
+
+
+def test_the_openblas_of_numpys_wheels_is_found():
+    """pip's NumPy wheels carry scipy-openblas: there the fast path must be on, or every
+    optimizer silently falls back to NumPy's two-pass updates."""
+    if _numpy_blas_name() != "scipy-openblas" or sys.platform not in ("linux", "darwin"):
+        pytest.skip(f"NumPy here uses {_numpy_blas_name()!r} on {sys.platform}: only the NumPy "
+                    "update path applies")
+    assert _blas.AVAILABLE
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/maps")
+def test_no_second_copy_of_openblas_is_loaded():
+    """Another copy (SciPy's, say) would bring a second thread pool that fights NumPy's."""
+    with open("/proc/self/maps") as maps:
+        mapped = {line.split()[-1] for line in maps if "openblas64" in line}
+    assert len(mapped) <= 1, mapped
+
+
+LAYOUTS = {
+    "vector": lambda a: a,
+    "matrix": lambda a: a.reshape(30, 40),
+    "strided view": lambda a: a[::2],  # not contiguous: NumPy's path
+    "empty": lambda a: a[:0],
+}
+
+
+@pytest.mark.parametrize("layout", list(LAYOUTS))
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_axpy_and_axpby_equal_their_equations(dtype, layout, update_path):
+    """y = a x + y and y = a x + b y, in place, against the same sums in float64: to the
+    last bit or two of the dtype (a BLAS kernel may round a x + y once, NumPy twice)."""
+    rng = np.random.default_rng(0)
+    shape_of = LAYOUTS[layout]
+    x = shape_of(rng.standard_normal(1200).astype(dtype))
+    y0 = shape_of(rng.standard_normal(1200).astype(dtype))
+    tol = dict(rtol=4 * np.finfo(dtype).eps, atol=4 * np.finfo(dtype).eps)
+    for a, b in [(-1.0, 0.9), (0.37, 1.0), (1.0, 0.999), (-2.5e-3, 0.5)]:
+        y = y0.copy()
+        _blas.axpy(a, x, y)
+        np.testing.assert_allclose(y, a * x.astype(np.float64) + y0, **tol)
+        y = y0.copy()
+        _blas.axpby(a, x, b, y, scratch=np.empty_like(y))
+        np.testing.assert_allclose(y, a * x.astype(np.float64) + b * y0.astype(np.float64),
+                                   **tol)
+        assert y.dtype == dtype
+
+
+def test_a_strided_view_is_updated_where_it_points_and_nowhere_else(update_path):
+    """The BLAS path takes only contiguous arrays; a view with a step falls back to NumPy,
+    which must write through the view and leave the entries between untouched."""
+    base = np.arange(10, dtype=np.float32)
+    view = base[::2]
+    _blas.axpy(2.0, np.ones(5, np.float32), view)
+    np.testing.assert_array_equal(base, [2, 1, 4, 3, 6, 5, 8, 7, 10, 9])
+
+
+def test_mixed_dtypes_fall_back_to_numpy(update_path):
+    """A float64 x into a float32 y: NumPy's casting rules apply, no BLAS type confusion."""
+    y = np.ones(4, np.float32)
+    _blas.axpby(0.5, np.arange(4, dtype=np.float64), 2.0, y)
+    np.testing.assert_array_equal(y, [2.0, 2.5, 3.0, 3.5])
+    assert y.dtype == np.float32
