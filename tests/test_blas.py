@@ -43,7 +43,7 @@ LAYOUTS = {
 @pytest.mark.parametrize("layout", list(LAYOUTS))
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_axpy_and_axpby_equal_their_equations(dtype, layout, update_path):
-    """y = a x + y and y = a x + b y, in place, against the same sums in float64: to the
+    """y = a x + y, y = a x + b y and y = b y, in place, against the same sums in float64: to the
     last bit or two of the dtype (a BLAS kernel may round a x + y once, NumPy twice)."""
     rng = np.random.default_rng(0)
     shape_of = LAYOUTS[layout]
@@ -59,6 +59,9 @@ def test_axpy_and_axpby_equal_their_equations(dtype, layout, update_path):
         np.testing.assert_allclose(y, a * x.astype(np.float64) + b * y0.astype(np.float64),
                                    **tol)
         assert y.dtype == dtype
+        y = y0.copy()
+        _blas.scal(b, y)
+        np.testing.assert_allclose(y, b * y0.astype(np.float64), **tol)
 
 
 def test_a_strided_view_is_updated_where_it_points_and_nowhere_else(update_path):

@@ -17,8 +17,9 @@ def blobs(n=120, seed=0):
     return centers[y] + 0.6 * rng.standard_normal((n, 2)), y
 
 
-def test_one_epoch_of_full_batch_sgd_is_one_gradient_step():
-    """fit(batch_size=None, epochs=1, SGD) = theta - lr * dJ/dtheta from value_and_grad."""
+def test_one_epoch_of_full_batch_sgd_is_one_gradient_step(update_path):
+    """fit(batch_size=None, epochs=1, SGD) = theta - lr * dJ/dtheta from value_and_grad: the
+    L2 part of the step taken as a shrink of W (fit) equals l2 * W added to dW (value_and_grad)."""
     X, y = blobs()
     model = glassnet.MLP([2, 5, 3], dtype="float64", seed=0)
     expected = model.state_dict()
@@ -226,7 +227,7 @@ def test_bad_fit_arguments(kwargs, pattern):
         glassnet.fit(glassnet.MLP([2, 3, 3], seed=0), X, y, **kwargs)
 
 
-def test_harmless_underflow_is_not_divergence():
+def test_harmless_underflow_is_not_divergence(update_path):
     """Under np.seterr(all="raise") (this suite's fixture) tiny weights times a small L2
     coefficient underflow to 0; that is not a divergence and must not stop training."""
     X, y = blobs(40)

@@ -14,6 +14,7 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
+from ._blas import axpy, scal
 from ._checks import (as_rng, check_dtype, check_finite, check_layer_sizes, check_number,
                       check_probability, check_X, resolve)
 from .activations import ACTIVATIONS
@@ -88,7 +89,8 @@ class Sequential:
         """Add ``grad_scale * l2 * W`` to every ``dW``; return ``l2_penalty(l2)``.
 
         ``grad_scale`` matches gradients that carry a folded-in learning rate (see
-        ``objective_and_backward``). ``l2 * W`` goes through one reused scratch array.
+        ``objective_and_backward``). ``dW += l2 * W`` is one BLAS ``axpy`` pass (two NumPy
+        passes through one reused scratch array where ``glassnet._blas`` finds no BLAS).
         ``shrink=True`` is for plain SGD, whose next step is ``W -= lr * (g + l2 W)``: it
         applies the L2 part now, as ``W *= 1 - lr * l2`` (``grad_scale`` is ``lr``), one pass
         over the weights instead of two, and leaves ``dW`` alone.
@@ -97,10 +99,9 @@ class Sequential:
         pairs = self.penalized_parameters()
         for W, dW in pairs:
             if shrink:
-                W *= 1.0 - grad_scale * l2  # W - lr * l2 * W
-            else:
-                scratch = self._scratch(W.size)
-                dW += np.multiply(W, l2 * grad_scale, out=scratch.reshape(W.shape))  # l2 W
+                scal(1.0 - grad_scale * l2, W)  # W = W - lr * l2 * W
+            else:  # dW = dW + l2 * W
+                axpy(l2 * grad_scale, W, dW, scratch=self._scratch(W.size).reshape(W.shape))
         return penalty
 
     def _scratch(self, size: int) -> np.ndarray:
