@@ -79,3 +79,21 @@ def test_mixed_dtypes_fall_back_to_numpy(update_path):
     _blas.axpby(0.5, np.arange(4, dtype=np.float64), 2.0, y)
     np.testing.assert_array_equal(y, [2.0, 2.5, 3.0, 3.5])
     assert y.dtype == np.float32
+
+
+def test_small_arrays_stay_with_numpy(monkeypatch):
+    """Under MIN_SIZE entries the foreign call would cost more than NumPy's pass: the BLAS
+    routine must not be reached (a sentinel stands in for it and would raise)."""
+    def sentinel(*args):
+        raise AssertionError("BLAS called for a small array")
+
+    monkeypatch.setattr(_blas, "_ROUTINES", {key: sentinel for key in _blas._ROUTINES})
+    monkeypatch.setattr(_blas, "AVAILABLE", True)
+    small = np.ones(_blas.MIN_SIZE - 1, np.float32)
+    _blas.axpy(2.0, small, small.copy())
+    _blas.axpby(2.0, small, 0.5, small.copy())
+    _blas.scal(0.5, small)
+    np.testing.assert_array_equal(small, 0.5)
+    if _blas._ROUTINES:  # the library was found: a large array must reach it
+        with pytest.raises(AssertionError, match="BLAS called"):
+            _blas.scal(0.5, np.ones(_blas.MIN_SIZE, np.float32))

@@ -6,17 +6,19 @@
 
 NumPy has no fused multiply-add: ``y += a * x`` is two passes over memory (a temporary, then
 the add), ``y = a * x + b * y`` three, and every ufunc runs on one core. OpenBLAS does each in
-one pass, and ``axpy`` and ``scal`` split a long vector over its threads. For the 235,146 parameters of a
-784-256-128-10 network, one SGD update (``p -= lr * g``) takes ~14 us instead of ~25 alone,
-~30 instead of ~62 inside an epoch, and each of Adam's moment updates ~22 instead of ~32
-(``benchmarks/profile_step.py``).
+one pass, and ``axpy`` and ``scal`` split a long vector over its threads. For the 235,146
+parameters of a 784-256-128-10 network, one SGD update (``p -= lr * g``) takes ~14 us instead
+of ~25 alone, ~30 instead of ~62 inside an epoch, and each of Adam's moment updates ~22
+instead of ~32 (``benchmarks/profile_step.py``).
 
 Found for NumPy's own wheels, which ship OpenBLAS as "scipy-openblas" (symbols
 ``scipy_cblas_saxpy64_``, 64-bit integers; ``..._saxpy`` with 32-bit ones). On Linux only a
 library NumPy has already loaded is used (read from ``/proc/self/maps``), never a second copy
 with its own thread pool. Anywhere else -- another BLAS, NumPy built from source, arrays that
 are not C-contiguous, of one shape and one float dtype -- the same equations run in NumPy.
-``AVAILABLE`` says which; tests switch the BLAS path off by setting ``ENABLED = False``.
+Arrays under ``MIN_SIZE`` entries stay with NumPy too. ``AVAILABLE`` says whether the library
+was found; tests switch the BLAS path off with ``ENABLED = False`` (and on for small arrays
+with ``MIN_SIZE = 0``).
 
 The results can differ from NumPy's in the last bit: a BLAS kernel may round ``a * x + y``
 once (a fused multiply-add) where NumPy rounds the product and then the sum.
@@ -83,12 +85,16 @@ def _load() -> dict:
 _ROUTINES = _load()
 AVAILABLE = bool(_ROUTINES)
 ENABLED = True
+# Below this many entries NumPy is as fast: the foreign call costs ~1.5 us, as much as a pass
+# over 4,096 floats in cache (an XOR-sized network would pay it for nothing).
+MIN_SIZE = 4096
 _POINTERS: dict[int, tuple[np.ndarray, int]] = {}  # id -> (the array, held; its data address)
 
 
 def _routine(name: str, x: np.ndarray, y: np.ndarray):
     """The BLAS routine for ``x`` and ``y``, or None when NumPy must do it."""
-    if not (ENABLED and AVAILABLE) or x.dtype != y.dtype or x.shape != y.shape:
+    if (not (ENABLED and AVAILABLE) or y.size < MIN_SIZE or x.dtype != y.dtype
+            or x.shape != y.shape):
         return None
     if not (x.flags.c_contiguous and y.flags.c_contiguous and y.flags.writeable):
         return None
