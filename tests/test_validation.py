@@ -1,5 +1,7 @@
 """Bad arguments raise ValueError naming the argument and the value received."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -137,6 +139,23 @@ def test_negative_l2_is_rejected():
     model = glassnet.MLP([3, 2], seed=0)
     with pytest.raises(ValueError, match=r"l2 must be a finite number >= 0, got -1"):
         glassnet.value_and_grad(model, "mse", np.zeros((2, 3)), np.zeros((2, 2)), l2=-1)
+
+
+@pytest.mark.parametrize("y, bad, row", [
+    (np.array([0, 1, -3], np.int8), "-3", 2),
+    (np.array([1, 2 ** 63 + 5], np.uint64), str(2 ** 63 + 5), 1),  # negative as int64
+    (np.array([2, 0, 3], np.int32), "3", 2),
+    (np.array([0.0, 3.0]), "3.0", 1),
+    (np.array([1e30, 0.0]), "1e+30", 0),  # checked before any cast to int
+])
+def test_labels_out_of_range_of_every_integer_and_float_type(y, bad, row):
+    """Labels are checked as unsigned (a negative one is then huge) in one pass; every
+    integer type, and floats before they are cast, must still be caught and named."""
+    from glassnet.losses import CrossEntropy
+    with pytest.raises(ValueError, match=rf"label out of range: {re.escape(bad)} at row {row}"):
+        CrossEntropy().prepare_targets(y, 3, np.float32)
+    ok = CrossEntropy().prepare_targets(np.array([True, False]), 3, np.float32)
+    np.testing.assert_array_equal(ok, [1, 0])
 
 
 def test_losses_check_their_targets_when_called_directly():

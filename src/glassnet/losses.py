@@ -110,10 +110,16 @@ class CrossEntropy(Loss):
 
     def prepare_targets(self, y, n_outputs, dtype):
         if y.ndim == 1:
-            if y.dtype.kind == "f" and not np.all(y == np.round(y)):
-                row = int(np.flatnonzero(y != np.round(y))[0])
-                raise ValueError(f"y must hold integer class labels; got {y[row].item()!r} at row {row}")
-            if y.size and (y.min() < 0 or y.max() >= n_outputs):  # two passes, no mask
+            if y.dtype.kind == "f":
+                if not np.all(y == np.round(y)):
+                    row = int(np.flatnonzero(y != np.round(y))[0])
+                    raise ValueError(f"y must hold integer class labels; got {y[row].item()!r} "
+                                     f"at row {row}")
+                in_range = not y.size or (y.min() >= 0 and y.max() < n_outputs)  # before a cast
+            else:  # one pass: seen as unsigned, a negative label is a huge one
+                labels = y.astype(np.intp, copy=False)
+                in_range = not y.size or np.maximum.reduce(labels.view(np.uintp)) < n_outputs
+            if not in_range:
                 bad = np.flatnonzero((y < 0) | (y >= n_outputs))
                 raise ValueError(
                     f"y has a label out of range: {y[bad[0]].item()!r} at row {bad[0]}; "
