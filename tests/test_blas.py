@@ -1,6 +1,9 @@
 """glassnet._blas: axpy and axpby from NumPy's own OpenBLAS, and their NumPy stand-ins."""
 
+import os
+import subprocess
 import sys
+import weakref
 
 import numpy as np
 import pytest
@@ -25,11 +28,61 @@ def test_the_openblas_of_numpys_wheels_is_found():
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/maps")
-def test_no_second_copy_of_openblas_is_loaded():
-    """Another copy (SciPy's, say) would bring a second thread pool that fights NumPy's."""
+def test_only_numpys_own_openblas_is_used_and_nothing_new_is_loaded():
+    """In a fresh interpreter with NumPy and SciPy (whose wheels carry another OpenBLAS, with
+    its own thread pool) loaded: importing glassnet._blas maps no new OpenBLAS, and the one
+    it uses lies in NumPy's own library folder."""
+    script = """
+import os, numpy
+try:
+    import scipy.linalg  # brings SciPy's own OpenBLAS, when SciPy is installed
+except ImportError:
+    pass
+def mapped():
     with open("/proc/self/maps") as maps:
-        mapped = {line.split()[-1] for line in maps if "openblas64" in line}
-    assert len(mapped) <= 1, mapped
+        return {line.split(maxsplit=5)[5].strip() for line in maps
+                if "openblas" in line and len(line.split(maxsplit=5)) == 6}
+before = mapped()
+from glassnet import _blas
+print(sorted(mapped() - before))
+print(_blas._candidate_paths())
+print(os.path.dirname(os.path.dirname(os.path.abspath(numpy.__file__))))
+"""
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         check=True).stdout.splitlines()
+    new, used, site = eval(out[0]), eval(out[1]), out[2]
+    assert new == []
+    assert all(os.path.dirname(path) in (os.path.join(site, "numpy.libs"),
+                                         os.path.join(site, "numpy", ".dylibs"))
+               for path in used), used
+
+
+def test_the_blas_path_keeps_no_array_alive(monkeypatch):
+    """Arrays passed through the BLAS path (a new gradient every step, models thrown away)
+    must be freed when their owner lets go of them, and stay resizable."""
+    monkeypatch.setattr(_blas, "MIN_SIZE", 0)
+    p = np.zeros(5000)
+    refs = []
+    for _ in range(5):
+        g = np.ones(5000)
+        _blas.axpy(-0.5, g, p)
+        refs.append(weakref.ref(g))
+        del g
+    assert all(ref() is None for ref in refs)
+    np.testing.assert_array_equal(p, -2.5)
+    p.resize(6000, refcheck=True)  # nothing else refers to p
+
+
+@pytest.mark.parametrize("call", ["axpy", "axpby x", "axpby y", "scal"])
+def test_a_zero_coefficient_keeps_nan_visible(call, update_path):
+    """0 * nan is nan in NumPy; BLAS may skip reading a vector whose coefficient is 0. A NaN
+    must stay visible either way (the divergence guard looks for it)."""
+    x, y = np.ones(8), np.ones(8)
+    (x if call in ("axpy", "axpby x") else y)[3] = np.nan
+    with np.errstate(invalid="ignore"):
+        {"axpy": lambda: _blas.axpy(0.0, x, y), "axpby x": lambda: _blas.axpby(0.0, x, 1.0, y),
+         "axpby y": lambda: _blas.axpby(1.0, x, 0.0, y), "scal": lambda: _blas.scal(0.0, y)}[call]()
+    assert np.isnan(y[3])
 
 
 LAYOUTS = {

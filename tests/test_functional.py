@@ -234,6 +234,21 @@ def test_train_one_step_follows_the_arrays_it_is_given():
     step(0, "tanh")
 
 
+def test_train_one_step_does_not_keep_a_large_network_alive():
+    """The reuse of engine layers is for small networks only: after a step on a large one
+    (or a large batch) nothing of it may stay alive once the caller lets go."""
+    import gc
+    import weakref
+    rng = np.random.default_rng(8)
+    weights, biases, _, act = F.initialise([300, 256, 10], "relu", seed=0)
+    X, y = rng.standard_normal((64, 300)), rng.integers(0, 10, 64)
+    F.train_one_step(X, y, weights, biases, act, 0.1)
+    refs = [weakref.ref(a) for a in weights + biases + [X]]
+    del weights, biases, X
+    gc.collect()
+    assert [ref() for ref in refs] == [None] * len(refs)
+
+
 def test_train_one_step_tolerates_underflow_in_the_scaled_gradient():
     """Sample 0 is so confident that p(class 1) = exp(-706) ~ 2.4e-307: learning_rate / m
     times that is subnormal. Underflow to 0 is harmless (the suite raises on it); the step

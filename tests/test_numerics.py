@@ -250,6 +250,34 @@ def test_loss_forward_backward_scales_the_gradient(name, target, per_sample, dty
     assert_close(grad, want, rtol=rtol, atol=rtol)
 
 
+@pytest.mark.parametrize("dtype", [np.int8, np.uint8, np.int16, np.int32])
+def test_cross_entropy_takes_labels_of_any_integer_type(dtype):
+    """The label entries are found through a flat index label * n + i, computed in intp:
+    in the labels' own type 2 * 300 would wrap (int8, uint8) or overflow (int16 at n=40000)."""
+    rng = np.random.default_rng(8)
+    for n in (300, 40_000):
+        if np.iinfo(dtype).max < 3:
+            continue
+        z = rng.standard_normal((n, 3))
+        y = rng.integers(0, 3, n).astype(dtype)
+        losses, grad = LOSSES["cross_entropy"]().forward_backward(z.copy(), y)
+        assert_close(losses, _reference_per_sample("cross_entropy", "labels", z, y), rtol=1e-12)
+        assert_close(grad, _reference_grad_per_sample("cross_entropy", "labels", z, y),
+                     rtol=1e-12, atol=1e-15)
+
+
+def test_value_and_grad_returns_a_c_ordered_array_it_owns():
+    """Internally cross-entropy's gradient is a transposed view; the public value_and_grad
+    hands back an ordinary C-ordered array, usable as an out= buffer or reshaped in place."""
+    rng = np.random.default_rng(9)
+    for name in LOSSES:
+        z = rng.standard_normal((6, 3))
+        y = rng.integers(0, 3, 6) if name == "cross_entropy" else rng.random((6, 3))
+        _, grad = LOSSES[name]().value_and_grad(z, y)
+        assert grad.flags.c_contiguous and grad.flags.owndata, name
+        grad.shape = (-1,)
+
+
 @pytest.mark.parametrize("layout", ["fortran", "transposed view", "strided view"])
 @pytest.mark.parametrize("name, target", LOSS_CASES)
 def test_loss_gradient_does_not_depend_on_the_memory_layout_of_z(name, target, layout):

@@ -361,6 +361,7 @@ BAD = [
     (SGD, dict(lr=float("inf")), "lr must be a finite number, got inf"),
     (SGD, dict(lr=np.complex128(0.1)), "lr must be a finite number, got np.complex128"),
     (SGD, dict(lr=True), "lr must be a finite number, got True"),
+    (SGD, dict(lr=10 ** 400), "lr must be a finite number, got 1000"),
     (Adam, dict(betas=(0.9, 1.0)), r"betas\[1\] must be < 1"),
     (Adam, dict(betas=0.9), "betas must be a pair"),
     (Adam, dict(eps=-1), "eps must be >= 0"),

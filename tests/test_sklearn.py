@@ -355,13 +355,31 @@ def test_fit_names_the_first_row_with_nan_or_inf_and_keeps_the_model(cls, bad):
         warnings.simplefilter("ignore")
         est.fit(X, y)
     before = [W.copy() for W in est.coefs_]
-    Xbad = X.copy()
+    predictions = est.predict(X)
+    Xbad = rng.standard_normal((50, 5))  # another width: fit would reset n_features_in_
     Xbad[17, 2] = bad
-    for call in (est.fit, est.partial_fit):
+    for call, Xb in ((est.fit, Xbad), (est.fit, Xbad[:, :3]), (est.partial_fit, Xbad[:, :3])):
         with pytest.raises(ValueError, match=r"X contains NaN or inf \(first at row 17\)"):
-            call(Xbad, y)
+            call(Xb, y)
         for W, W0 in zip(est.coefs_, before):
             np.testing.assert_array_equal(W, W0)
+        assert est.n_features_in_ == 3
+        np.testing.assert_array_equal(est.predict(X), predictions)
+
+
+def test_partial_fit_after_fit_with_early_stopping():
+    """partial_fit never holds out a validation set (scikit-learn's rule): after a fit with
+    early_stopping=True it must follow the training loss, not look for a validation score."""
+    rng = np.random.default_rng(2)
+    X, y = rng.standard_normal((200, 4)), rng.integers(0, 3, 200)
+    est = MLPClassifier(hidden_layer_sizes=(5,), max_iter=5, random_state=0,
+                        early_stopping=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est.fit(X, y)
+    scores = list(est.validation_scores_)
+    est.partial_fit(X, y)
+    assert len(est.loss_curve_) == len(scores) + 1 and est.validation_scores_ == scores
 
 
 @pytest.mark.parametrize("codes", [[0, 1, 2], [5, 7, 9], [0, 1, 3], [-1, 0, 1]])

@@ -156,6 +156,9 @@ def test_labels_out_of_range_of_every_integer_and_float_type(y, bad, row):
         CrossEntropy().prepare_targets(y, 3, np.float32)
     ok = CrossEntropy().prepare_targets(np.array([True, False]), 3, np.float32)
     np.testing.assert_array_equal(ok, [1, 0])
+    for not_labels in (np.array(["0", "2"]), np.array([0, 1], dtype=object), np.array([1j])):
+        with pytest.raises(ValueError, match=r"y must hold integer class labels, got an array"):
+            CrossEntropy().prepare_targets(not_labels, 3, np.float32)
 
 
 def test_losses_check_their_targets_when_called_directly():

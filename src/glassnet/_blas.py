@@ -21,7 +21,10 @@ was found; tests switch the BLAS path off with ``ENABLED = False`` (and on for s
 with ``MIN_SIZE = 0``).
 
 The results can differ from NumPy's in the last bit: a BLAS kernel may round ``a * x + y``
-once (a fused multiply-add) where NumPy rounds the product and then the sum.
+once (a fused multiply-add) where NumPy rounds the product and then the sum. And BLAS knows
+nothing of ``np.seterr``: an update that overflows writes inf without a warning or a
+FloatingPointError. Training notices it one batch later, in the loss (``glassnet.fit``'s
+divergence guard then restores the weights of the epoch's start).
 """
 
 from __future__ import annotations
@@ -46,8 +49,10 @@ def _candidate_paths() -> list[str]:
              for path in glob.glob(os.path.join(folder, "libscipy_openblas*"))]
     if sys.platform.startswith("linux"):
         try:
-            with open("/proc/self/maps") as maps:
-                mapped = {line.split()[-1] for line in maps if "libscipy_openblas" in line}
+            with open("/proc/self/maps") as maps:  # address perms offset dev inode path
+                mapped = {line.split(maxsplit=5)[5].rstrip("\n").removesuffix(" (deleted)")
+                          for line in maps
+                          if "libscipy_openblas" in line and len(line.split(maxsplit=5)) == 6}
         except OSError:
             return []
         paths = [path for path in paths if os.path.realpath(path) in mapped or path in mapped]
@@ -73,6 +78,7 @@ def _load() -> dict:
                     axpby_.argtypes, axpby_.restype = [int_t, real, *vec, real, *vec], None
                     scal_ = getattr(lib, f"scipy_cblas_{prefix}scal{suffix}")
                     scal_.argtypes, scal_.restype = [int_t, real, *vec], None
+                    found["max_size"] = 2 ** (8 * ctypes.sizeof(int_t) - 1) - 1
                     found["axpy", np.dtype(dtype)] = axpy_
                     found["axpby", np.dtype(dtype)] = axpby_
                     found["scal", np.dtype(dtype)] = scal_
@@ -83,40 +89,32 @@ def _load() -> dict:
 
 
 _ROUTINES = _load()
+_MAX_SIZE = _ROUTINES.pop("max_size", 0)  # the largest n the library's integers can pass
 AVAILABLE = bool(_ROUTINES)
 ENABLED = True
-# Below this many entries NumPy is as fast: the foreign call costs ~1.5 us, as much as a pass
-# over 4,096 floats in cache (an XOR-sized network would pay it for nothing).
-MIN_SIZE = 4096
-_POINTERS: dict[int, tuple[np.ndarray, int]] = {}  # id -> (the array, held; its data address)
+# Below this many entries NumPy is as fast: the foreign call and the arrays' addresses cost
+# ~4 us, as much as NumPy's two passes over ~16,000 floats in cache (an XOR-sized network
+# would pay it for nothing).
+MIN_SIZE = 16384
 
 
-def _routine(name: str, x: np.ndarray, y: np.ndarray):
-    """The BLAS routine for ``x`` and ``y``, or None when NumPy must do it."""
+def _routine(name: str, x: np.ndarray, y: np.ndarray, *coefficients: float):
+    """The BLAS routine for ``x`` and ``y``, or None when NumPy must do it. A coefficient of 0
+    goes to NumPy too: BLAS may then skip reading the vector it multiplies, where NumPy's
+    ``0 * nan`` keeps a NaN (or inf) visible to the divergence checks."""
     if (not (ENABLED and AVAILABLE) or y.size < MIN_SIZE or x.dtype != y.dtype
-            or x.shape != y.shape):
+            or x.shape != y.shape or y.size > _MAX_SIZE or 0.0 in coefficients):
         return None
     if not (x.flags.c_contiguous and y.flags.c_contiguous and y.flags.writeable):
         return None
     return _ROUTINES.get((name, y.dtype))
 
 
-def _address(a: np.ndarray) -> int:
-    """``a``'s data address, cached: the optimizers pass the same few arrays every step. The
-    cache holds each array, so its ``id`` cannot be reused by another while it is there."""
-    entry = _POINTERS.get(id(a))
-    if entry is None or entry[0] is not a:
-        if len(_POINTERS) >= 256:  # models come and go: keep the cache small
-            _POINTERS.clear()
-        entry = _POINTERS[id(a)] = (a, a.ctypes.data)
-    return entry[1]
-
-
 def axpy(a: float, x: np.ndarray, y: np.ndarray, scratch: np.ndarray | None = None) -> None:
     """``y = a * x + y`` in place; ``scratch`` (like ``y``) spares NumPy's fallback a temporary."""
-    routine = _routine("axpy", x, y)
+    routine = _routine("axpy", x, y, a)
     if routine is not None:
-        routine(y.size, a, _address(x), 1, _address(y), 1)
+        routine(y.size, a, x.ctypes.data, 1, y.ctypes.data, 1)
     elif a == 1.0:
         y += x
     elif a == -1.0:
@@ -129,9 +127,9 @@ def axpby(a: float, x: np.ndarray, b: float, y: np.ndarray,
           scratch: np.ndarray | None = None) -> None:
     """``y = a * x + b * y`` in place; ``scratch`` (like ``y``) spares NumPy's fallback a
     temporary."""
-    routine = _routine("axpby", x, y)
+    routine = _routine("axpby", x, y, a, b)
     if routine is not None:
-        routine(y.size, a, _address(x), 1, b, _address(y), 1)
+        routine(y.size, a, x.ctypes.data, 1, b, y.ctypes.data, 1)
         return
     y *= b
     axpy(a, x, y, scratch)
@@ -139,8 +137,8 @@ def axpby(a: float, x: np.ndarray, b: float, y: np.ndarray,
 
 def scal(a: float, y: np.ndarray) -> None:
     """``y = a * y`` in place."""
-    routine = _routine("scal", y, y)
+    routine = _routine("scal", y, y, a)
     if routine is not None:
-        routine(y.size, a, _address(y), 1)
+        routine(y.size, a, y.ctypes.data, 1)
     else:
         y *= a

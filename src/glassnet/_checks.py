@@ -205,7 +205,10 @@ def check_number(value: Any, name: str, integer: bool = False, **bounds: float) 
     if (not ok_type or isinstance(value, (bool, np.bool_))
             or not (isinstance(value, (int, np.integer)) or math.isfinite(value))):
         raise ValueError(f"{name} must be {kind}, got {value!r}")
-    v = int(value) if integer else float(value)
+    try:
+        v = int(value) if integer else float(value)
+    except OverflowError:  # an int beyond the float range (10**400)
+        raise ValueError(f"{name} must be {kind}, got {value!r}") from None
     for key, bound in bounds.items():
         op, ok = _BOUNDS[key]
         if not ok(v, bound):

@@ -240,7 +240,7 @@ def train_one_step(X, y_true, weights, biases, activation_type: str,
         raise ValueError(f"y_true has {len(y_arr)} rows but X has {len(X)}")
     loss_fn = _CROSS_ENTROPY
     y = loss_fn.prepare_targets(check_y(y_arr, len(y_arr)), weights[-1].shape[1], X.dtype)
-    layers = _engine_layers(weights, biases, act)  # Dense, act, ..., Dense
+    layers = _engine_layers(weights, biases, act, len(X))  # Dense, act, ..., Dense
     Z = X
     for layer in layers:
         Z = layer.forward(Z)  # Z[l] = A[l-1] @ W[l] + b[l]; A[l] = activation(Z[l])
@@ -262,26 +262,32 @@ def train_one_step(X, y_true, weights, biases, activation_type: str,
     return loss, accuracy, weights, biases
 
 
-_CROSS_ENTROPY = CrossEntropy()  # stateless but for a cache of row offsets: shared by the calls
-_LAST_NETWORK = threading.local()  # per thread: the engine layers of the last network trained
+_CROSS_ENTROPY = CrossEntropy()  # stateless but for a cached index array: shared by the calls
+_LAST_NETWORK = threading.local()  # per thread: the engine layers of the last small network
+_CACHED_ENTRIES = 1 << 16  # at most this many weights + one batch's activations are cached
 
 
-def _engine_layers(weights, biases, act: type) -> list:
+def _engine_layers(weights, biases, act: type, n_rows: int) -> list:
     """The engine's layers around the caller's arrays: ``Dense, act, ..., Dense``.
 
-    A training loop passes the same arrays step after step, so the last call's layers (and
-    the work buffers they own) are reused while every array is the same object as then;
-    they hold those arrays, so an identical ``id`` cannot belong to a new one. Per thread,
-    so that two threads never share work buffers.
+    A training loop passes the same arrays step after step: for a small network (the size
+    where building layers costs as much as the step) the last call's layers and their work
+    buffers are reused while every array is the same object as then. They hold those arrays,
+    so an identical ``id`` cannot belong to a new one; a large network or batch is never
+    held (nothing big stays alive after the caller lets go). Per thread, so that two threads
+    never share work buffers.
     """
     key = (act, *map(id, weights), *map(id, biases))
     last = getattr(_LAST_NETWORK, "value", None)
-    if last is not None and last[0] == key:
+    if last is not None and last[0] == key and n_rows * last[2] <= last[3]:
         return last[1]
     layers = []
     for l, (W, b) in enumerate(zip(weights, biases)):
         layers += [Dense.from_arrays(W, b)] + ([act()] if l < len(weights) - 1 else [])
-    _LAST_NETWORK.value = (key, layers, list(weights), list(biases))  # the arrays, held
+    width = sum(W.shape[1] for W in weights)  # activations per row
+    room = _CACHED_ENTRIES - sum(W.size for W in weights)
+    _LAST_NETWORK.value = ((key, layers, width, room, list(weights), list(biases))
+                           if n_rows * width <= room else None)
     return layers
 
 

@@ -14,6 +14,9 @@ cross-entropy, mse, mae, huber), which matches PyTorch's ``reduction='mean'``.
 
 from __future__ import annotations
 
+import functools
+import inspect
+
 import numpy as np
 
 from .numerics import log_softmax, logsumexp, sigmoid, softmax, softplus
@@ -67,7 +70,8 @@ class Loss:
         (``prepare_targets``: a label out of range is a ValueError naming its row)."""
         y = self.prepare_targets(np.asarray(y), z.shape[1], z.dtype)
         with np.errstate(under="ignore"):  # tiny probabilities may round to 0: harmless
-            return self._value_and_grad(z, y, sample_weight)
+            value, grad = self._value_and_grad(z, y, sample_weight)
+        return value, np.ascontiguousarray(grad)  # C order, whatever the work array was
 
     def _value_and_grad(self, z, y, sample_weight=None, scale=1.0):
         """``value_and_grad`` on targets that ``prepare_targets`` returned, for callers already
@@ -75,11 +79,19 @@ class Loss:
         enters that once per epoch, instead of once per batch. The gradient comes out times
         ``scale`` (a folded-in learning rate, see ``objective_and_backward``)."""
         if sample_weight is None:  # dL/dz_i = dl_i/dz_i / n: the 1/n of the mean
-            losses, grad = self.forward_backward(z, y, scale / len(z))
+            losses, grad = self._scaled(z, y, scale / len(z))
             return float(np.add.reduce(losses, dtype=np.float64)) / len(z), grad
         w = sample_weight / np.sum(sample_weight)  # dL/dz_i = w_i / sum(w) * dl_i/dz_i
-        losses, grad = self.forward_backward(z, y, (scale * w).astype(z.dtype))
+        losses, grad = self._scaled(z, y, (scale * w).astype(z.dtype))
         return float(np.dot(w, losses)), grad
+
+    def _scaled(self, z, y, scale):
+        """``forward_backward(z, y, scale)``; a subclass written before ``scale`` existed
+        overrides ``forward_backward(z, y)``: its gradient is scaled here instead."""
+        if _takes_scale(type(self)):
+            return self.forward_backward(z, y, scale)
+        losses, grad = self.forward_backward(z, y)
+        return losses, _times(grad, scale)
 
     def kink_pattern(self, z: np.ndarray, y: np.ndarray) -> list[np.ndarray]:
         """On which side of each kink every residual ``z - y`` lies (see ``gradcheck``)."""
@@ -87,6 +99,12 @@ class Loss:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
+
+
+@functools.lru_cache(maxsize=None)
+def _takes_scale(cls: type) -> bool:
+    """Whether ``cls.forward_backward`` accepts the ``scale`` argument (checked once a class)."""
+    return "scale" in inspect.signature(cls.forward_backward).parameters
 
 
 def _times(grad: np.ndarray, scale: float | np.ndarray, factor: float = 1.0) -> np.ndarray:
@@ -116,15 +134,19 @@ class CrossEntropy(Loss):
                     raise ValueError(f"y must hold integer class labels; got {y[row].item()!r} "
                                      f"at row {row}")
                 in_range = not y.size or (y.min() >= 0 and y.max() < n_outputs)  # before a cast
-            else:  # one pass: seen as unsigned, a negative label is a huge one
+                labels = None
+            elif y.dtype.kind in "iub":  # seen as unsigned, a negative label is a huge one
                 labels = y.astype(np.intp, copy=False)
                 in_range = not y.size or np.maximum.reduce(labels.view(np.uintp)) < n_outputs
+            else:
+                raise ValueError(f"y must hold integer class labels, got an array of dtype "
+                                 f"{y.dtype}")
             if not in_range:
                 bad = np.flatnonzero((y < 0) | (y >= n_outputs))
                 raise ValueError(
                     f"y has a label out of range: {y[bad[0]].item()!r} at row {bad[0]}; "
                     f"the model has {n_outputs} outputs, so labels must be in 0..{n_outputs - 1}")
-            return y.astype(np.intp, copy=False)
+            return y.astype(np.intp) if labels is None else labels
         y = super().prepare_targets(y, n_outputs, dtype)
         if np.any(y < 0) or not np.allclose(y.sum(axis=1), 1.0, atol=1e-6):
             raise ValueError("one-hot y must have non-negative rows that sum to 1")
@@ -162,7 +184,7 @@ class CrossEntropy(Loss):
         if y.ndim == 1:
             # entry (y_i, i) of the row-major dzt is entry y_i * n + i of its flat view: one
             # 1-D index, cheaper than indexing with the pair (y, samples) twice
-            at_label = np.multiply(y, n)
+            at_label = np.multiply(y, n, dtype=np.intp)  # not y's dtype: int8 * 300 wraps
             at_label += self._samples(n)
             flat = dzt.reshape(-1)
             y_t = flat[at_label]  # t at the label

@@ -89,8 +89,9 @@ class Sequential:
         """Add ``grad_scale * l2 * W`` to every ``dW``; return ``l2_penalty(l2)``.
 
         ``grad_scale`` matches gradients that carry a folded-in learning rate (see
-        ``objective_and_backward``). ``dW += l2 * W`` is one BLAS ``axpy`` pass (two NumPy
-        passes through one reused scratch array where ``glassnet._blas`` finds no BLAS).
+        ``objective_and_backward``). ``dW += l2 * W`` is one BLAS ``axpy`` pass for a large
+        ``W`` (elsewhere two NumPy passes through one reused scratch array; see
+        ``glassnet._blas``).
         ``shrink=True`` is for plain SGD, whose next step is ``W -= lr * (g + l2 W)``: it
         applies the L2 part now, as ``W *= 1 - lr * l2`` (``grad_scale`` is ``lr``), one pass
         over the weights instead of two, and leaves ``dW`` alone.

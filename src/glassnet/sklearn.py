@@ -50,15 +50,16 @@ class _Convergence(Callback):
     and SGD, divide the learning rate by 5 instead, until it falls below 1e-6.
     """
 
-    def __init__(self, estimator) -> None:
+    def __init__(self, estimator, early_stopping: bool) -> None:
         self.est = estimator
+        self.early_stopping = early_stopping  # False in partial_fit, as in scikit-learn
 
     def on_epoch_end(self, state) -> None:
         est = self.est
         est.loss_curve_.append(state.logs["loss"])
         est.t_ += state.samples_seen - self._seen
         self._seen = state.samples_seen
-        if est.early_stopping:
+        if self.early_stopping:
             score = state.logs[est._score_key]
             est.validation_scores_.append(score)
             est._no_improvement_count = (est._no_improvement_count + 1
@@ -151,11 +152,23 @@ class _BaseMLP(BaseEstimator):
     def _fit(self, X, y, sample_weight=None, incremental=False, classes=None):
         self._check_params()
         first = not (incremental or self.warm_start) or not hasattr(self, "model_")
-        # NaN/inf in X: glassnet's scan (one BLAS pass, naming the row), not scikit-learn's
+        # NaN/inf in X: glassnet's scan (one BLAS pass over a large C-ordered X, naming the
+        # row) instead of scikit-learn's. validate_data has already recorded X's width (and
+        # column names) by then: a rejected X must not leave them behind.
+        seen = {k: getattr(self, k) for k in ("n_features_in_", "feature_names_in_")
+                if hasattr(self, k)}
         X, y = validate_data(self, X, y, reset=first, multi_output=True, y_numeric=not
                              self._is_classifier, dtype=[np.float64, np.float32],
                              ensure_all_finite=False)
-        check_finite(X, "X")
+        try:
+            check_finite(X, "X")
+        except ValueError:
+            for k in ("n_features_in_", "feature_names_in_"):
+                if k in seen:
+                    setattr(self, k, seen[k])
+                elif hasattr(self, k):
+                    delattr(self, k)
+            raise
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)  # a column vector is a 1-D target, with a warning
         if sample_weight is not None:
@@ -191,7 +204,7 @@ class _BaseMLP(BaseEstimator):
         early = self.early_stopping and not incremental and stochastic
         batch = min(200, len(X)) if self.batch_size == "auto" else min(self.batch_size, len(X))
         epochs = 1 if incremental else self.max_iter
-        callbacks = [_Convergence(self)] if stochastic else []
+        callbacks = [_Convergence(self, early)] if stochastic else []
         if self._schedule is not None:  # partial_fit resumes it; fit starts it afresh
             callbacks.append(LearningRateSchedule(self._schedule, resume=incremental))
         self._score_key = "val_accuracy" if self._is_classifier else "val_r2"

@@ -197,7 +197,8 @@ def _one_epoch(state, X, y, sample_weight, l2, l2_per_sample, batch_size, order,
             hook(state)
         try:
             optimizer.step(params, grads, lr_applied=fold)
-        except FloatingPointError:  # an overflowing update: hand it to the guard too
+        except FloatingPointError:  # an overflowing NumPy update: hand it to the guard too
+            # (a BLAS update, glassnet._blas, overflows silently: the next loss shows it)
             state.batch_loss = float("nan")
             for hook in hooks:
                 hook(state)

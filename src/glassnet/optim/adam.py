@@ -26,9 +26,10 @@ class Adam(Optimizer):
 
     ``m``, ``v`` and ``v_max`` start at zero. For speed the state keeps them divided by
     ``1 - beta``: ``M = m / (1 - beta1)``, ``V = v / (1 - beta2)`` (slots ``exp_avg_scaled``,
-    ``exp_avg_sq_scaled``, ``max_exp_avg_sq_scaled``). Then ``M = beta1 * M + g`` is one
-    BLAS ``axpby`` pass and ``V = beta2 * V + g * g`` two, and the whole step seven passes
-    (ten where NumPy's BLAS is not found, see ``glassnet._blas``); ``moments(i)``
+    ``exp_avg_sq_scaled``, ``max_exp_avg_sq_scaled``). Then, for a large parameter array,
+    ``M = beta1 * M + g`` is one BLAS ``axpby`` pass and ``V = beta2 * V + g * g`` two, and
+    the whole step seven passes (ten in NumPy alone, for small arrays or where NumPy's BLAS
+    is not found: see ``glassnet._blas``); ``moments(i)``
     gives ``m``, ``v`` (and ``v_max``) as torch stores them. (``V`` is ``1 / (1 - beta2)`` times
     ``v``, so in float32 it overflows from ``|g| ~ 6e17`` with the default betas, where torch's
     ``v`` would at ``~2e19``: only a run that has diverged gets there.)
