@@ -10,8 +10,9 @@ timed whole with one thing changed at a time, alternating with the floor's epoch
 nine rounds. The differences are what the shuffled gather (rows from memory, not cache) and the
 update cost per step in their real surroundings.
 Part 3: the same epoch with a clock read between its phases (gather, each layer's forward,
-the loss, each layer's backward, the update), for SGD and for Adam: microseconds per step,
-summed over the epoch, from the best of three epochs. The clock reads add about 0.1 us each.
+the loss, each layer's backward, the update), for SGD and Adam, each with its update through
+BLAS and in NumPy alone (glassnet._blas off), alternating: microseconds per step, summed over
+the epoch, from the best of five epochs. The clock reads add about 0.1 us each.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import timeit
 import numpy as np
 
 import glassnet
+from glassnet import _blas
 from glassnet._checks import _all_finite
 from glassnet.losses import CrossEntropy
 
@@ -64,6 +66,7 @@ def main() -> None:
     adam.step(params, grads)
     v, root = np.abs(params[0]), np.empty_like(params[0])  # non-negative, as Adam's v
     gathered_z1 = np.empty_like(z1)
+    z3t = np.ascontiguousarray(z3.T)  # the layout CrossEntropy.forward_backward works in
     pieces = {
         "the eight matrix products (floor)": products,
         "gather a shuffled batch (np.take)": lambda: np.take(X, rows, axis=0, out=gathered,
@@ -75,6 +78,8 @@ def main() -> None:
         "bias gradient, layer 1 (1^T delta)": lambda: np.matmul(np.ones(128, np.float32), delta1,
                                                                 out=d1.db),
         "softmax cross-entropy, value and gradient": lambda: loss._value_and_grad(z3, y),
+        "  row max of z, 128 x 10, over the last axis": lambda: np.maximum.reduce(z3, axis=1),
+        "  the same over the first axis of z transposed": lambda: np.maximum.reduce(z3t, axis=0),
         "SGD update, lr folded in (one BLAS axpy)": lambda: sgd.step(params, grads, lr_applied=True),
         "Adam update (seven passes, three BLAS)": lambda: adam.step(params, grads),
         "  of which the square root (np.sqrt)": lambda: np.sqrt(v, out=root),
@@ -144,7 +149,7 @@ def epoch_costs(X: np.ndarray, y: np.ndarray, rounds: int = 5) -> None:
               + (extra if name.startswith("  ") else ""))
 
 
-def epoch_phases(X: np.ndarray, y: np.ndarray, rounds: int = 3) -> None:
+def epoch_phases(X: np.ndarray, y: np.ndarray, rounds: int = 5) -> None:
     """Part 3: per-phase times inside a shuffled epoch, SGD (lr folded in) and Adam."""
     sizes, B, clock = [784, 256, 128, 10], 128, time.perf_counter
     loss = CrossEntropy()
@@ -184,13 +189,20 @@ def epoch_phases(X: np.ndarray, y: np.ndarray, rounds: int = 3) -> None:
         return clock() - start_epoch, spent
 
     steps = -(-len(X) // B)
-    for solver in ("sgd", "adam"):
-        runs = []
-        for _ in range(rounds):
+    variants = [("sgd", True), ("sgd", False), ("adam", True), ("adam", False)]
+    runs: dict = {variant: [] for variant in variants}
+    for _ in range(rounds):  # the variants alternate, so that a slow phase hits them all
+        for solver, blas in variants:
             time.sleep(0.2)
-            runs.append(epoch(solver))
-        total, spent = min(runs, key=lambda run: run[0])
-        print(f"\ninside a shuffled epoch, {solver}: {total:.3f} s; microseconds per step")
+            _blas.ENABLED = blas
+            try:
+                runs[solver, blas].append(epoch(solver))
+            finally:
+                _blas.ENABLED = True
+    for (solver, blas), results in runs.items():
+        total, spent = min(results, key=lambda run: run[0])
+        how = "" if blas else ", updates in NumPy alone (glassnet._blas off)"
+        print(f"\ninside a shuffled epoch, {solver}{how}: {total:.3f} s; microseconds per step")
         for name, seconds in spent.items():
             print(f"  {name:<44} {1e6 * seconds / steps:8.1f}")
 

@@ -6,10 +6,10 @@
 
 NumPy has no fused multiply-add: ``y += a * x`` is two passes over memory (a temporary, then
 the add), ``y = a * x + b * y`` three, and every ufunc runs on one core. OpenBLAS does each in
-one pass, and ``axpy`` and ``scal`` split a long vector over its threads. For the 235,146
-parameters of a 784-256-128-10 network, one SGD update (``p -= lr * g``) takes ~14 us instead
-of ~25 alone, ~30 instead of ~62 inside an epoch, and each of Adam's moment updates ~22
-instead of ~32 (``benchmarks/profile_step.py``).
+one pass, and ``axpy`` and ``scal`` split a long vector over its threads. Inside an epoch of
+a 784-256-128-10 network (235,146 parameters; ``benchmarks/profile_step.py``, part 3) Adam's
+update takes ~242 us a step instead of ~278 (seven passes instead of ten), SGD's ~29 instead
+of ~34.
 
 Found for NumPy's own wheels, which ship OpenBLAS as "scipy-openblas" (symbols
 ``scipy_cblas_saxpy64_``, 64-bit integers; ``..._saxpy`` with 32-bit ones). On Linux only a
