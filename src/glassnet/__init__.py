@@ -14,12 +14,13 @@ Where things are:
   grad.py         value_and_grad, gradcheck
   optim/          one file per optimizer: sgd.py, adam.py (Adam, AdamW), rmsprop.py,
                   adagrad.py, lbfgs.py; base.py (the Optimizer class, clipping)
+  _blas.py        axpy, axpby, scal from NumPy's own OpenBLAS: the optimizers' updates
   schedules.py    learning-rate schedules
   train.py        fit, fit_iter
   metrics.py      History, TrainState, accuracy and r2 of an epoch
   callbacks.py    early stopping, checkpoints, the divergence guard, the callback protocol
   progress.py     the tqdm progress bar
-  sklearn.py      MLPClassifier, MLPRegressor (scikit-learn estimators)
+  sklearn/        MLPClassifier, MLPRegressor (scikit-learn estimators)
   functional.py   the original notebook's API over the same engine
   trace.py        the step-by-step prints behind verbose=True
   datasets.py     small built-in data sets

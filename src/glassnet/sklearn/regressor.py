@@ -1,0 +1,49 @@
+"""``MLPRegressor``: scikit-learn's multi-layer perceptron regressor, trained by glassnet."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import RegressorMixin
+
+from ._base import _BaseMLP
+
+__all__ = ["MLPRegressor"]
+
+
+class MLPRegressor(RegressorMixin, _BaseMLP):
+    """Multi-layer perceptron regressor, a drop-in for ``sklearn.neural_network.MLPRegressor``.
+
+    ``loss='squared_error'`` (scikit-learn's half mean squared error) by default; glassnet's
+    'mse', 'mae' and 'huber' also work. Multi-output ``y`` of shape ``(n, k)`` trains ``k``
+    linear outputs.
+    """
+
+    def __init__(self, loss="squared_error", hidden_layer_sizes=(100,), activation="relu", *,
+                 solver="adam", alpha=0.0001, batch_size="auto", learning_rate="constant",
+                 learning_rate_init=0.001, power_t=0.5, max_iter=200, shuffle=True,
+                 random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
+                 nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
+                 beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
+                 dropout=0.0, init="glorot_uniform", dtype="float32", optimizer=None,
+                 schedule=None):
+        self._store(locals())
+
+    def _encode_targets(self, y, first, classes):
+        if self.loss not in ("squared_error", "mse", "mae", "huber"):
+            raise ValueError("loss must be 'squared_error', 'mse', 'mae' or 'huber', "
+                             f"got {self.loss!r}")
+        self._loss_name = self.loss
+        y = np.asarray(y, dtype=np.float64)
+        if first:
+            self._y_1d = y.ndim == 1
+            self.out_activation_ = "identity"
+        return y.reshape(len(y), -1)
+
+    def partial_fit(self, X, y, sample_weight=None):
+        """One epoch over ``(X, y)``, continuing from the current state."""
+        return self._fit(X, y, sample_weight, incremental=True)
+
+    def predict(self, X) -> np.ndarray:
+        """Predictions, shape ``(n_samples,)`` or ``(n_samples, n_outputs)`` like the ``y`` fitted."""
+        z = self._scores(X)
+        return z.ravel() if self._y_1d else z
