@@ -325,6 +325,14 @@ def test_bad_hyperparameters_raise_value_errors(param, value):
         MLPClassifier(**{param: value}).fit(X, y)
 
 
+def _small_fitted(cls, X, y, **params):
+    """A 4-unit estimator fitted for a few epochs, its ConvergenceWarning silenced."""
+    est = cls(hidden_layer_sizes=(4,), random_state=0, **params)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return est.fit(X, y)
+
+
 @pytest.mark.parametrize("cls", [MLPClassifier, MLPRegressor])
 @pytest.mark.parametrize("bad", [np.nan, np.inf])
 def test_predict_names_the_first_row_with_nan_or_inf(cls, bad):
@@ -332,10 +340,7 @@ def test_predict_names_the_first_row_with_nan_or_inf(cls, bad):
     error must still name the row, in the first chunk and past it."""
     rng = np.random.default_rng(0)
     X, y = rng.standard_normal((40, 3)), rng.integers(0, 2, 40)
-    est = cls(hidden_layer_sizes=(4,), max_iter=5, random_state=0)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        est.fit(X, y)
+    est = _small_fitted(cls, X, y, max_iter=5)
     for row in (3, 700):
         Xt = rng.standard_normal((1000, 3))
         Xt[row, 1] = bad
@@ -350,10 +355,7 @@ def test_fit_names_the_first_row_with_nan_or_inf_and_keeps_the_model(cls, bad):
     naming the row, and a fitted model left as it was."""
     rng = np.random.default_rng(1)
     X, y = rng.standard_normal((50, 3)), rng.integers(0, 3, 50)
-    est = cls(hidden_layer_sizes=(4,), max_iter=3, random_state=0)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        est.fit(X, y)
+    est = _small_fitted(cls, X, y, max_iter=3)
     before = [W.copy() for W in est.coefs_]
     predictions = est.predict(X)
     Xbad = rng.standard_normal((50, 5))  # another width: fit would reset n_features_in_
