@@ -150,3 +150,11 @@ def test_small_arrays_stay_with_numpy(monkeypatch):
     if _blas._ROUTINES:  # the library was found: a large array must reach it
         with pytest.raises(AssertionError, match="BLAS called"):
             _blas.scal(0.5, np.ones(_blas.MIN_SIZE, np.float32))
+
+
+def test_nothing_is_loaded_when_numpy_uses_another_blas(monkeypatch):
+    """A NumPy built with Accelerate, MKL or a system BLAS may still sit beside an OpenBLAS
+    file; loading it would start a second thread pool, so nothing is looked for at all."""
+    monkeypatch.setattr(_blas, "_numpy_blas", lambda: "accelerate")
+    assert _blas._candidate_paths() == []
+    assert _blas._load() == {}

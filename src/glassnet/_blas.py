@@ -39,9 +39,20 @@ import numpy as np
 __all__ = ["AVAILABLE", "ENABLED", "axpy", "axpby", "scal"]
 
 
+def _numpy_blas() -> str:
+    """The BLAS NumPy was built with, as its build configuration names it."""
+    try:
+        return str(np.show_config(mode="dicts")["Build Dependencies"]["blas"]["name"])
+    except Exception:  # pragma: no cover - an older or unusual NumPy: take no chances
+        return "unknown"
+
+
 def _candidate_paths() -> list[str]:
-    """NumPy's own OpenBLAS: in the wheel's library folder (not SciPy's, which has its own
-    copy and thread pool), and on Linux only if it is already mapped into this process."""
+    """NumPy's own OpenBLAS: only when NumPy was built with it, in the wheel's library folder
+    (not SciPy's, which has its own copy and thread pool), and on Linux only if it is already
+    mapped into this process (elsewhere there is no map to read)."""
+    if _numpy_blas() != "scipy-openblas":
+        return []
     here = os.path.dirname(os.path.abspath(np.__file__))
     folders = {os.path.join(here, ".dylibs"), os.path.normpath(os.path.join(here, os.pardir,
                                                                            "numpy.libs"))}
