@@ -7,9 +7,9 @@
 NumPy has no fused multiply-add: ``y += a * x`` is two passes over memory (a temporary, then
 the add), ``y = a * x + b * y`` three, and every ufunc runs on one core. OpenBLAS does each in
 one pass, and ``axpy`` and ``scal`` split a long vector over its threads. Inside an epoch of
-a 784-256-128-10 network (235,146 parameters; ``benchmarks/profile_step.py``, part 3) Adam's
-update takes ~242 us a step instead of ~278 (seven passes instead of ten), SGD's ~29 instead
-of ~34.
+a 784-256-128-10 network (235,146 parameters; ``benchmarks/profile_step.py``, part 3, which
+runs both paths) Adam's update took ~242-304 us a step instead of ~278-384 (seven passes
+instead of ten), SGD's ~29-45 instead of ~34-59.
 
 Found for NumPy's own wheels, which ship OpenBLAS as "scipy-openblas" (symbols
 ``scipy_cblas_saxpy64_``, 64-bit integers; ``..._saxpy`` with 32-bit ones). On Linux only a
