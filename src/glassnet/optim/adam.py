@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from .._blas import axpby, axpy
+from .._blas import axpby, axpy, scal
 from .._checks import check_number
 from .base import Optimizer
 
@@ -105,7 +105,7 @@ class Adam(Optimizer):
         if not self.decoupled:
             g = self._l2(p, g, i)
         elif self.weight_decay != 0:
-            p *= 1.0 - self.lr * self.weight_decay  # p = p * (1 - lr * weight_decay)
+            scal(1.0 - self.lr * self.weight_decay, p)  # p = p * (1 - lr * weight_decay)
         M, V = state["exp_avg_scaled"], state["exp_avg_sq_scaled"]
         # M = beta1 * M + g, i.e. m = beta1 * m + (1 - beta1) * g with m = (1 - beta1) M
         axpby(1.0, g, beta1, M, scratch=w)
