@@ -65,6 +65,27 @@ def test_parameters_live_in_one_contiguous_buffer():
     assert np.all(model.layers[0].W == 0.5) and np.all(model.layers[2].b == 0.5)
 
 
+def test_weights_come_first_in_the_buffer_and_the_l2_term_covers_them_only():
+    model = glassnet.MLP([3, 4, 5, 2], dtype="float64", seed=0)
+    n_weights = 3 * 4 + 4 * 5 + 5 * 2
+    for _, p, _ in model.named_parameters():  # every W inside the head, every b after it
+        start = (p.__array_interface__["data"][0]
+                 - model.flat_params.__array_interface__["data"][0]) // 8
+        assert (start + p.size <= n_weights) == (p.ndim == 2)
+    Ws = [layer.W for layer in model.layers if hasattr(layer, "W")]
+    by_hand = 0.5 * 0.3 * sum((W ** 2).sum() for W in Ws)
+    assert model.l2_penalty(0.3) == pytest.approx(by_hand, rel=1e-12)
+    model.flat_grads[:] = 1.0
+    before = [W.copy() for W in Ws]
+    model.add_l2(0.3, grad_scale=2.0)  # dW += 2 * 0.3 * W, biases' gradients untouched
+    for layer, W in zip([lay for lay in model.layers if hasattr(lay, "W")], before):
+        np.testing.assert_allclose(layer.dW, 1.0 + 0.6 * W, rtol=1e-12)
+        np.testing.assert_array_equal(layer.db, 1.0)
+    model.add_l2(0.3, grad_scale=0.1, shrink=True)  # W *= 1 - 0.1 * 0.3; b unchanged
+    for layer, W in zip([lay for lay in model.layers if hasattr(lay, "W")], before):
+        np.testing.assert_allclose(layer.W, 0.97 * W, rtol=1e-12)
+
+
 def test_state_dict_round_trip_and_copy():
     a, b = glassnet.MLP([3, 4, 2], seed=0), glassnet.MLP([3, 4, 2], seed=1)
     state = a.state_dict()

@@ -122,7 +122,10 @@ TORCH_CASES = [
     ("adam", dict(lr=0.01)),
     ("adam", dict(lr=0.01, weight_decay=0.05)),
     ("adam", dict(lr=0.02, betas=(0.8, 0.99), eps=1e-6, amsgrad=True, weight_decay=0.1)),
+    ("adam", dict(lr=0.01, betas=(0.5, 0.6))),
+    ("adam", dict(lr=0.01, betas=(0.0, 0.9))),  # beta1 = 0: m is the last gradient
     ("adamw", dict(lr=0.01)),
+    ("adamw", dict(lr=0.01, betas=(0.3, 0.5), weight_decay=0.1)),
     ("adamw", dict(lr=0.02, weight_decay=0.1, amsgrad=True)),
     ("rmsprop", dict(lr=0.01)),
     ("rmsprop", dict(lr=0.01, alpha=0.9, centered=True)),
@@ -192,6 +195,34 @@ def test_adam_moments_and_a_change_of_betas_match_torch(amsgrad, update_path):
         assert sorted(moments) == sorted(k for k in state if k != "step")
         for name, value in moments.items():
             np.testing.assert_allclose(value, state[name].numpy(), rtol=1e-10, atol=1e-14)
+
+
+@pytest.mark.parametrize("amsgrad", [False, True])
+def test_adam_moments_at_any_step_and_a_reload_mid_run_match_torch(amsgrad, update_path):
+    """With short-memory betas, the moments read at several steps, and a state dict loaded
+    into a fresh Adam half-way, go on matching torch."""
+    torch = torch_or_skip()
+    params, grad = make_problem(5)
+    ours = [p.copy() for p in params]
+    theirs = [torch.tensor(p, dtype=torch.float64, requires_grad=True) for p in params]
+    opt = Adam(lr=0.01, betas=(0.5, 0.6), amsgrad=amsgrad)
+    topt = torch.optim.Adam(theirs, lr=0.01, betas=(0.5, 0.6), amsgrad=amsgrad, foreach=False)
+    for step in range(1, 41):
+        opt.step(ours, [grad(i, p) for i, p in enumerate(ours)])
+        for i, t in enumerate(theirs):
+            t.grad = torch.from_numpy(grad(i, t.detach().numpy()))
+        topt.step()
+        if step in (7, 13, 26):  # between folds, and after some
+            for i, t in enumerate(theirs):
+                for name, value in opt.moments(i).items():
+                    np.testing.assert_allclose(value, topt.state[t][name].numpy(), rtol=1e-10,
+                                               atol=1e-14, err_msg=f"{name} at step {step}")
+        if step == 19:
+            state = opt.state_dict()
+            opt = Adam(lr=0.01, betas=(0.5, 0.6), amsgrad=amsgrad)
+            opt.load_state_dict(state)
+    for p, t in zip(ours, theirs):
+        np.testing.assert_allclose(p, t.detach().numpy(), rtol=1e-10, atol=1e-12)
 
 
 # -- clipping --------------------------------------------------------------------------------

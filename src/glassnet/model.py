@@ -3,7 +3,9 @@
 Parameters of all layers live in one contiguous buffer, ``model.flat_params``, and their
 gradients in a second one, ``model.flat_grads``; each layer's ``W``/``b``/``dW``/``db`` are views
 into them. An optimizer can therefore update the whole network with a handful of NumPy
-calls, whatever its depth, and ``state_dict`` is just a list of named views.
+calls, whatever its depth, and ``state_dict`` is just a list of named views. The buffer holds
+the penalised parameters (the weights) first, then the others (the biases), so that the L2
+term ``l2 / 2 * ||W||^2`` and its gradient ``l2 * W`` are one call each over the first part.
 """
 
 from __future__ import annotations
@@ -54,6 +56,10 @@ class Sequential:
     def _pack(self, dtype: Any = None) -> None:
         """Copy every parameter into one buffer and re-bind the layers' arrays as its views."""
         slots = [(layer, name) for layer in self.layers for name in layer.param_names]
+        # the penalised parameters first, in layer order: the L2 term works on one flat slice
+        penalized = [(layer, name) for layer, name in slots if name in layer.penalized]
+        slots = penalized + [(layer, name) for layer, name in slots if name not in layer.penalized]
+        self._n_penalized = sum(getattr(layer, name).size for layer, name in penalized)
         if dtype is None:
             dtype = getattr(slots[0][0], slots[0][1]).dtype if slots else np.float32
         self.dtype = check_dtype(dtype)
@@ -80,10 +86,14 @@ class Sequential:
         return [(getattr(layer, name), getattr(layer, "d" + name))
                 for layer in self.layers for name in layer.penalized]
 
+    def _penalized_flat(self) -> tuple[np.ndarray, np.ndarray]:
+        """The penalised parameters and their gradients as two flat views (the buffers' heads)."""
+        return self.flat_params[:self._n_penalized], self.flat_grads[:self._n_penalized]
+
     def l2_penalty(self, l2: float) -> float:
         """``l2 / 2 * sum ||W||^2`` over the penalised parameters (weights, not biases)."""
-        return 0.5 * l2 * sum(float(np.dot(W.reshape(-1), W.reshape(-1)))
-                              for W, _ in self.penalized_parameters())
+        W, _ = self._penalized_flat()
+        return 0.5 * l2 * float(np.dot(W, W))  # all the weights at once: one dot product
 
     def add_l2(self, l2: float, grad_scale: float = 1.0, shrink: bool = False) -> float:
         """Add ``grad_scale * l2 * W`` to every ``dW``; return ``l2_penalty(l2)``.
@@ -97,12 +107,11 @@ class Sequential:
         over the weights instead of two, and leaves ``dW`` alone.
         """
         penalty = self.l2_penalty(l2)  # before any change to W
-        pairs = self.penalized_parameters()
-        for W, dW in pairs:
-            if shrink:
-                scal(1.0 - grad_scale * l2, W)  # W = W - lr * l2 * W
-            else:  # dW = dW + l2 * W
-                axpy(l2 * grad_scale, W, dW, scratch=self._scratch(W.size).reshape(W.shape))
+        W, dW = self._penalized_flat()  # every weight matrix at once
+        if shrink:
+            scal(1.0 - grad_scale * l2, W)  # W = W - lr * l2 * W
+        else:  # dW = dW + l2 * W
+            axpy(l2 * grad_scale, W, dW, scratch=self._scratch(W.size))
         return penalty
 
     def _scratch(self, size: int) -> np.ndarray:
