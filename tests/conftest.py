@@ -30,4 +30,5 @@ def update_path(request, monkeypatch):
         pytest.skip("NumPy's own OpenBLAS was not found: only the NumPy update path runs here")
     monkeypatch.setattr(_blas, "ENABLED", request.param == "blas")
     monkeypatch.setattr(_blas, "MIN_SIZE", 0)  # the tests' small arrays take the BLAS path too
+    monkeypatch.setattr(_blas, "SCAL_MIN_SIZE", 0)
     return request.param

@@ -117,6 +117,21 @@ def test_axpy_and_axpby_equal_their_equations(dtype, layout, update_path):
         np.testing.assert_allclose(y, b * y0.astype(np.float64), **tol)
 
 
+def test_axpby_as_scal_then_axpy_for_long_vectors(update_path, monkeypatch):
+    """From AXPBY_MAX_SIZE entries y = a x + b y runs as y = b y, then y = a x + y: the same
+    equation, NaN in y kept visible."""
+    monkeypatch.setattr(_blas, "AXPBY_MAX_SIZE", 100)
+    rng = np.random.default_rng(1)
+    x, y0 = rng.standard_normal(1200), rng.standard_normal(1200)
+    y = y0.copy()
+    _blas.axpby(-0.3, x, 0.9, y)
+    np.testing.assert_allclose(y, -0.3 * x + 0.9 * y0, rtol=4e-16, atol=4e-16)
+    y[7] = np.nan
+    with np.errstate(invalid="ignore"):
+        _blas.axpby(1.0, x, 0.0, y)
+    assert np.isnan(y[7]) and np.isfinite(np.delete(y, 7)).all()
+
+
 def test_a_strided_view_is_updated_where_it_points_and_nowhere_else(update_path):
     """The BLAS path takes only contiguous arrays; a view with a step falls back to NumPy,
     which must write through the view and leave the entries between untouched."""
@@ -147,9 +162,15 @@ def test_small_arrays_stay_with_numpy(monkeypatch):
     _blas.axpby(2.0, small, 0.5, small.copy())
     _blas.scal(0.5, small)
     np.testing.assert_array_equal(small, 0.5)
+    below_scal = np.ones(_blas.SCAL_MIN_SIZE - 1, np.float32)
+    _blas.scal(0.5, below_scal)  # NumPy's multiply is faster than BLAS's scal up to here
+    np.testing.assert_array_equal(below_scal, 0.5)
     if _blas._ROUTINES:  # the library was found: a large array must reach it
         with pytest.raises(AssertionError, match="BLAS called"):
-            _blas.scal(0.5, np.ones(_blas.MIN_SIZE, np.float32))
+            _blas.axpy(0.5, np.ones(_blas.MIN_SIZE, np.float32),
+                       np.ones(_blas.MIN_SIZE, np.float32))
+        with pytest.raises(AssertionError, match="BLAS called"):
+            _blas.scal(0.5, np.ones(_blas.SCAL_MIN_SIZE, np.float32))
 
 
 def test_nothing_is_loaded_when_numpy_uses_another_blas(monkeypatch):
