@@ -889,7 +889,17 @@ def config(args) -> dict:
         cfg["repeats"] = cfg["repeats64"] = cfg["wide_repeats"] = args.repeats
     if args.rows:
         cfg["rows"] = cfg["inference_train_rows"] = args.rows
+    if args.dtypes:
+        cfg["epoch_dtypes"] = tuple(args.dtypes)
     return cfg
+
+
+def dtype_list(text: str) -> list[str]:
+    """``--dtypes``: 'float32', 'float64' or both, comma-separated."""
+    dtypes = [part.strip() for part in text.split(",") if part.strip()]
+    if not dtypes or any(d not in ("float32", "float64") for d in dtypes):
+        raise argparse.ArgumentTypeError(f"expected float32, float64 or both, got {text!r}")
+    return dtypes
 
 
 def main() -> None:
@@ -904,6 +914,9 @@ def main() -> None:
                         help="where to write the results (default: %(default)s)")
     parser.add_argument("--repeats", type=int, help="override the number of timed rounds")
     parser.add_argument("--rows", type=int, help="override the rows of the epoch case")
+    parser.add_argument("--dtypes", type=dtype_list,
+                        help="the epoch case's dtypes, e.g. float32 (default: float32 and "
+                             "float64; --quick: float32)")
     parser.add_argument("--settle", type=float, default=SETTLE_S,
                         help="idle seconds before each timed call (default %(default)s; 0 shows "
                              "what the previous system's spinning threads cost the next)")
