@@ -896,7 +896,7 @@ def config(args) -> dict:
 
 def dtype_list(text: str) -> list[str]:
     """``--dtypes``: 'float32', 'float64' or both, comma-separated."""
-    dtypes = [part.strip() for part in text.split(",") if part.strip()]
+    dtypes = list(dict.fromkeys(part.strip() for part in text.split(",") if part.strip()))
     if not dtypes or any(d not in ("float32", "float64") for d in dtypes):
         raise argparse.ArgumentTypeError(f"expected float32, float64 or both, got {text!r}")
     return dtypes

@@ -132,6 +132,27 @@ def test_axpby_as_scal_then_axpy_for_long_vectors(update_path, monkeypatch):
     assert np.isnan(y[7]) and np.isfinite(np.delete(y, 7)).all()
 
 
+def test_axpby_routine_only_below_axpby_max_size(monkeypatch):
+    """At AXPBY_MAX_SIZE entries and more, OpenBLAS's axpby (one thread) is not called: its
+    scal and axpy split the vector over the cores. A sentinel stands in for axpby."""
+    if not _blas._ROUTINES:
+        pytest.skip("NumPy's own OpenBLAS was not found: there is no BLAS axpby to avoid")
+
+    def sentinel(*args):
+        raise AssertionError("BLAS axpby called")
+
+    routines = dict(_blas._ROUTINES)
+    routines["axpby", np.dtype(np.float64)] = sentinel
+    monkeypatch.setattr(_blas, "_ROUTINES", routines)
+    monkeypatch.setattr(_blas, "MIN_SIZE", 0)
+    monkeypatch.setattr(_blas, "AXPBY_MAX_SIZE", 1000)
+    x, y = np.arange(1000.0), np.ones(1000)
+    _blas.axpby(2.0, x, 0.5, y)  # at the limit: scal, then axpy
+    np.testing.assert_array_equal(y, 2.0 * np.arange(1000.0) + 0.5)
+    with pytest.raises(AssertionError, match="BLAS axpby called"):
+        _blas.axpby(2.0, x[:999], 0.5, np.ones(999))  # below it: axpby itself
+
+
 def test_a_strided_view_is_updated_where_it_points_and_nowhere_else(update_path):
     """The BLAS path takes only contiguous arrays; a view with a step falls back to NumPy,
     which must write through the view and leave the entries between untouched."""

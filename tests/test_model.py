@@ -65,6 +65,32 @@ def test_parameters_live_in_one_contiguous_buffer():
     assert np.all(model.layers[0].W == 0.5) and np.all(model.layers[2].b == 0.5)
 
 
+def _penalized_by_hand(model, l2, grad_scale):
+    """The L2 term's value and new gradients, layer by layer, from copies (the reference)."""
+    dense = [layer for layer in model.layers if hasattr(layer, "W")]
+    value = 0.5 * l2 * sum((layer.W.astype(np.float64) ** 2).sum() for layer in dense)
+    dWs = [layer.dW + grad_scale * l2 * layer.W for layer in dense]
+    return value, dense, dWs
+
+
+def _check_l2_term(model):
+    """add_l2 against the layer-by-layer reference: weights' gradients and shrink, biases not."""
+    rng = np.random.default_rng(3)
+    model.flat_params[:] = rng.standard_normal(model.flat_params.size)  # biases non-zero too
+    model.flat_grads[:] = rng.standard_normal(model.flat_grads.size)
+    value, dense, dWs = _penalized_by_hand(model, 0.3, 2.0)
+    dbs, Ws, bs = ([layer.db.copy() for layer in dense], [layer.W.copy() for layer in dense],
+                   [layer.b.copy() for layer in dense])
+    assert model.add_l2(0.3, grad_scale=2.0) == pytest.approx(value, rel=1e-12)
+    for layer, dW, db in zip(dense, dWs, dbs):  # dW += 2 * 0.3 * W; db untouched
+        np.testing.assert_allclose(layer.dW, dW, rtol=1e-12)
+        np.testing.assert_array_equal(layer.db, db)
+    model.add_l2(0.3, grad_scale=0.1, shrink=True)  # W *= 1 - 0.1 * 0.3; b unchanged
+    for layer, W, b in zip(dense, Ws, bs):
+        np.testing.assert_allclose(layer.W, 0.97 * W, rtol=1e-12)
+        np.testing.assert_array_equal(layer.b, b)
+
+
 def test_weights_come_first_in_the_buffer_and_the_l2_term_covers_them_only():
     model = glassnet.MLP([3, 4, 5, 2], dtype="float64", seed=0)
     n_weights = 3 * 4 + 4 * 5 + 5 * 2
@@ -72,19 +98,38 @@ def test_weights_come_first_in_the_buffer_and_the_l2_term_covers_them_only():
         start = (p.__array_interface__["data"][0]
                  - model.flat_params.__array_interface__["data"][0]) // 8
         assert (start + p.size <= n_weights) == (p.ndim == 2)
-    Ws = [layer.W for layer in model.layers if hasattr(layer, "W")]
-    by_hand = 0.5 * 0.3 * sum((W ** 2).sum() for W in Ws)
-    assert model.l2_penalty(0.3) == pytest.approx(by_hand, rel=1e-12)
-    model.flat_grads[:] = 1.0
-    before = [W.copy() for W in Ws]
-    model.add_l2(0.3, grad_scale=2.0)  # dW += 2 * 0.3 * W, biases' gradients untouched
-    for layer, W in zip([lay for lay in model.layers if hasattr(lay, "W")], before):
-        np.testing.assert_allclose(layer.dW, 1.0 + 0.6 * W, rtol=1e-12)
-        np.testing.assert_array_equal(layer.db, 1.0)
-    model.add_l2(0.3, grad_scale=0.1, shrink=True)  # W *= 1 - 0.1 * 0.3; b unchanged
-    for layer, W in zip([lay for lay in model.layers if hasattr(lay, "W")], before):
-        np.testing.assert_allclose(layer.W, 0.97 * W, rtol=1e-12)
+    _check_l2_term(model)
 
+
+def test_a_model_pickled_with_the_older_layer_order_keeps_it():
+    """Before the weights came first the buffer held W0, b0, W1, b1, ...: optimizer state and
+    snapshots saved with such a model index that order, so unpickling must keep it."""
+    import pickle
+    model = glassnet.MLP([3, 4, 2], dtype="float64", seed=0)
+    old = pickle.loads(pickle.dumps(model))
+    del old.__dict__["_n_penalized"]  # what a model pickled by the older code lacks
+    old._pack(old.dtype, weights_first=False)
+    interleaved = np.concatenate([model.layers[0].W.ravel(), model.layers[0].b,
+                                  model.layers[2].W.ravel(), model.layers[2].b])
+    for restored in (pickle.loads(pickle.dumps(old)), old.copy(), old.astype("float64")):
+        np.testing.assert_array_equal(restored.flat_params, interleaved)
+        _check_l2_term(restored)
+    new = pickle.loads(pickle.dumps(model))
+    np.testing.assert_array_equal(new.flat_params, model.flat_params)  # weights first
+
+
+def test_dtype_none_follows_the_first_parameter_even_when_it_is_not_penalised():
+    class Scale(glassnet.layers.Layer):  # one unpenalised float64 parameter
+        param_names = ("s",)
+
+        def __init__(self):
+            self.s, self.ds = np.ones(3), np.zeros(3)
+
+        def forward(self, x, training=False):
+            return x * self.s
+
+    model = glassnet.Sequential([Scale(), glassnet.layers.Dense(3, 2, dtype="float32")])
+    assert model.dtype == np.float64 and model.layers[1].W.dtype == np.float64
 
 def test_state_dict_round_trip_and_copy():
     a, b = glassnet.MLP([3, 4, 2], seed=0), glassnet.MLP([3, 4, 2], seed=1)

@@ -17,9 +17,9 @@ library NumPy has already loaded is used (read from ``/proc/self/maps``), never 
 with its own thread pool. Anywhere else -- another BLAS, NumPy built from source, arrays that
 are not C-contiguous, of one shape and one float dtype -- the same equations run in NumPy.
 Arrays under ``MIN_SIZE`` entries stay with NumPy too, and so does ``scal`` under
-``SCAL_MIN_SIZE``; from ``AXPBY_MAX_SIZE`` entries ``axpby`` is ``scal`` then ``axpy``. ``AVAILABLE`` says whether the library
-was found; tests switch the BLAS path off with ``ENABLED = False`` (and on for small arrays
-with ``MIN_SIZE = 0``).
+``SCAL_MIN_SIZE``; from ``AXPBY_MAX_SIZE`` entries ``axpby`` is ``scal`` then ``axpy``.
+``AVAILABLE`` says whether the library was found; tests switch the BLAS path off with
+``ENABLED = False`` (and on for small arrays with ``MIN_SIZE = 0``, ``SCAL_MIN_SIZE = 0``).
 
 The results can differ from NumPy's in the last bit: a BLAS kernel may round ``a * x + y``
 once (a fused multiply-add) where NumPy rounds the product and then the sum. And BLAS knows
@@ -151,7 +151,8 @@ def axpby(a: float, x: np.ndarray, b: float, y: np.ndarray,
     if routine is not None and y.size < AXPBY_MAX_SIZE:
         routine(y.size, a, x.ctypes.data, 1, b, y.ctypes.data, 1)
         return
-    scal(b, y)  # y = b * y
+    if b != 1.0:
+        scal(b, y)  # y = b * y
     axpy(a, x, y, scratch)  # y = a * x + y
 
 

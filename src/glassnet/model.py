@@ -53,16 +53,20 @@ class Sequential:
         self._pack(dtype)
 
     # -- parameters -------------------------------------------------------------------------
-    def _pack(self, dtype: Any = None) -> None:
-        """Copy every parameter into one buffer and re-bind the layers' arrays as its views."""
+    def _pack(self, dtype: Any = None, weights_first: bool = True) -> None:
+        """Copy every parameter into one buffer and re-bind the layers' arrays as its views.
+
+        ``weights_first=False`` keeps the layer order of a model pickled before the weights
+        came first (optimizer state and snapshots saved with it index that order)."""
         slots = [(layer, name) for layer in self.layers for name in layer.param_names]
-        # the penalised parameters first, in layer order: the L2 term works on one flat slice
-        penalized = [(layer, name) for layer, name in slots if name in layer.penalized]
-        slots = penalized + [(layer, name) for layer, name in slots if name not in layer.penalized]
-        self._n_penalized = sum(getattr(layer, name).size for layer, name in penalized)
         if dtype is None:
             dtype = getattr(slots[0][0], slots[0][1]).dtype if slots else np.float32
         self.dtype = check_dtype(dtype)
+        self._n_penalized = None  # None: the L2 term goes layer by layer
+        if weights_first:  # the penalised parameters first, in layer order: one flat slice
+            penalized = [(layer, name) for layer, name in slots if name in layer.penalized]
+            slots = penalized + [slot for slot in slots if slot not in penalized]
+            self._n_penalized = sum(getattr(layer, name).size for layer, name in penalized)
         total = sum(getattr(layer, name).size for layer, name in slots)
         self.flat_params = np.empty(total, dtype=self.dtype)
         self.flat_grads = np.zeros(total, dtype=self.dtype)
@@ -86,14 +90,18 @@ class Sequential:
         return [(getattr(layer, name), getattr(layer, "d" + name))
                 for layer in self.layers for name in layer.penalized]
 
-    def _penalized_flat(self) -> tuple[np.ndarray, np.ndarray]:
-        """The penalised parameters and their gradients as two flat views (the buffers' heads)."""
-        return self.flat_params[:self._n_penalized], self.flat_grads[:self._n_penalized]
+    def _penalized_flat(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Flat ``(W, dW)`` views for the L2 term: one pair, the buffers' heads, when the
+        weights come first; one pair per weight matrix in a model pickled before that."""
+        n = self._n_penalized
+        if n is None:
+            return [(W.reshape(-1), dW.reshape(-1)) for W, dW in self.penalized_parameters()]
+        return [(self.flat_params[:n], self.flat_grads[:n])]
 
     def l2_penalty(self, l2: float) -> float:
         """``l2 / 2 * sum ||W||^2`` over the penalised parameters (weights, not biases)."""
-        W, _ = self._penalized_flat()
-        return 0.5 * l2 * float(np.dot(W, W))  # all the weights at once: one dot product
+        # all the weights at once: one dot product
+        return 0.5 * l2 * sum(float(np.dot(W, W)) for W, _ in self._penalized_flat())
 
     def add_l2(self, l2: float, grad_scale: float = 1.0, shrink: bool = False) -> float:
         """Add ``grad_scale * l2 * W`` to every ``dW``; return ``l2_penalty(l2)``.
@@ -107,11 +115,11 @@ class Sequential:
         over the weights instead of two, and leaves ``dW`` alone.
         """
         penalty = self.l2_penalty(l2)  # before any change to W
-        W, dW = self._penalized_flat()  # every weight matrix at once
-        if shrink:
-            scal(1.0 - grad_scale * l2, W)  # W = W - lr * l2 * W
-        else:  # dW = dW + l2 * W
-            axpy(l2 * grad_scale, W, dW, scratch=self._scratch(W.size))
+        for W, dW in self._penalized_flat():  # every weight matrix at once
+            if shrink:
+                scal(1.0 - grad_scale * l2, W)  # W = W - lr * l2 * W
+            else:  # dW = dW + l2 * W
+                axpy(l2 * grad_scale, W, dW, scratch=self._scratch(W.size))
         return penalty
 
     def _scratch(self, size: int) -> np.ndarray:
@@ -221,14 +229,15 @@ class Sequential:
         return {k: v for k, v in self.__dict__.items() if k != "_l2_scratch"}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        """A copy or an unpickled model re-binds its layers' arrays to one new buffer."""
+        """A copy or an unpickled model re-binds its layers' arrays to one new buffer, in the
+        order of the buffer it was saved with (see ``_pack``)."""
         self.__dict__.update(state)
-        self._pack(self.dtype)
+        self._pack(self.dtype, weights_first=state.get("_n_penalized") is not None)
 
     def astype(self, dtype: Any) -> "Sequential":
         """A deep copy whose parameters have ``dtype``."""
         clone = copy.deepcopy(self)
-        clone._pack(dtype)
+        clone._pack(dtype, weights_first=self._n_penalized is not None)  # the same order
         return clone
 
     def copy(self) -> "Sequential":
