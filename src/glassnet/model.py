@@ -65,7 +65,8 @@ class Sequential:
         self._n_penalized = None  # None: the L2 term goes layer by layer
         if weights_first:  # the penalised parameters first, in layer order: one flat slice
             penalized = [(layer, name) for layer, name in slots if name in layer.penalized]
-            slots = penalized + [slot for slot in slots if slot not in penalized]
+            slots = penalized + [(layer, name) for layer, name in slots
+                                 if name not in layer.penalized]
             self._n_penalized = sum(getattr(layer, name).size for layer, name in penalized)
         total = sum(getattr(layer, name).size for layer, name in slots)
         self.flat_params = np.empty(total, dtype=self.dtype)
