@@ -13,6 +13,12 @@ Part 3: the same epoch with a clock read between its phases (gather, each layer'
 the loss, each layer's backward, the update), for SGD and Adam, each with its update through
 BLAS and in NumPy alone (glassnet._blas off), alternating: microseconds per step, summed over
 the epoch, from the best of five epochs. The clock reads add about 0.1 us each.
+Part 4: the level-1 BLAS routines of glassnet._blas against NumPy's equations, on one vector
+of the 784-256-128-10 network's size and one of the wide 784-2048-2048-10's, each call right
+after a matrix product as in training: the medians of many alternating calls, which show
+where ``scal`` and ``axpby`` are worth calling (``SCAL_MIN_SIZE``, ``AXPBY_MAX_SIZE``).
+
+``--parts 4`` (comma-separated numbers) runs only the parts named.
 """
 
 from __future__ import annotations
@@ -33,9 +39,27 @@ def best_us(fn, number: int = 300, repeat: int = 7) -> float:
 
 
 def main() -> None:
+    import argparse
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--parts", default="1,2,3,4", help="which parts to run (default: all)")
+    parts = {part.strip() for part in parser.parse_args().parts.split(",")}
+    if not parts <= {"1", "2", "3", "4"}:
+        parser.error(f"--parts takes numbers 1-4, got {sorted(parts)}")
     rng = np.random.default_rng(0)
-    model = glassnet.MLP([784, 256, 128, 10], seed=0)
     X = rng.standard_normal((60_000, 784), dtype=np.float32)
+    if "1" in parts:
+        pieces_alone(X, rng)
+    if "2" in parts:
+        epoch_costs(X, rng.integers(0, 10, len(X)), rounds=9)
+    if "3" in parts:
+        epoch_phases(X, rng.integers(0, 10, len(X)))
+    if "4" in parts:
+        blas_against_numpy(rng)
+
+
+def pieces_alone(X: np.ndarray, rng: np.random.Generator) -> None:
+    """Part 1: each piece of a step alone, its data in cache."""
+    model = glassnet.MLP([784, 256, 128, 10], seed=0)
     x = X[:128].copy()
     y = rng.integers(0, 10, 128)
     d1, r1, d2, r2, d3 = model.layers
@@ -98,8 +122,6 @@ def main() -> None:
     }
     for name, fn in whole_x.items():
         print(f"  {name:<44} {best_us(fn, number=3, repeat=5) / 1e3:8.1f} ms")
-    epoch_costs(X, rng.integers(0, 10, len(X)), rounds=9)
-    epoch_phases(X, rng.integers(0, 10, len(X)))
 
 
 def epoch_costs(X: np.ndarray, y: np.ndarray, rounds: int = 5) -> None:
@@ -205,6 +227,40 @@ def epoch_phases(X: np.ndarray, y: np.ndarray, rounds: int = 5) -> None:
         print(f"\ninside a shuffled epoch, {solver}{how}: {total:.3f} s; microseconds per step")
         for name, seconds in spent.items():
             print(f"  {name:<44} {1e6 * seconds / steps:8.1f}")
+
+
+def blas_against_numpy(rng: np.random.Generator, rounds: int = 300) -> None:
+    """Part 4: BLAS scal, axpy, axpby against NumPy's equations, right after a product."""
+    if not _blas.AVAILABLE:
+        print("\npart 4 skipped: NumPy's own OpenBLAS was not found (glassnet._blas uses NumPy)")
+        return
+    routine = {name: _blas._ROUTINES[name, np.dtype(np.float32)] for name in ("scal", "axpy",
+                                                                             "axpby")}
+    a_in, d_out = rng.random((128, 784), np.float32), rng.random((128, 256), np.float32)
+    dW = np.empty((784, 256), np.float32)
+    for n, label in ((235_146, "the 784-256-128-10 network"),
+                     (5_820_416, "the wide 784-2048-2048-10 network")):
+        x, y = rng.random(n, np.float32), rng.random(n, np.float32)
+        calls = {  # coefficients near 1 keep y's values in range over many calls
+            "scal (BLAS)": lambda: routine["scal"](n, 0.9999999, y.ctypes.data, 1),
+            "  y *= a (NumPy)": lambda: np.multiply(y, 0.9999999, out=y),
+            "axpy (BLAS)": lambda: routine["axpy"](n, 1e-7, x.ctypes.data, 1, y.ctypes.data, 1),
+            "axpby (BLAS)": lambda: routine["axpby"](n, 1e-7, x.ctypes.data, 1, 0.9999999,
+                                                     y.ctypes.data, 1),
+            "  scal + axpy (BLAS)": lambda: (
+                routine["scal"](n, 0.9999999, y.ctypes.data, 1),
+                routine["axpy"](n, 1e-7, x.ctypes.data, 1, y.ctypes.data, 1)),
+        }
+        times: dict = {name: [] for name in calls}
+        for _ in range(rounds if n < 1 << 20 else rounds // 4):
+            for name, fn in calls.items():
+                np.matmul(a_in.T, d_out, out=dW)  # as in training: a product comes first
+                start = time.perf_counter()
+                fn()
+                times[name].append(time.perf_counter() - start)
+        print(f"\n{n:,} float32 entries ({label}), after a product; median us per call")
+        for name, ts in times.items():
+            print(f"  {name:<44} {1e6 * float(np.median(ts)):8.1f}")
 
 
 if __name__ == "__main__":

@@ -109,7 +109,7 @@ ENABLED = True
 # would pay it for nothing).
 MIN_SIZE = 16384
 # Measured on 2 cores (AMD EPYC, OpenBLAS 0.3.31), right after a matrix product as in
-# training: OpenBLAS's scal is slower than NumPy's in-place multiply up to about a million
+# training (benchmarks/profile_step.py --parts 4 prints these): OpenBLAS's scal is slower than NumPy's in-place multiply up to about a million
 # entries (21 against 16 us at 235,000; 72 against 62 at 1,000,000) and much faster beyond
 # (300 against 547 us at 5.8 million), where it runs on both cores; its axpby beats scal +
 # axpy up to the same size (41 against 53 us at 235,000) and loses beyond (1557 against
