@@ -46,7 +46,8 @@ def main() -> None:
     if not parts <= {"1", "2", "3", "4"}:
         parser.error(f"--parts takes numbers 1-4, got {sorted(parts)}")
     rng = np.random.default_rng(0)
-    X = rng.standard_normal((60_000, 784), dtype=np.float32)
+    X = (rng.standard_normal((60_000, 784), dtype=np.float32) if parts & {"1", "2", "3"}
+         else None)  # 188 MB: only for the parts that use it
     if "1" in parts:
         pieces_alone(X, rng)
     if "2" in parts:
@@ -104,7 +105,8 @@ def pieces_alone(X: np.ndarray, rng: np.random.Generator) -> None:
         "softmax cross-entropy, value and gradient": lambda: loss._value_and_grad(z3, y),
         "  row max of z, 128 x 10, over the last axis": lambda: np.maximum.reduce(z3, axis=1),
         "  the same over the first axis of z transposed": lambda: np.maximum.reduce(z3t, axis=0),
-        "SGD update, lr folded in (one BLAS axpy)": lambda: sgd.step(params, grads, lr_applied=True),
+        "SGD update, lr folded in (one BLAS axpy)": lambda: sgd.step(params, grads,
+                                                                    lr_applied=True),
         "Adam update (seven passes, three BLAS)": lambda: adam.step(params, grads),
         "  of which the square root (np.sqrt)": lambda: np.sqrt(v, out=root),
         "L2 term (alpha), value and gradient": lambda: model.add_l2(1e-6),
@@ -238,8 +240,9 @@ def blas_against_numpy(rng: np.random.Generator, rounds: int = 300) -> None:
                                                                              "axpby")}
     a_in, d_out = rng.random((128, 784), np.float32), rng.random((128, 256), np.float32)
     dW = np.empty((784, 256), np.float32)
-    for n, label in ((235_146, "the 784-256-128-10 network"),
-                     (5_820_416, "the wide 784-2048-2048-10 network")):
+    for n, label in ((235_146, "all the 784-256-128-10 network's parameters"),
+                     (1_000_000, "near the crossovers"), (2_000_000, "past them"),
+                     (5_820_416, "the wide 784-2048-2048-10 network's weights")):
         x, y = rng.random(n, np.float32), rng.random(n, np.float32)
         calls = {  # coefficients near 1 keep y's values in range over many calls
             "scal (BLAS)": lambda: routine["scal"](n, 0.9999999, y.ctypes.data, 1),

@@ -107,13 +107,15 @@ def test_a_model_pickled_with_the_older_layer_order_keeps_it():
     import pickle
     model = glassnet.MLP([3, 4, 2], dtype="float64", seed=0)
     old = pickle.loads(pickle.dumps(model))
-    del old.__dict__["_n_penalized"]  # what a model pickled by the older code lacks
-    old._pack(old.dtype, weights_first=False)
+    old._pack(old.dtype, weights_first=False)  # the older order...
+    del old.__dict__["_n_penalized"]  # ...and the older state, which lacks this attribute
     interleaved = np.concatenate([model.layers[0].W.ravel(), model.layers[0].b,
                                   model.layers[2].W.ravel(), model.layers[2].b])
-    for restored in (pickle.loads(pickle.dumps(old)), old.copy(), old.astype("float64")):
-        np.testing.assert_array_equal(restored.flat_params, interleaved)
-        _check_l2_term(restored)
+    restored = pickle.loads(pickle.dumps(old))
+    for twin in (restored, pickle.loads(pickle.dumps(restored)), restored.copy(),
+                 restored.astype("float32")):
+        np.testing.assert_array_equal(twin.flat_params, interleaved.astype(twin.dtype))
+        _check_l2_term(twin.astype("float64"))
     new = pickle.loads(pickle.dumps(model))
     np.testing.assert_array_equal(new.flat_params, model.flat_params)  # weights first
 
@@ -130,6 +132,7 @@ def test_dtype_none_follows_the_first_parameter_even_when_it_is_not_penalised():
 
     model = glassnet.Sequential([Scale(), glassnet.layers.Dense(3, 2, dtype="float32")])
     assert model.dtype == np.float64 and model.layers[1].W.dtype == np.float64
+
 
 def test_state_dict_round_trip_and_copy():
     a, b = glassnet.MLP([3, 4, 2], seed=0), glassnet.MLP([3, 4, 2], seed=1)

@@ -108,12 +108,16 @@ ENABLED = True
 # ~4 us, as much as NumPy's two passes over ~16,000 floats in cache (an XOR-sized network
 # would pay it for nothing).
 MIN_SIZE = 16384
-# Measured on 2 cores (AMD EPYC, OpenBLAS 0.3.31), right after a matrix product as in
-# training (benchmarks/profile_step.py --parts 4 prints these): OpenBLAS's scal is slower than NumPy's in-place multiply up to about a million
-# entries (21 against 16 us at 235,000; 72 against 62 at 1,000,000) and much faster beyond
-# (300 against 547 us at 5.8 million), where it runs on both cores; its axpby beats scal +
-# axpy up to the same size (41 against 53 us at 235,000) and loses beyond (1557 against
-# 1036 us at 5.8 million), where axpy and scal split the vector over the cores and it does not.
+# Where BLAS pays, measured by `python benchmarks/profile_step.py --parts 4` (2 cores, AMD
+# EPYC, OpenBLAS 0.3.31; float32, each call right after a matrix product, as in training):
+# OpenBLAS's scal is a little slower than NumPy's in-place multiply up to about a million
+# entries (18-19 against 16 us at 235,146; 66 against 62 at 1,000,000) and about twice as
+# fast beyond (68 against 124 us at 2,000,000; 348-377 against 672-708 at 5,820,416), where
+# it splits the vector over both cores. Its axpby beats scal + axpy up to about a million
+# entries (28 against 37 us at 235,146; 111 against 131 at 1,000,000), where scal and axpy
+# both split the vector and axpby does not; beyond that scal + axpy were faster in most runs
+# (202 against 248 us at 2,000,000; 1066-1221 against 1231-1268 at 5,820,416), though one
+# run at 5,820,416 gave 1383 against 1335.
 SCAL_MIN_SIZE = 1 << 20  # scal goes to BLAS from this many entries
 AXPBY_MAX_SIZE = 1 << 20  # from this many entries axpby is scal and then axpy
 

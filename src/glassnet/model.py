@@ -101,7 +101,7 @@ class Sequential:
 
     def l2_penalty(self, l2: float) -> float:
         """``l2 / 2 * sum ||W||^2`` over the penalised parameters (weights, not biases)."""
-        # all the weights at once: one dot product
+        # one dot product over all the weights (one per matrix in the older order)
         return 0.5 * l2 * sum(float(np.dot(W, W)) for W, _ in self._penalized_flat())
 
     def add_l2(self, l2: float, grad_scale: float = 1.0, shrink: bool = False) -> float:
@@ -116,7 +116,7 @@ class Sequential:
         over the weights instead of two, and leaves ``dW`` alone.
         """
         penalty = self.l2_penalty(l2)  # before any change to W
-        for W, dW in self._penalized_flat():  # every weight matrix at once
+        for W, dW in self._penalized_flat():  # all the weights at once (but older models)
             if shrink:
                 scal(1.0 - grad_scale * l2, W)  # W = W - lr * l2 * W
             else:  # dW = dW + l2 * W
