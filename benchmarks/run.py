@@ -127,6 +127,12 @@ def paired(record: dict, a: str, b: str) -> float:
     return statistics.median(x / y for x, y in zip(record[a], record[b]))
 
 
+def floor_ratios(record: dict, name: str) -> tuple[float, float]:
+    """``name``'s time over the floor's: paired (see ``paired``) and best over best."""
+    floor = "floor (matmuls)"
+    return paired(record, name, floor), min(record[name]) / min(record[floor])
+
+
 def spread(values) -> float:
     """(max - min) / median, in percent: how much the rounds disagreed."""
     return 100.0 * (max(values) - min(values)) / statistics.median(values)
@@ -325,8 +331,7 @@ def case_epoch(cfg, data) -> dict:
         acc = {name: float(np.mean(predict(Xe) == yte)) for name, predict in trained.items()}
         rows, res = [], {}
         for name, med in medians.items():
-            r = paired(record, name, "floor (matmuls)")
-            best = min(record[name]) / min(record["floor (matmuls)"])
+            r, best = floor_ratios(record, name)
             res[name] = {"median_s": med, "min_s": min(record[name]), "times_s": record[name],
                          "ratio_to_floor": r, "best_to_best_floor": best,
                          "test_accuracy": acc.get(name)}
@@ -393,8 +398,7 @@ def case_wide(cfg, data) -> dict:
     flops -= 2 * n * WIDE_SIZES[0] * WIDE_SIZES[1]  # no input gradient for the first layer
     rows, res = [], {}
     for name, med in medians.items():
-        r = paired(record, name, "floor (matmuls)")
-        best = min(record[name]) / min(record["floor (matmuls)"])
+        r, best = floor_ratios(record, name)
         res[name] = {"median_s": med, "min_s": min(record[name]), "times_s": record[name],
                      "ratio_to_floor": r, "best_to_best_floor": best, "gflops": flops / med / 1e9}
         rows.append([name, med, min(record[name]), f"{spread(record[name]):.0f}%",
@@ -489,27 +493,23 @@ def case_xor(cfg) -> dict:
             net = torch_mlp([2, 4, 2], "float64")
             return net, torch.optim.SGD(net.parameters(), lr=lr), torch.nn.CrossEntropyLoss()
 
-        def torch_run(arg):
-            net, opt, criterion = arg
-            for _ in range(N):
-                opt.zero_grad()
-                loss = criterion(net(Xt), yt)
-                loss.backward()
-                opt.step()
-        fns["torch eager step"] = (torch_setup, torch_run)
-
-        def torch_run_measured(arg):  # what train_one_step returns too: loss and accuracy
+        def torch_run(arg, measured=False):
+            """The standard step; ``measured``: also the loss value and the accuracy, taken
+            before the update as ``train_one_step`` returns them."""
             net, opt, criterion = arg
             for _ in range(N):
                 opt.zero_grad()
                 out = net(Xt)
                 loss = criterion(out, yt)
-                value = loss.item()  # measured before the update, as train_one_step's
-                accuracy = 100.0 * (out.argmax(dim=1) == yt).sum().item() / len(yt)
+                if measured:
+                    value = loss.item()
+                    accuracy = 100.0 * (out.argmax(dim=1) == yt).sum().item() / len(yt)
                 loss.backward()
                 opt.step()
-            return value, accuracy
-        fns["torch eager step + loss, accuracy"] = (torch_setup, torch_run_measured)
+            return (value, accuracy) if measured else None
+        fns["torch eager step"] = (torch_setup, torch_run)
+        fns["torch eager step + loss, accuracy"] = (
+            torch_setup, lambda arg: torch_run(arg, measured=True))
 
     if "sklearn" in LIBS:
         SkMLP = LIBS["sklearn"].neural_network.MLPClassifier

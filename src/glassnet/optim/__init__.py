@@ -13,8 +13,10 @@ Every step does, in order: clip the gradients in place (``clip_norm``, then ``cl
 add the L2 term ``weight_decay * p`` to a copy of the gradient (AdamW instead shrinks ``p``),
 then update. ``lr`` is a plain attribute: a schedule may change it between steps.
 
-Speed: the arithmetic runs in place on preallocated scratch arrays (``out=``, ``*=``); each such
-line carries the plain equation in a comment. Scalars are Python floats, so float32 stays float32.
+Speed: the arithmetic runs in place on preallocated scratch arrays (``out=``, ``*=``), and the
+linear combinations ``y = a * x + b * y`` go through ``glassnet._blas`` (one BLAS pass on both
+cores for a large array); each such line carries the plain equation in a comment. Scalars are
+Python floats, so float32 stays float32.
 """
 
 from __future__ import annotations

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._blas import axpy
 from .._checks import check_number
 from .base import Optimizer
 
@@ -43,5 +44,4 @@ class Adagrad(Optimizer):
         np.sqrt(s, out=w)
         w += self.eps  # w = sqrt(s) + eps
         np.divide(g, w, out=w)
-        w *= clr
-        p -= w  # p = p - clr * g / (sqrt(s) + eps)
+        axpy(-clr, w, p, scratch=w)  # p = p - clr * g / (sqrt(s) + eps)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._blas import axpby, axpy
 from .._checks import check_number
 from .base import Optimizer
 
@@ -50,10 +51,8 @@ class RMSprop(Optimizer):
         g = self._l2(p, g, i)
         w = self._work(i, p, 0)
         v = state["square_avg"]
-        v *= self.alpha
         np.multiply(g, g, out=w)
-        w *= 1.0 - self.alpha
-        v += w  # v = alpha * v + (1 - alpha) * g * g
+        axpby(1.0 - self.alpha, w, self.alpha, v)  # v = alpha * v + (1 - alpha) * g * g
         if self.centered:
             g_avg = state["grad_avg"]
             np.subtract(g, g_avg, out=w)
@@ -68,9 +67,7 @@ class RMSprop(Optimizer):
         np.divide(g, w, out=w)  # w = g / avg
         if self.momentum > 0:
             b = state["momentum_buffer"]
-            b *= self.momentum
-            b += w  # b = momentum * b + g / avg
-            np.multiply(b, self.lr, out=w)
+            axpby(1.0, w, self.momentum, b)  # b = momentum * b + g / avg
+            axpy(-self.lr, b, p, scratch=w)  # p = p - lr * b
         else:
-            w *= self.lr
-        p -= w  # p = p - lr * b   or   p = p - lr * g / avg
+            axpy(-self.lr, w, p, scratch=w)  # p = p - lr * g / avg
