@@ -178,10 +178,13 @@ def _one_epoch(state, X, y, sample_weight, l2, l2_per_sample, batch_size, order,
                hooks) -> tuple[float, int]:
     """Train one pass over the batches; returns (weighted sum of batch losses, # correct)."""
     model, loss, optimizer = state.model, state.loss, state.optimizer
-    params, grads = [model.flat_params], [model.flat_grads]
     classify = isinstance(loss, (CrossEntropy, BinaryCrossEntropy))
     fold = optimizer.folds_lr  # plain SGD: lr rides in the gradient, the update is one pass
     scale = optimizer.lr if fold else 1.0
+    if fold and l2:  # ... and takes the L2 part too: W = (1 - lr l2) W - lr g, b = b - lr g
+        params, grads, penalized = zip(*model._l2_groups())
+    else:
+        params, grads, penalized = [model.flat_params], [model.flat_grads], None
     running_loss, correct = 0.0, 0
     batches = _batches(X, y, sample_weight, batch_size, order, buffers)
     for state.batch, (xb, yb, wb) in enumerate(batches, start=1):
@@ -190,13 +193,17 @@ def _one_epoch(state, X, y, sample_weight, l2, l2_per_sample, batch_size, order,
         try:
             state.batch_loss, z = objective_and_backward(model, loss, xb, yb, l2_batch, wb,
                                                          training=True, grad_scale=scale,
-                                                         shrink_weights=fold)
+                                                         l2_grad=penalized is None)
         except FloatingPointError:  # np.seterr(all="raise") turned an overflow into this
             state.batch_loss, z = float("nan"), None
         for hook in hooks:  # on_batch_end; the divergence guard raises on NaN
             hook(state)
         try:
-            optimizer.step(params, grads, lr_applied=fold)
+            if penalized is None:
+                optimizer.step(params, grads, lr_applied=fold)
+            else:  # the weights' factor 1 - lr * l2, the biases' 1
+                optimizer.step(params, grads, lr_applied=True,
+                               shrink=[1.0 - scale * l2_batch if p else 1.0 for p in penalized])
         except FloatingPointError:  # an overflowing NumPy update: hand it to the guard too
             # (a BLAS update, glassnet._blas, overflows silently: the next loss shows it)
             state.batch_loss = float("nan")
