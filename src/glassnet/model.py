@@ -16,7 +16,7 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from ._blas import axpy, scal
+from ._blas import axpy
 from ._checks import (as_rng, check_dtype, check_finite, check_layer_sizes, check_number,
                       check_probability, check_X, resolve)
 from .activations import ACTIVATIONS
