@@ -259,6 +259,9 @@ def blas_against_numpy(rng: np.random.Generator, rounds: int = 300) -> None:
             "  scal + axpy (BLAS)": lambda: (
                 routine["scal"](n, 0.9999999, y.ctypes.data, 1),
                 routine["axpy"](n, 1e-7, x.ctypes.data, 1, y.ctypes.data, 1)),
+            "  y *= a (NumPy), then axpy (BLAS)": lambda: (
+                np.multiply(y, 0.9999999, out=y),
+                routine["axpy"](n, 1e-7, x.ctypes.data, 1, y.ctypes.data, 1)),
         }
         times: dict = {name: [] for name in calls}
         for _ in range(rounds if n < 1 << 20 else rounds // 4):

@@ -481,3 +481,5 @@ def test_plain_sgd_shrinks_in_the_same_pass_as_weight_decay_does(update_path):
     np.testing.assert_allclose(b, b_ref, rtol=1e-14)
     with pytest.raises(ValueError, match="shrink needs lr_applied=True"):
         SGD(lr=0.3).step([W], [gW], shrink=[0.5])
+    with pytest.raises(ValueError, match="one factor per parameter array, got 1 for 2"):
+        SGD(lr=0.3).step([W, b], [gW, gb], lr_applied=True, shrink=[0.5])

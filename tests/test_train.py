@@ -48,6 +48,66 @@ def test_minibatches_follow_the_shuffle_from_the_seed():
     np.testing.assert_allclose(model.flat_params, by_hand.flat_params, rtol=1e-12)
 
 
+def test_plain_sgd_with_a_per_sample_l2_follows_the_weighted_steps_by_hand(update_path):
+    """fit(SGD, l2, l2_per_sample, sample_weight) against value_and_grad steps by hand: each
+    batch's penalty is l2 / (its weight), biases (non-zero here) unpenalised, the last batch
+    smaller (21 rows in batches of 8)."""
+    rng = np.random.default_rng(4)
+    X, y, w = rng.standard_normal((21, 3)), rng.integers(0, 3, 21), rng.uniform(0.2, 2.0, 21)
+    model = glassnet.MLP([3, 7, 3], dtype="float64", seed=0)
+    model.flat_params[:] = rng.standard_normal(model.flat_params.size)  # b != 0
+    by_hand = model.copy()
+    history = glassnet.fit(model, X, y, optimizer=optim.SGD(lr=0.2), epochs=2, batch_size=8,
+                           seed=3, l2=0.3, l2_per_sample=True, sample_weight=w)
+    order_rng, losses = np.random.default_rng(3), []
+    for _ in range(2):
+        order, total = order_rng.permutation(len(X)), 0.0
+        for start in range(0, len(X), 8):
+            batch = order[start:start + 8]
+            value, grads = glassnet.value_and_grad(by_hand, "cross_entropy", X[batch], y[batch],
+                                                   l2=0.3 / w[batch].sum(),
+                                                   sample_weight=w[batch])
+            total += value * w[batch].sum()
+            for name, p, _ in by_hand.named_parameters():
+                p -= 0.2 * grads[name]
+        losses.append(total / w.sum())
+    np.testing.assert_allclose(model.flat_params, by_hand.flat_params, rtol=1e-12)
+    np.testing.assert_allclose(history["loss"], losses, rtol=1e-12)
+
+
+def test_plain_sgd_with_l2_trains_models_without_parameters_and_older_optimizers():
+    """Plain SGD with L2 on a model with nothing to train (loss unchanged), and through an
+    SGD subclass whose step() has no shrink argument (l2 * W then rides in the gradient)."""
+    X, y = blobs(30)
+    class Projection(glassnet.layers.Dense):  # x @ P with a fixed P: no parameters
+        param_names = penalized = ()
+        n_in, n_out, P = 2, 3, np.random.default_rng(0).standard_normal((2, 3))
+
+        def __init__(self):
+            pass
+
+        def forward(self, x, training=False):
+            return x @ self.P
+
+        def backward(self, delta, input_grad=True):
+            return delta @ self.P.T if input_grad else None
+
+    fixed = glassnet.Sequential([Projection()], dtype="float64")
+    assert fixed.flat_params.size == 0
+    history = glassnet.fit(fixed, X, y, optimizer=optim.SGD(lr=0.1), epochs=2, l2=0.1)
+    assert history["loss"][0] == pytest.approx(history["loss"][1], rel=1e-14)
+    assert history["loss"][0] > 0
+
+    class OlderSGD(optim.SGD):
+        def step(self, params, grads, lr_applied=False):
+            super().step(params, grads, lr_applied)
+
+    models = [glassnet.MLP([2, 5, 3], dtype="float64", seed=0) for _ in range(2)]
+    for model, opt in zip(models, (optim.SGD(lr=0.1), OlderSGD(lr=0.1))):
+        glassnet.fit(model, X, y, optimizer=opt, epochs=2, batch_size=8, seed=0, l2=0.1)
+    np.testing.assert_allclose(models[1].flat_params, models[0].flat_params, rtol=1e-12)
+
+
 def test_same_seed_bit_identical_and_float32_kept():
     X, y = blobs()
     a, b = glassnet.MLP([2, 8, 3], seed=0), glassnet.MLP([2, 8, 3], seed=0)

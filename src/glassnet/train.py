@@ -7,6 +7,7 @@ One epoch is::
         z = model(x);  J = L(z, y, w) + l2/2 ||W||^2   # forward
         model.backward(dJ/dz)                        # gradients into model.flat_grads
         optimizer.step([flat_params], [flat_grads])  # one update for the whole network
+                                                     # (plain SGD with L2: weights, biases)
 
 Metrics: ``loss`` (mean batch objective over the epoch, as scikit-learn's ``loss_curve_``),
 ``accuracy`` for the cross-entropies (from the batches' own forward passes), ``r2`` for the
@@ -17,6 +18,7 @@ epoch. L-BFGS (``optim.LBFGS``) trains full-batch through SciPy instead.
 from __future__ import annotations
 
 import copy
+import inspect
 from typing import Any, Iterator, Sequence
 
 import numpy as np
@@ -181,8 +183,13 @@ def _one_epoch(state, X, y, sample_weight, l2, l2_per_sample, batch_size, order,
     classify = isinstance(loss, (CrossEntropy, BinaryCrossEntropy))
     fold = optimizer.folds_lr  # plain SGD: lr rides in the gradient, the update is one pass
     scale = optimizer.lr if fold else 1.0
-    if fold and l2:  # ... and takes the L2 part too: W = (1 - lr l2) W - lr g, b = b - lr g
-        params, grads, penalized = zip(*model._l2_groups())
+    # ... and takes the L2 part too, W = (1 - lr l2) W - lr g and b = b - lr g: weights and
+    # biases go to the step apart (an optimizer subclass whose step() predates shrink= gets
+    # l2 * W added to the gradients instead)
+    groups = (model._l2_groups() if fold and l2
+              and "shrink" in inspect.signature(optimizer.step).parameters else [])
+    if groups:  # none for a model without parameters
+        params, grads, penalized = zip(*groups)
     else:
         params, grads, penalized = [model.flat_params], [model.flat_grads], None
     running_loss, correct = 0.0, 0

@@ -81,12 +81,16 @@ class Optimizer:
         """Update every ``params[i]`` in place from ``grads[i]`` (same shapes, float arrays).
 
         ``lr_applied=True`` says the grads are already ``lr * g`` (only when ``folds_lr``).
-        With it, ``shrink[i]`` multiplies ``params[i]`` in the same pass,
-        ``p = shrink * p - (lr * g)``: an L2 penalty's part of plain SGD's step with
-        ``shrink = 1 - lr * l2`` (``glassnet.fit`` passes the weights and biases apart).
+        With it, ``shrink[i]`` multiplies ``params[i]`` first, ``p = shrink * p - (lr * g)``:
+        an L2 penalty's part of plain SGD's step with ``shrink = 1 - lr * l2`` (``glassnet.fit``
+        passes the weights and biases apart). That is one BLAS ``axpby`` pass where
+        ``glassnet._blas`` takes it (below 2^20 entries), else ``scal`` and ``axpy``.
         """
         if len(params) != len(grads):
             raise ValueError(f"got {len(params)} parameter arrays but {len(grads)} gradients")
+        if shrink is not None and (not lr_applied or len(shrink) != len(params)):
+            raise ValueError(f"shrink needs lr_applied=True and one factor per parameter "
+                             f"array, got {len(shrink)} for {len(params)}")
         if lr_applied:
             if not self.folds_lr:
                 raise ValueError(f"{type(self).__name__} cannot take gradients scaled by lr")
@@ -97,8 +101,6 @@ class Optimizer:
                 else:
                     axpby(-1.0, g, shrink[i], p)  # p = (1 - lr * l2) * p - (lr * g)
             return
-        if shrink is not None:
-            raise ValueError("shrink needs lr_applied=True")
         if self.clip_norm is not None:
             clip_grad_norm(grads, self.clip_norm)
         if self.clip_value is not None:
