@@ -18,6 +18,7 @@ epoch. L-BFGS (``optim.LBFGS``) trains full-batch through SciPy instead.
 from __future__ import annotations
 
 import copy
+import functools
 import inspect
 from typing import Any, Iterator, Sequence
 
@@ -176,6 +177,12 @@ def _batches(X, y, sample_weight, batch_size, order, buffers):
         yield xb, yb, (None if sample_weight is None else sample_weight[rows])
 
 
+@functools.lru_cache(maxsize=None)
+def _takes_shrink(step) -> bool:
+    """Whether an optimizer class's ``step`` has the ``shrink`` argument (once per class)."""
+    return "shrink" in inspect.signature(step).parameters
+
+
 def _one_epoch(state, X, y, sample_weight, l2, l2_per_sample, batch_size, order, buffers,
                hooks) -> tuple[float, int]:
     """Train one pass over the batches; returns (weighted sum of batch losses, # correct)."""
@@ -186,8 +193,7 @@ def _one_epoch(state, X, y, sample_weight, l2, l2_per_sample, batch_size, order,
     # ... and takes the L2 part too, W = (1 - lr l2) W - lr g and b = b - lr g: weights and
     # biases go to the step apart (an optimizer subclass whose step() predates shrink= gets
     # l2 * W added to the gradients instead)
-    groups = (model._l2_groups() if fold and l2
-              and "shrink" in inspect.signature(optimizer.step).parameters else [])
+    groups = model._l2_groups() if fold and l2 and _takes_shrink(type(optimizer).step) else []
     if groups:  # none for a model without parameters
         params, grads, penalized = zip(*groups)
     else:
