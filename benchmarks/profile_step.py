@@ -88,8 +88,6 @@ def pieces_alone(X: np.ndarray, rng: np.random.Generator) -> None:
     gathered = np.empty_like(x)
     sgd, adam = glassnet.optim.SGD(0.01), glassnet.optim.Adam(1e-3)
     params, grads = [model.flat_params], [model.flat_grads]
-    group_params, group_grads, _ = zip(*model._l2_groups())  # (weights, biases)
-    weights = group_params[0]
     adam.step(params, grads)
     v, root = np.abs(params[0]), np.empty_like(params[0])  # non-negative, as Adam's v
     gathered_z1 = np.empty_like(z1)
@@ -109,10 +107,6 @@ def pieces_alone(X: np.ndarray, rng: np.random.Generator) -> None:
         "  the same over the first axis of z transposed": lambda: np.maximum.reduce(z3t, axis=0),
         "SGD update, lr folded in (one BLAS axpy)": lambda: sgd.step(params, grads,
                                                                     lr_applied=True),
-        "SGD update with L2, lr folded in (one pass)": lambda: sgd.step(
-            group_params, group_grads, lr_applied=True, shrink=[1 - 1e-6, 1.0]),
-        "  the weights shrunk in a pass of their own": lambda: (
-            _blas.scal(1 - 1e-6, weights), sgd.step(params, grads, lr_applied=True)),
         "Adam update (seven passes, three BLAS)": lambda: adam.step(params, grads),
         "  of which the square root (np.sqrt)": lambda: np.sqrt(v, out=root),
         "L2 term (alpha), value and gradient": lambda: model.add_l2(1e-6),
@@ -259,7 +253,7 @@ def blas_against_numpy(rng: np.random.Generator, rounds: int = 300) -> None:
             "  scal + axpy (BLAS)": lambda: (
                 routine["scal"](n, 0.9999999, y.ctypes.data, 1),
                 routine["axpy"](n, 1e-7, x.ctypes.data, 1, y.ctypes.data, 1)),
-            "  y *= a (NumPy), then axpy (BLAS)": lambda: (
+            "  y *= a (NumPy), then axpy (BLAS): SGD + L2": lambda: (
                 np.multiply(y, 0.9999999, out=y),
                 routine["axpy"](n, 1e-7, x.ctypes.data, 1, y.ctypes.data, 1)),
         }

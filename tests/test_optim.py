@@ -465,21 +465,3 @@ def test_plain_sgd_takes_lr_folded_gradients_in_one_pass(update_path):
     np.testing.assert_allclose(b, a, rtol=1e-15)
     with pytest.raises(ValueError, match="Adam cannot take gradients scaled by lr"):
         Adam().step([b], [g], lr_applied=True)
-
-
-def test_plain_sgd_shrinks_in_the_same_pass_as_weight_decay_does(update_path):
-    """step(lr_applied=True, shrink=[1 - lr * wd, 1]) on (W, b) equals SGD(weight_decay=wd) on
-    W and plain SGD on b: p = (1 - lr wd) p - lr g."""
-    rng = np.random.default_rng(1)
-    W0, gW, b0, gb = (rng.standard_normal(n) for n in (9, 9, 3, 3))
-    W, b = W0.copy(), b0.copy()
-    SGD(lr=0.3).step([W, b], [0.3 * gW, 0.3 * gb], lr_applied=True, shrink=[1 - 0.3 * 0.1, 1.0])
-    W_ref, b_ref = W0.copy(), b0.copy()
-    SGD(lr=0.3, weight_decay=0.1).step([W_ref], [gW.copy()])
-    SGD(lr=0.3).step([b_ref], [gb.copy()])
-    np.testing.assert_allclose(W, W_ref, rtol=1e-14)
-    np.testing.assert_allclose(b, b_ref, rtol=1e-14)
-    with pytest.raises(ValueError, match="shrink needs lr_applied=True"):
-        SGD(lr=0.3).step([W], [gW], shrink=[0.5])
-    with pytest.raises(ValueError, match="one factor per parameter array, got 1 for 2"):
-        SGD(lr=0.3).step([W, b], [gW, gb], lr_applied=True, shrink=[0.5])

@@ -75,9 +75,9 @@ def test_plain_sgd_with_a_per_sample_l2_follows_the_weighted_steps_by_hand(updat
     np.testing.assert_allclose(history["loss"], losses, rtol=1e-12)
 
 
-def test_plain_sgd_with_l2_trains_models_without_parameters_and_older_optimizers():
+def test_plain_sgd_with_l2_trains_models_without_parameters_and_through_subclasses():
     """Plain SGD with L2 on a model with nothing to train (loss unchanged), and through an
-    SGD subclass whose step() has no shrink argument (l2 * W then rides in the gradient)."""
+    SGD subclass whose step() takes (params, grads, lr_applied) only: trains as SGD."""
     X, y = blobs(30)
     class Projection(glassnet.layers.Dense):  # x @ P with a fixed P: no parameters
         param_names = penalized = ()

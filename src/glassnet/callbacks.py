@@ -11,7 +11,7 @@ A callback is any object with some of these methods; each receives the live ``Tr
 ``on_batch_end`` runs before the optimizer step, with ``state.batch_loss`` the loss of the
 batch just evaluated. With plain SGD (``optimizer.folds_lr``) the gradient buffer then holds
 ``lr * g``: the learning rate is folded into backprop to save a pass over the parameters,
-and holds no L2 term: the step takes that itself, ``W = (1 - lr * l2) * W - (lr * g)``.
+and an L2 penalty's part of the step has already shrunk the weights (``W *= 1 - lr * l2``).
 Subclass ``Callback`` to get no-op defaults for the methods you skip.
 """
 

@@ -16,7 +16,7 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from ._blas import axpy
+from ._blas import axpy, scal
 from ._checks import (as_rng, check_dtype, check_finite, check_layer_sizes, check_number,
                       check_probability, check_X, resolve)
 from .activations import ACTIVATIONS
@@ -104,31 +104,24 @@ class Sequential:
         # one dot product over all the weights (one per matrix in the older order)
         return 0.5 * l2 * sum(float(np.dot(W, W)) for W, _ in self._penalized_flat())
 
-    def add_l2(self, l2: float, grad_scale: float = 1.0) -> float:
+    def add_l2(self, l2: float, grad_scale: float = 1.0, shrink: bool = False) -> float:
         """Add ``grad_scale * l2 * W`` to every ``dW``; return ``l2_penalty(l2)``.
 
         ``grad_scale`` matches gradients that carry a folded-in learning rate (see
         ``objective_and_backward``). ``dW += l2 * W`` is one BLAS ``axpy`` pass for a large
         ``W`` (elsewhere two NumPy passes through one reused scratch array; see
         ``glassnet._blas``).
+        ``shrink=True`` is for plain SGD, whose next step is ``W -= lr * (g + l2 W)``: it
+        applies the L2 part now, as ``W *= 1 - lr * l2`` (``grad_scale`` is ``lr``), one pass
+        over the weights instead of two, and leaves ``dW`` alone.
         """
-        penalty = self.l2_penalty(l2)
+        penalty = self.l2_penalty(l2)  # before any change to W
         for W, dW in self._penalized_flat():  # all the weights at once (but older models)
-            axpy(l2 * grad_scale, W, dW, scratch=self._scratch(W.size))  # dW = dW + l2 * W
+            if shrink:
+                scal(1.0 - grad_scale * l2, W)  # W = W - lr * l2 * W
+            else:  # dW = dW + l2 * W
+                axpy(l2 * grad_scale, W, dW, scratch=self._scratch(W.size))
         return penalty
-
-    def _l2_groups(self) -> list[tuple[np.ndarray, np.ndarray, bool]]:
-        """``[(params, grads, penalised), ...]``: flat views that cover every parameter once,
-        the weights (the buffers' heads) and the rest, for an update that takes the L2 part
-        itself (plain SGD in ``glassnet.fit``: ``Optimizer.step(..., shrink=)``)."""
-        n = self._n_penalized
-        if n is None:  # a model pickled before the weights came first: one group a parameter
-            return [(p.reshape(-1), g.reshape(-1), name in layer.penalized)
-                    for layer in self.layers for name in layer.param_names
-                    for p, g in [(getattr(layer, name), getattr(layer, "d" + name))]]
-        groups = [(self.flat_params[:n], self.flat_grads[:n], True),
-                  (self.flat_params[n:], self.flat_grads[n:], False)]
-        return [group for group in groups if group[0].size]
 
     def _scratch(self, size: int) -> np.ndarray:
         """A reused flat work array of at least ``size`` entries, in the model's dtype."""

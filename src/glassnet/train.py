@@ -7,7 +7,6 @@ One epoch is::
         z = model(x);  J = L(z, y, w) + l2/2 ||W||^2   # forward
         model.backward(dJ/dz)                        # gradients into model.flat_grads
         optimizer.step([flat_params], [flat_grads])  # one update for the whole network
-                                                     # (plain SGD with L2: weights, biases)
 
 Metrics: ``loss`` (mean batch objective over the epoch, as scikit-learn's ``loss_curve_``),
 ``accuracy`` for the cross-entropies (from the batches' own forward passes), ``r2`` for the
@@ -18,8 +17,6 @@ epoch. L-BFGS (``optim.LBFGS``) trains full-batch through SciPy instead.
 from __future__ import annotations
 
 import copy
-import functools
-import inspect
 from typing import Any, Iterator, Sequence
 
 import numpy as np
@@ -177,27 +174,14 @@ def _batches(X, y, sample_weight, batch_size, order, buffers):
         yield xb, yb, (None if sample_weight is None else sample_weight[rows])
 
 
-@functools.lru_cache(maxsize=None)
-def _takes_shrink(step) -> bool:
-    """Whether an optimizer class's ``step`` has the ``shrink`` argument (once per class)."""
-    return "shrink" in inspect.signature(step).parameters
-
-
 def _one_epoch(state, X, y, sample_weight, l2, l2_per_sample, batch_size, order, buffers,
                hooks) -> tuple[float, int]:
     """Train one pass over the batches; returns (weighted sum of batch losses, # correct)."""
     model, loss, optimizer = state.model, state.loss, state.optimizer
+    params, grads = [model.flat_params], [model.flat_grads]
     classify = isinstance(loss, (CrossEntropy, BinaryCrossEntropy))
     fold = optimizer.folds_lr  # plain SGD: lr rides in the gradient, the update is one pass
     scale = optimizer.lr if fold else 1.0
-    # ... and takes the L2 part too, W = (1 - lr l2) W - lr g and b = b - lr g: weights and
-    # biases go to the step apart (an optimizer subclass whose step() predates shrink= gets
-    # l2 * W added to the gradients instead)
-    groups = model._l2_groups() if fold and l2 and _takes_shrink(type(optimizer).step) else []
-    if groups:  # none for a model without parameters
-        params, grads, penalized = zip(*groups)
-    else:
-        params, grads, penalized = [model.flat_params], [model.flat_grads], None
     running_loss, correct = 0.0, 0
     batches = _batches(X, y, sample_weight, batch_size, order, buffers)
     for state.batch, (xb, yb, wb) in enumerate(batches, start=1):
@@ -206,17 +190,13 @@ def _one_epoch(state, X, y, sample_weight, l2, l2_per_sample, batch_size, order,
         try:
             state.batch_loss, z = objective_and_backward(model, loss, xb, yb, l2_batch, wb,
                                                          training=True, grad_scale=scale,
-                                                         l2_grad=penalized is None)
+                                                         shrink_weights=fold)
         except FloatingPointError:  # np.seterr(all="raise") turned an overflow into this
             state.batch_loss, z = float("nan"), None
         for hook in hooks:  # on_batch_end; the divergence guard raises on NaN
             hook(state)
         try:
-            if penalized is None:
-                optimizer.step(params, grads, lr_applied=fold)
-            else:  # the weights' factor 1 - lr * l2, the biases' 1
-                optimizer.step(params, grads, lr_applied=True,
-                               shrink=[1.0 - scale * l2_batch if p else 1.0 for p in penalized])
+            optimizer.step(params, grads, lr_applied=fold)
         except FloatingPointError:  # an overflowing NumPy update: hand it to the guard too
             # (a BLAS update, glassnet._blas, overflows silently: the next loss shows it)
             state.batch_loss = float("nan")

@@ -4,8 +4,7 @@ One file per rule: ``sgd.py``, ``adam.py`` (Adam, AdamW), ``rmsprop.py``, ``adag
 ``lbfgs.py`` (full-batch, through SciPy); the shared base class and clipping in ``base.py``.
 
 An optimizer knows nothing about layers. In glassnet it usually receives one flat buffer
-each, ``opt.step([model.flat_params], [model.flat_grads])`` (plain SGD with an L2 penalty:
-the weights' and the biases' parts of them, see ``Optimizer.step``). Per-parameter state (momentum
+each, ``opt.step([model.flat_params], [model.flat_grads])``. Per-parameter state (momentum
 buffers, moment estimates) is kept by position in the list, created on the first step with the
 parameter's dtype and shape. Each rule follows ``torch.optim`` exactly (its single-tensor path);
 the class docstrings give the rule as code, with ``g`` the gradient and ``t`` the step count.

@@ -95,9 +95,9 @@ class Adam(Optimizer):
         # M = m / (1 - saved beta1), V = v / (1 - saved beta2): _sync_betas rescales them
         self._state_betas = (float(betas[0]), float(betas[1]))
 
-    def step(self, params, grads, lr_applied=False, shrink=None):
+    def step(self, params, grads, lr_applied=False):
         self._sync_betas()
-        super().step(params, grads, lr_applied, shrink)
+        super().step(params, grads, lr_applied)
 
     def _update(self, p, g, state, i):
         beta1, beta2 = self.betas

@@ -8,7 +8,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .._blas import axpby, axpy
+from .._blas import axpy
 from .._checks import check_number
 
 __all__ = ["Optimizer", "clip_grad_norm", "clip_grad_value"]
@@ -77,29 +77,19 @@ class Optimizer:
     folds_lr = False
 
     def step(self, params: Sequence[np.ndarray], grads: Sequence[np.ndarray],
-             lr_applied: bool = False, shrink: Sequence[float] | None = None) -> None:
+             lr_applied: bool = False) -> None:
         """Update every ``params[i]`` in place from ``grads[i]`` (same shapes, float arrays).
 
         ``lr_applied=True`` says the grads are already ``lr * g`` (only when ``folds_lr``).
-        With it, ``shrink[i]`` multiplies ``params[i]`` first, ``p = shrink * p - (lr * g)``:
-        an L2 penalty's part of plain SGD's step with ``shrink = 1 - lr * l2`` (``glassnet.fit``
-        passes the weights and biases apart). That is one BLAS ``axpby`` pass where
-        ``glassnet._blas`` takes it (below 2^20 entries), else ``scal`` and ``axpy``.
         """
         if len(params) != len(grads):
             raise ValueError(f"got {len(params)} parameter arrays but {len(grads)} gradients")
-        if shrink is not None and (not lr_applied or len(shrink) != len(params)):
-            raise ValueError(f"shrink needs lr_applied=True and one factor per parameter "
-                             f"array, got {len(shrink)} for {len(params)}")
         if lr_applied:
             if not self.folds_lr:
                 raise ValueError(f"{type(self).__name__} cannot take gradients scaled by lr")
             self.t += 1
-            for i, (p, g) in enumerate(zip(params, grads)):
-                if shrink is None or shrink[i] == 1.0:
-                    axpy(-1.0, g, p)  # p = p - (lr * g), the whole update in one pass
-                else:
-                    axpby(-1.0, g, shrink[i], p)  # p = (1 - lr * l2) * p - (lr * g)
+            for p, g in zip(params, grads):
+                axpy(-1.0, g, p)  # p = p - (lr * g), the whole update in one pass
             return
         if self.clip_norm is not None:
             clip_grad_norm(grads, self.clip_norm)
