@@ -43,7 +43,10 @@ def load_revision(rev: str, folder: Path):
     tar_path = folder / "rev.tar"
     tar_path.write_bytes(archive.stdout)
     with tarfile.open(tar_path) as tar:
-        tar.extractall(folder, filter="data")
+        try:
+            tar.extractall(folder, filter="data")
+        except TypeError:  # a Python before extraction filters (3.10.11 and older)
+            tar.extractall(folder)
     shutil.move(str(folder / "src" / "glassnet"), str(folder / "glassnet_ab"))
     sys.path.insert(0, str(folder))
     return importlib.import_module("glassnet_ab")
