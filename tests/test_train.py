@@ -79,6 +79,7 @@ def test_plain_sgd_with_l2_trains_models_without_parameters_and_through_subclass
     """Plain SGD with L2 on a model with nothing to train (loss unchanged), and through an
     SGD subclass whose step() takes (params, grads, lr_applied) only: trains as SGD."""
     X, y = blobs(30)
+
     class Projection(glassnet.layers.Dense):  # x @ P with a fixed P: no parameters
         param_names = penalized = ()
         n_in, n_out, P = 2, 3, np.random.default_rng(0).standard_normal((2, 3))
