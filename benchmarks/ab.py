@@ -36,6 +36,9 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "src"))  # the working tree's package, not an installed copy
 import glassnet  # noqa: E402
 
+sys.path.insert(0, str(REPO / "benchmarks"))
+from run import BATCH, LR, MNIST_SIZES  # noqa: E402  (the epoch case's settings)
+
 
 def load_revision(rev: str, folder: Path):
     """``src/glassnet`` at ``rev``, imported as ``glassnet_ab``."""
@@ -56,22 +59,23 @@ def load_revision(rev: str, folder: Path):
 
 
 def trainer(package, system: str, solver: str, X: np.ndarray, y: np.ndarray):
-    """One epoch (batch 128, shuffled) through the estimator or ``fit``; returns the weights."""
-    lr = 0.01 if solver == "sgd" else 1e-3
+    """One shuffled epoch of ``run.py``'s epoch case through the estimator or ``fit``;
+    returns the weights."""
+    lr = LR[solver]
 
     def run() -> list[np.ndarray]:
         if system == "estimator":
             est = package.MLPClassifier(
-                hidden_layer_sizes=(256, 128), solver=solver, learning_rate_init=lr,
-                momentum=0.0, batch_size=128, max_iter=1, alpha=1e-4, shuffle=True,
+                hidden_layer_sizes=tuple(MNIST_SIZES[1:-1]), solver=solver,
+                learning_rate_init=lr, momentum=0.0, batch_size=BATCH, max_iter=1, alpha=1e-4, shuffle=True,
                 random_state=0, dtype="float32", tol=0, n_iter_no_change=10**9)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # max_iter=1 does not converge
                 est.fit(X, y)
             return [np.asarray(W) for W in est.coefs_]
-        model = package.MLP([784, 256, 128, 10], dtype="float32", seed=0)
+        model = package.MLP(MNIST_SIZES, dtype="float32", seed=0)
         opt = package.optim.SGD(lr=lr) if solver == "sgd" else package.optim.Adam(lr)
-        package.fit(model, X, y, optimizer=opt, epochs=1, batch_size=128, seed=0)
+        package.fit(model, X, y, optimizer=opt, epochs=1, batch_size=BATCH, seed=0)
         return [model.flat_params.copy()]
     return run
 
@@ -85,7 +89,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=150)
     args = parser.parse_args()
     rng = np.random.default_rng(0)
-    X = rng.standard_normal((args.rows, 784), dtype=np.float32)
+    X = rng.standard_normal((args.rows, MNIST_SIZES[0]), dtype=np.float32)
     y = rng.integers(0, 10, args.rows)
     with tempfile.TemporaryDirectory() as tmp:
         other = load_revision(args.rev, Path(tmp))
@@ -99,11 +103,11 @@ def main() -> None:
                 start = time.perf_counter()
                 runs[name]()
                 times[name].append(time.perf_counter() - start)
-    steps = -(-args.rows // 128)
+    steps = -(-args.rows // BATCH)
     a, b = (np.array(times[name]) for name in names)
     diff = (b - a) / steps * 1e6  # us a step the working tree saves (positive: it is faster)
     q1, med, q3 = np.percentile(diff, [25, 50, 75])
-    print(f"{args.system}, {args.solver}, float32, {args.rows:,} rows ({steps} steps of 128), "
+    print(f"{args.system}, {args.solver}, float32, {args.rows:,} rows ({steps} steps of {BATCH}), "
           f"{args.rounds} alternating rounds; same weights: {'yes' if same else 'NO'}")
     for name in names:
         t = np.array(times[name])

@@ -11,18 +11,11 @@ import pytest
 from glassnet import _blas
 
 
-def _numpy_blas_name() -> str:
-    try:
-        return np.show_config(mode="dicts")["Build Dependencies"]["blas"]["name"]
-    except (KeyError, TypeError):  # pragma: no cover - depends on how NumPy was built
-        return "unknown"
-
-
 def test_the_openblas_of_numpys_wheels_is_found():
     """pip's NumPy wheels carry scipy-openblas: there the fast path must be on, or every
     optimizer silently falls back to NumPy's two-pass updates."""
-    if _numpy_blas_name() != "scipy-openblas" or sys.platform not in ("linux", "darwin"):
-        pytest.skip(f"NumPy here uses {_numpy_blas_name()!r} on {sys.platform}: only the NumPy "
+    if _blas._numpy_blas() != "scipy-openblas" or sys.platform not in ("linux", "darwin"):
+        pytest.skip(f"NumPy here uses {_blas._numpy_blas()!r} on {sys.platform}: only the NumPy "
                     "update path applies")
     assert _blas.AVAILABLE
 
