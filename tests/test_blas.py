@@ -193,3 +193,41 @@ def test_nothing_is_loaded_when_numpy_uses_another_blas(monkeypatch):
     monkeypatch.setattr(_blas, "_numpy_blas", lambda: "accelerate")
     assert _blas._candidate_paths() == []
     assert _blas._load() == {}
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("a, b", [(-1.0, 1.0), (-0.25, 0.97), (2.0, -0.5)])
+def test_gemm_tn_adds_the_product_into_c(update_path, dtype, a, b):
+    """c = a * x^T @ d + b * c against the same equation in float64 NumPy, for both paths
+    (BLAS, and NumPy's matmul into scratch then axpby)."""
+    rng = np.random.default_rng(0)
+    x, d, c = (rng.standard_normal(shape).astype(dtype) for shape in ((7, 5), (7, 3), (5, 3)))
+    expected = a * (x.astype(np.float64).T @ d.astype(np.float64)) + b * c.astype(np.float64)
+    _blas.gemm_tn(a, x, d, b, c, scratch=np.empty_like(c))
+    tolerance = 1e-5 if dtype == np.float32 else 1e-13
+    np.testing.assert_allclose(c, expected, rtol=tolerance, atol=tolerance)
+    assert c.dtype == dtype
+
+
+def test_gemm_tn_calls_blas_only_for_contiguous_operands_and_keeps_nan(monkeypatch):
+    """The BLAS routine is reached for C-contiguous operands (a sentinel stands in for it);
+    a transposed x or a coefficient 0 go to NumPy, which still computes the equation, and
+    0 * NaN in c stays NaN there, visible to the divergence checks."""
+    if not _blas._ROUTINES:
+        pytest.skip("NumPy's own OpenBLAS was not found: there is no BLAS gemm to route to")
+    calls = []
+    routines = dict(_blas._ROUTINES)
+    routines["gemm", np.dtype(np.float64)] = lambda *args: calls.append(args[:6])
+    monkeypatch.setattr(_blas, "_ROUTINES", routines)
+    monkeypatch.setattr(_blas, "MIN_SIZE", 0)
+    x, d, c = np.ones((4, 2)), np.ones((4, 3)), np.zeros((2, 3))
+    _blas.gemm_tn(-1.0, x, d, 0.5, c, scratch=np.empty_like(c))
+    assert calls == [(101, 112, 111, 2, 3, 4)]  # row-major, x transposed, m, n, k
+    x_view = np.ones((2, 4)).T  # (4, 2), not C-contiguous
+    _blas.gemm_tn(-1.0, x_view, d, 1.0, c, scratch=np.empty_like(c))
+    assert len(calls) == 1
+    np.testing.assert_array_equal(c, -4.0)
+    c[0, 0] = np.nan
+    _blas.gemm_tn(-1.0, x, d, 0.0, c, scratch=np.empty_like(c))
+    assert len(calls) == 1 and np.isnan(c[0, 0])
+    np.testing.assert_array_equal(c.ravel()[1:], -4.0)

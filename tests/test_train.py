@@ -75,6 +75,34 @@ def test_plain_sgd_with_a_per_sample_l2_follows_the_weighted_steps_by_hand(updat
     np.testing.assert_allclose(history["loss"], losses, rtol=1e-12)
 
 
+def test_plain_sgd_steps_inside_backprop_as_the_separate_step_would(monkeypatch, update_path):
+    """Plain SGD without an on_batch_end hook takes its step inside backprop (one gemm per
+    weight matrix, Dense.backward): optimizer.step() is never called, and the weights, the
+    loss curve and the step count equal a run whose hook keeps the separate step. That hook
+    sees the documented gradient buffer: lr * (g + l2 W), checked on the first batch."""
+    rng = np.random.default_rng(5)
+    X, y, w = rng.standard_normal((45, 4)), rng.integers(0, 3, 45), rng.uniform(0.5, 2.0, 45)
+    separate, inside = (glassnet.MLP([4, 6, 5, 3], dtype="float64", seed=0) for _ in range(2))
+    first = np.random.default_rng(2).permutation(45)[:16]
+    _, grads = glassnet.value_and_grad(separate, "cross_entropy", X[first], y[first],
+                                       l2=0.2 / w[first].sum(), sample_weight=w[first])
+    expected = np.concatenate([0.1 * grads[name].ravel() for name, _, _ in
+                               sorted(separate.named_parameters(), key=lambda t: -t[1].ndim)])
+    seen = []
+    hook = LambdaCallback(on_batch_end=lambda state: seen.append(state.model.flat_grads.copy()))
+    kwargs = dict(epochs=3, batch_size=16, seed=2, l2=0.2, l2_per_sample=True, sample_weight=w)
+    sgd_separate, sgd_inside = optim.SGD(lr=0.1), optim.SGD(lr=0.1)
+    history_separate = glassnet.fit(separate, X, y, optimizer=sgd_separate, callbacks=[hook],
+                                    **kwargs)
+    assert len(seen) == 9
+    np.testing.assert_allclose(seen[0], expected, rtol=1e-12)
+    monkeypatch.setattr(optim.Optimizer, "step", lambda *a, **k: pytest.fail("step() called"))
+    history_inside = glassnet.fit(inside, X, y, optimizer=sgd_inside, **kwargs)
+    np.testing.assert_allclose(inside.flat_params, separate.flat_params, rtol=1e-12)
+    np.testing.assert_allclose(history_inside["loss"], history_separate["loss"], rtol=1e-12)
+    assert sgd_inside.t == sgd_separate.t == 9
+
+
 def test_plain_sgd_with_l2_trains_models_without_parameters_and_through_subclasses():
     """Plain SGD with L2 on a model with nothing to train (loss unchanged), and through an
     SGD subclass whose step() takes (params, grads, lr_applied) only: trains as SGD."""

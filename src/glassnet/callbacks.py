@@ -10,8 +10,9 @@ A callback is any object with some of these methods; each receives the live ``Tr
 
 ``on_batch_end`` runs before the optimizer step, with ``state.batch_loss`` the loss of the
 batch just evaluated. With plain SGD (``optimizer.folds_lr``) the gradient buffer then holds
-``lr * g``: the learning rate is folded into backprop to save a pass over the parameters,
-and an L2 penalty's part of the step has already shrunk the weights (``W *= 1 - lr * l2``).
+``lr * g``: the learning rate is folded into backprop to save a pass over the parameters.
+Without such a hook (the divergence guard's aside), plain SGD takes its whole step inside
+backprop and leaves no gradient behind (``grad.objective_and_backward``).
 Subclass ``Callback`` to get no-op defaults for the methods you skip.
 """
 
@@ -176,7 +177,8 @@ class StopOnDivergence(Callback):
 
     The model keeps the last finite weights: those in place when the bad loss appeared if
     they are finite, else the weights from the start of that epoch (a copy is taken once per
-    epoch, which keeps the check free of per-batch copies).
+    epoch, which keeps the check free of per-batch copies). Plain SGD, which steps inside
+    backprop, has taken that batch's step by then.
     """
 
     def on_epoch_begin(self, state) -> None:

@@ -59,7 +59,7 @@ def prepare_data(model: Sequential, loss: Loss, X: Any, y: Any, sample_weight: A
 def objective_and_backward(model: Sequential, loss: Loss, X: np.ndarray, y: np.ndarray,
                            l2: float = 0.0, sample_weight: np.ndarray | None = None,
                            training: bool = False, grad_scale: float = 1.0,
-                           shrink_weights: bool = False) -> tuple[float, np.ndarray]:
+                           sgd_step: bool = False) -> tuple[float, np.ndarray]:
     """Forward, loss and backward on validated data: fills the gradients, returns ``(J, z)``.
 
     Call it under ``np.errstate(under="ignore")``: underflow to 0 (tiny probabilities) is
@@ -67,14 +67,21 @@ def objective_and_backward(model: Sequential, loss: Loss, X: np.ndarray, y: np.n
 
     With ``grad_scale = s`` the gradients come out as ``s * dJ/dtheta``: backprop is linear in
     ``dJ/dz``, so scaling that small array scales every gradient for free. Plain SGD folds its
-    learning rate in this way and then updates with one pass, ``theta -= (lr * g)``; with
-    ``shrink_weights`` it also takes the L2 part of that step now (``Sequential.add_l2``).
+    learning rate in this way. ``sgd_step=True`` (``model.steps_in_backward`` only) goes one
+    step further and takes plain SGD's whole step during backprop, ``grad_scale`` being its
+    learning rate: ``W = (1 - lr * l2) W - lr * dW`` (``Sequential._backward``). The weights
+    then change, and no gradient is left in ``model.flat_grads``.
     """
     z = model._forward(X, training)
     value, dz = loss._value_and_grad(z, y, sample_weight, scale=grad_scale)
+    if sgd_step:
+        if l2:
+            value += model.l2_penalty(l2)  # J += l2/2 ||W||^2, before the weights change
+        model._backward(dz, sgd_step=1.0 - grad_scale * l2)
+        return value, z
     model._backward(dz)
     if l2:
-        value += model.add_l2(l2, grad_scale, shrink_weights)  # J += l2/2 ||W||^2; l2 * W
+        value += model.add_l2(l2, grad_scale)  # J += l2/2 ||W||^2; dW += l2 * W
     return value, z
 
 

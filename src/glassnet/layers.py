@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from ._blas import gemm_tn
 from ._checks import as_rng, check_dtype, check_layer_sizes, check_probability, resolve
 from .init import INITIALISERS
 
@@ -41,11 +42,15 @@ class Layer:
     kinks : tuple of float
         Input values where the layer is not differentiable (0 for ReLU). ``gradcheck`` uses
         them to avoid false alarms when a finite-difference step crosses one.
+    steps_in_backward : bool
+        True when ``backward(delta, input_grad, sgd_step=s)`` takes plain SGD's step on the
+        penalised parameters itself (``Dense``); ``Sequential`` then steps the others.
     """
 
     param_names: tuple[str, ...] = ()
     penalized: tuple[str, ...] = ()
     kinks: tuple[float, ...] = ()
+    steps_in_backward = False
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         raise NotImplementedError
@@ -114,6 +119,7 @@ class Dense(Layer):
 
     param_names = ("W", "b")
     penalized = ("W",)
+    steps_in_backward = True
 
     def __init__(self, n_in: int, n_out: int, init: str = "xavier", seed: Any = None,
                  dtype: Any = "float32") -> None:
@@ -146,14 +152,26 @@ class Dense(Layer):
         z += self.b
         return z
 
-    def backward(self, delta: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
-        np.matmul(self.x.T, delta, out=self.dW)  # dW = x^T @ delta
+    def backward(self, delta: np.ndarray, input_grad: bool = True,
+                 sgd_step: float | None = None) -> np.ndarray | None:
+        """``dx = delta @ W^T``; ``dW = x^T @ delta``, ``db`` = the sum of ``delta``'s rows.
+
+        ``sgd_step = s`` takes plain SGD's step on ``W`` instead of writing ``dW``:
+        ``W = s * W - x^T @ delta``, where ``delta`` already carries the learning rate and
+        ``s = 1 - lr * l2`` (``grad.objective_and_backward``). One BLAS product that adds
+        into ``W`` (``glassnet._blas.gemm_tn``), after ``dx`` has used the old ``W``.
+        """
         ones = self.buffer("ones", (len(delta),), delta.dtype, fill=1.0)
         np.matmul(ones, delta, out=self.db)  # db = sum of delta over the batch, as 1^T @ delta
-        if not input_grad:  # the first layer: dL/dX is not needed, skip a whole product
-            return None
-        dx = self.buffer("dx", (len(delta), self.n_in), self.W.dtype)
-        return np.matmul(delta, self.W.T, out=dx)  # dx = delta @ W^T
+        if sgd_step is None:
+            np.matmul(self.x.T, delta, out=self.dW)  # dW = x^T @ delta
+        dx = None
+        if input_grad:  # the first layer skips it: dL/dX is not needed there
+            dx = self.buffer("dx", (len(delta), self.n_in), self.W.dtype)
+            np.matmul(delta, self.W.T, out=dx)  # dx = delta @ W^T
+        if sgd_step is not None:  # W = s * W - x^T @ delta (dW holds no gradient then)
+            gemm_tn(-1.0, self.x, delta, sgd_step, self.W, scratch=self.dW)
+        return dx
 
     def output_size(self, n_in: int) -> int:
         return self.n_out

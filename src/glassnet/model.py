@@ -16,7 +16,7 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from ._blas import axpy, scal
+from ._blas import axpy
 from ._checks import (as_rng, check_dtype, check_finite, check_layer_sizes, check_number,
                       check_probability, check_X, resolve)
 from .activations import ACTIVATIONS
@@ -104,23 +104,17 @@ class Sequential:
         # one dot product over all the weights (one per matrix in the older order)
         return 0.5 * l2 * sum(float(np.dot(W, W)) for W, _ in self._penalized_flat())
 
-    def add_l2(self, l2: float, grad_scale: float = 1.0, shrink: bool = False) -> float:
+    def add_l2(self, l2: float, grad_scale: float = 1.0) -> float:
         """Add ``grad_scale * l2 * W`` to every ``dW``; return ``l2_penalty(l2)``.
 
         ``grad_scale`` matches gradients that carry a folded-in learning rate (see
         ``objective_and_backward``). ``dW += l2 * W`` is one BLAS ``axpy`` pass for a large
         ``W`` (elsewhere two NumPy passes through one reused scratch array; see
         ``glassnet._blas``).
-        ``shrink=True`` is for plain SGD, whose next step is ``W -= lr * (g + l2 W)``: it
-        applies the L2 part now, as ``W *= 1 - lr * l2`` (``grad_scale`` is ``lr``), one pass
-        over the weights instead of two, and leaves ``dW`` alone.
         """
-        penalty = self.l2_penalty(l2)  # before any change to W
+        penalty = self.l2_penalty(l2)
         for W, dW in self._penalized_flat():  # all the weights at once (but older models)
-            if shrink:
-                scal(1.0 - grad_scale * l2, W)  # W = W - lr * l2 * W
-            else:  # dW = dW + l2 * W
-                axpy(l2 * grad_scale, W, dW, scratch=self._scratch(W.size))
+            axpy(l2 * grad_scale, W, dW, scratch=self._scratch(W.size))  # dW = dW + l2 * W
         return penalty
 
     def _scratch(self, size: int) -> np.ndarray:
@@ -214,12 +208,33 @@ class Sequential:
         """Backpropagate ``dL/d(output)``; fills every ``d<param>``; returns ``dL/dX``."""
         return self._backward(np.array(grad_output, dtype=self.dtype), input_grad=True).copy()
 
-    def _backward(self, delta: np.ndarray, input_grad: bool = False) -> np.ndarray | None:
-        """Backpropagate, overwriting ``delta``; ``input_grad=False`` skips ``dL/dX``."""
+    def _backward(self, delta: np.ndarray, input_grad: bool = False,
+                  sgd_step: float | None = None) -> np.ndarray | None:
+        """Backpropagate, overwriting ``delta``; ``input_grad=False`` skips ``dL/dX``.
+
+        ``sgd_step = s`` (only when ``steps_in_backward``) takes plain SGD's step during
+        backprop, ``delta`` carrying the learning rate: every layer steps its weights,
+        ``W = s * W - lr * dW`` (``Dense.backward``), and then the biases, the tail of the flat
+        buffer, take ``b = b - lr * db`` in one call. No weight gradient is kept.
+        """
         last = len(self.layers) - 1
         for i in range(last, -1, -1):
-            delta = self.layers[i].backward(delta, input_grad or i > 0)
+            layer = self.layers[i]
+            if sgd_step is not None and layer.param_names:
+                delta = layer.backward(delta, input_grad or i > 0, sgd_step=sgd_step)
+            else:
+                delta = layer.backward(delta, input_grad or i > 0)
+        if sgd_step is not None:
+            n = self._n_penalized
+            axpy(-1.0, self.flat_grads[n:], self.flat_params[n:])  # b = b - lr * db, all of them
         return delta
+
+    @property
+    def steps_in_backward(self) -> bool:
+        """Whether ``_backward(..., sgd_step=s)`` applies: every layer with parameters steps
+        its penalised ones itself, and those come first in the flat buffer (``_pack``)."""
+        return self._n_penalized is not None and all(
+            layer.steps_in_backward or not layer.param_names for layer in self.layers)
 
     def __call__(self, X: np.ndarray) -> np.ndarray:
         return self.forward(X)

@@ -28,7 +28,7 @@ from .layers import Dropout
 from .losses import BinaryCrossEntropy, CrossEntropy, Loss
 from .metrics import History, TrainState, evaluate, n_correct
 from .model import Sequential
-from .optim import LBFGS, get_optimizer
+from .optim import LBFGS, Optimizer, get_optimizer
 from .schedules import get_schedule
 
 __all__ = ["fit", "fit_iter", "History", "TrainState", "evaluate"]
@@ -182,6 +182,14 @@ def _one_epoch(state, X, y, sample_weight, l2, l2_per_sample, batch_size, order,
     classify = isinstance(loss, (CrossEntropy, BinaryCrossEntropy))
     fold = optimizer.folds_lr  # plain SGD: lr rides in the gradient, the update is one pass
     scale = optimizer.lr if fold else 1.0
+    # Plain SGD's step is linear in the gradient, so it can run inside backprop: each weight
+    # matrix takes W = (1 - lr l2) W - lr dW in the product that makes dW, which is never
+    # written (objective_and_backward). Only when nothing could look at the gradients or
+    # replace the step between backward and step: no on_batch_end hook but the divergence
+    # guard's (which reads the loss), and the optimizer's own step method.
+    in_backprop = (fold and type(optimizer).step is Optimizer.step and model.steps_in_backward
+                   and all(isinstance(getattr(hook, "__self__", None), StopOnDivergence)
+                           for hook in hooks))
     running_loss, correct = 0.0, 0
     batches = _batches(X, y, sample_weight, batch_size, order, buffers)
     for state.batch, (xb, yb, wb) in enumerate(batches, start=1):
@@ -190,18 +198,21 @@ def _one_epoch(state, X, y, sample_weight, l2, l2_per_sample, batch_size, order,
         try:
             state.batch_loss, z = objective_and_backward(model, loss, xb, yb, l2_batch, wb,
                                                          training=True, grad_scale=scale,
-                                                         shrink_weights=fold)
+                                                         sgd_step=in_backprop)
         except FloatingPointError:  # np.seterr(all="raise") turned an overflow into this
             state.batch_loss, z = float("nan"), None
         for hook in hooks:  # on_batch_end; the divergence guard raises on NaN
             hook(state)
-        try:
-            optimizer.step(params, grads, lr_applied=fold)
-        except FloatingPointError:  # an overflowing NumPy update: hand it to the guard too
-            # (a BLAS update, glassnet._blas, overflows silently: the next loss shows it)
-            state.batch_loss = float("nan")
-            for hook in hooks:
-                hook(state)
+        if in_backprop:
+            optimizer.t += 1  # its step is taken already
+        else:
+            try:
+                optimizer.step(params, grads, lr_applied=fold)
+            except FloatingPointError:  # an overflowing NumPy update: hand it to the guard too
+                # (a BLAS update, glassnet._blas, overflows silently: the next loss shows it)
+                state.batch_loss = float("nan")
+                for hook in hooks:
+                    hook(state)
         running_loss += state.batch_loss * batch_weight
         if classify:
             correct += n_correct(loss, z, yb)
