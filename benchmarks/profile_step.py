@@ -5,18 +5,22 @@ Run:  python benchmarks/profile_step.py
 Part 1: each line is the best of several timed loops of that piece, in microseconds per call,
 on a batch of 128 rows (in cache); "products" are the eight matrix products of the step (the
 floor).
-Part 2: one 60,000-row epoch of a bare training loop (forward, loss, backward, one-pass SGD),
-timed whole with one thing changed at a time, alternating with the floor's epoch; the best of
-nine rounds. The differences are what the shuffled gather (rows from memory, not cache) and the
-update cost per step in their real surroundings.
+Part 2: one 60,000-row epoch of a bare training loop (forward, loss, backward with plain
+SGD's step inside it, as ``glassnet.fit`` takes it), timed whole with one thing changed at a
+time, alternating with the floor's epoch; the best of nine rounds. The differences are what
+the shuffled gather (rows from memory, not cache) and the update cost per step in their real
+surroundings.
 Part 3: the same epoch with a clock read between its phases (gather, each layer's forward,
-the loss, each layer's backward, the update), for SGD and Adam, each with its update through
-BLAS and in NumPy alone (glassnet._blas off), alternating: microseconds per step, summed over
-the epoch, from the best of five epochs. The clock reads add about 0.1 us each.
+the loss, each layer's backward, the update), for SGD (its weights stepped inside each
+layer's backward, the biases in the "update" phase) and Adam, each through BLAS and in NumPy
+alone (glassnet._blas off), alternating: microseconds per step, summed over the epoch, from
+the best of five epochs. The clock reads add about 0.1 us each.
 Part 4: the level-1 BLAS routines of glassnet._blas against NumPy's equations, on one vector
 of the 784-256-128-10 network's size and one of the wide 784-2048-2048-10's, each call right
 after a matrix product as in training: the medians of many alternating calls, which show
-where ``scal`` and ``axpby`` are worth calling (``SCAL_MIN_SIZE``, ``AXPBY_MAX_SIZE``).
+where ``scal`` and ``axpby`` are worth calling (``SCAL_MIN_SIZE``, ``AXPBY_MAX_SIZE``). Then
+the two products that add to their output, ``gemm_tn`` (plain SGD's step) and the bias add
+of ``matmul_add`` (``ADD_MIN_SIZE``), against NumPy's product followed by the update.
 
 ``--parts 4`` (comma-separated numbers) runs only the parts named.
 """
@@ -86,9 +90,10 @@ def pieces_alone(X: np.ndarray, rng: np.random.Generator) -> None:
 
     rows = rng.permutation(len(X))[:128]
     gathered = np.empty_like(x)
-    sgd, adam = glassnet.optim.SGD(0.01), glassnet.optim.Adam(1e-3)
+    adam = glassnet.optim.Adam(1e-3)
     params, grads = [model.flat_params], [model.flat_grads]
     adam.step(params, grads)
+    stepped = d1.W.copy()  # the weights the "SGD's step in it" lines update, again and again
     v, root = np.abs(params[0]), np.empty_like(params[0])  # non-negative, as Adam's v
     gathered_z1 = np.empty_like(z1)
     z3t = np.ascontiguousarray(z3.T)  # the layout CrossEntropy.forward_backward works in
@@ -105,13 +110,22 @@ def pieces_alone(X: np.ndarray, rng: np.random.Generator) -> None:
         "softmax cross-entropy, value and gradient": lambda: loss._value_and_grad(z3, y),
         "  row max of z, 128 x 10, over the last axis": lambda: np.maximum.reduce(z3, axis=1),
         "  the same over the first axis of z transposed": lambda: np.maximum.reduce(z3t, axis=0),
-        "SGD update, lr folded in (one BLAS axpy)": lambda: sgd.step(params, grads,
-                                                                    lr_applied=True),
+        "weight gradient, layer 1 (x^T delta, matmul)": lambda: np.matmul(x.T, delta1,
+                                                                         out=d1.dW),
+        "  then SGD's step apart (BLAS axpy)": lambda: (
+            np.matmul(x.T, delta1, out=d1.dW), _blas.axpy(-1.0, d1.dW, stepped)),
+        "  SGD's step in the product (gemm_tn), as fit": lambda: _blas.gemm_tn(
+            -1.0, x, delta1, 1.0, stepped, scratch=d1.dW),
+        "  the same with L2's shrink (1 - lr l2) in it": lambda: _blas.gemm_tn(
+            -1.0, x, delta1, 1.0 - 1e-8, stepped, scratch=d1.dW),
         "Adam update (seven passes, three BLAS)": lambda: adam.step(params, grads),
         "  of which the square root (np.sqrt)": lambda: np.sqrt(v, out=root),
         "L2 term (alpha), value and gradient": lambda: model.add_l2(1e-6),
+        "  its value alone (one dot; SGD's case)": lambda: model.l2_penalty(1e-6),
         "whole step: forward, loss, backward": lambda: glassnet.grad.objective_and_backward(
             model, loss, x, y, 0.0, None, True),
+        "  with SGD's step inside backward": lambda: glassnet.grad.objective_and_backward(
+            model, loss, x, y, 0.0, None, True, 1e-6, sgd_step=True),
     }
     print(f"{model.count_parameters():,} parameters, batch 128, float32; microseconds per call")
     for name, fn in pieces.items():
@@ -149,9 +163,9 @@ def epoch_costs(X: np.ndarray, y: np.ndarray, rounds: int = 5) -> None:
                     t = np.take(y, rows, out=yb[:len(rows)], mode="clip")
                 else:
                     x, t = X[start:start + B], y[start:start + B]
-                glassnet.grad.objective_and_backward(model, loss, x, t, 0.0, None, True, 0.01)
-                if update:
-                    model.flat_params -= model.flat_grads
+                # with the update, plain SGD's whole step, inside backward (as glassnet.fit)
+                glassnet.grad.objective_and_backward(model, loss, x, t, 0.0, None, True, 0.01,
+                                                     sgd_step=update)
 
     variants = {"floor (the products alone)": floor,
                 "bare epoch, shuffled, SGD update": lambda: bare_epoch(True, True),
@@ -181,7 +195,8 @@ def epoch_phases(X: np.ndarray, y: np.ndarray, rounds: int = 5) -> None:
     def epoch(solver: str) -> tuple[float, dict[str, float]]:
         model = glassnet.MLP(sizes, seed=0)
         layers = model.layers
-        opt = glassnet.optim.SGD(0.01) if solver == "sgd" else glassnet.optim.Adam(1e-3)
+        opt = glassnet.optim.Adam(1e-3)
+        n_weights = sum(W.size for W, _ in model.penalized_parameters())
         scale = 0.01 if solver == "sgd" else 1.0
         params, grads = [model.flat_params], [model.flat_grads]
         names = (["gather"] + [f"forward {i} {type(l).__name__}" for i, l in enumerate(layers)]
@@ -204,9 +219,15 @@ def epoch_phases(X: np.ndarray, y: np.ndarray, rounds: int = 5) -> None:
                 _, d = loss._value_and_grad(a, t, None, scale)
                 marks.append(clock())
                 for i in range(len(layers) - 1, -1, -1):
-                    d = layers[i].backward(d, i > 0)
+                    if solver == "sgd" and layers[i].param_names:  # W's step in the product
+                        d = layers[i].backward(d, i > 0, sgd_step=1.0)
+                    else:
+                        d = layers[i].backward(d, i > 0)
                     marks.append(clock())
-                opt.step(params, grads, lr_applied=solver == "sgd")
+                if solver == "sgd":  # b = b - lr * db, the biases: the tail of the buffer
+                    _blas.axpy(-1.0, grads[0][n_weights:], params[0][n_weights:])
+                else:
+                    opt.step(params, grads)
                 marks.append(clock())
                 for name, t0, t1 in zip(names, marks, marks[1:]):
                     spent[name] += t1 - t0
@@ -253,9 +274,6 @@ def blas_against_numpy(rng: np.random.Generator, rounds: int = 300) -> None:
             "  scal + axpy (BLAS)": lambda: (
                 routine["scal"](n, 0.9999999, y.ctypes.data, 1),
                 routine["axpy"](n, 1e-7, x.ctypes.data, 1, y.ctypes.data, 1)),
-            "  y *= a (NumPy), then axpy (BLAS): SGD + L2": lambda: (
-                np.multiply(y, 0.9999999, out=y),
-                routine["axpy"](n, 1e-7, x.ctypes.data, 1, y.ctypes.data, 1)),
         }
         times: dict = {name: [] for name in calls}
         for _ in range(rounds if n < 1 << 20 else rounds // 4):
@@ -267,6 +285,49 @@ def blas_against_numpy(rng: np.random.Generator, rounds: int = 300) -> None:
         print(f"\n{n:,} float32 entries ({label}), after a product; median us per call")
         for name, ts in times.items():
             print(f"  {name:<44} {1e6 * float(np.median(ts)):8.1f}")
+    products_with_addend(rng, rounds // 10)
+
+
+def products_with_addend(rng: np.random.Generator, rounds: int) -> None:
+    """Part 4, end: the products that add to their output (gemm_tn, matmul_add) against
+    NumPy's product and then a separate update, alternating; median us per call."""
+    f32 = np.float32
+    print("\nproducts that add to their output, against the product then the update; "
+          "median us per call")
+    for k, m, n in ((128, 784, 256), (128, 784, 2048), (128, 2048, 2048)):
+        x, d = rng.random((k, m), f32), rng.random((k, n), f32) * 1e-6
+        W, dW = rng.random((m, n), f32), np.empty((m, n), f32)
+        calls = {
+            "dW = x^T d (matmul), W -= dW (axpy)": lambda: (
+                np.matmul(x.T, d, out=dW), _blas.axpy(-1.0, dW, W)),
+            "  W = W - x^T d in one gemm (gemm_tn)": lambda: _blas.gemm_tn(
+                -1.0, x, d, 1.0, W, scratch=dW),
+        }
+        _alternate(calls, rounds, f"SGD's step, x {k} x {m}, delta {k} x {n}")
+    for m, k, n in ((128, 784, 256), (512, 784, 256), (128, 784, 2048)):
+        x, w, b = rng.random((m, k), f32), rng.random((k, n), f32), rng.random(n, f32)
+        z = np.empty((m, n), f32)
+        calls = {
+            "z = x @ w (matmul), z += b": lambda: (np.matmul(x, w, out=z), np.add(z, b, out=z)),
+            "  z = b, then z = x @ w + z in one gemm": lambda: (
+                np.copyto(z, b), _blas._gemm(z, x, w)(
+                    101, 111, 111, m, n, k, 1.0, x.ctypes.data, k, w.ctypes.data, n, 1.0,
+                    z.ctypes.data, n)),
+        }
+        _alternate(calls, rounds, f"bias add, {m} x {k} @ {k} x {n} "
+                                  f"(matmul_add's choice: {'gemm' if z.size >= _blas.ADD_MIN_SIZE else 'NumPy'})")
+
+
+def _alternate(calls: dict, rounds: int, title: str) -> None:
+    times: dict = {name: [] for name in calls}
+    for _ in range(max(rounds, 5)):
+        for name, fn in calls.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    print(f"  {title}")
+    for name, ts in times.items():
+        print(f"    {name:<42} {1e6 * float(np.median(ts)):8.1f}")
 
 
 if __name__ == "__main__":

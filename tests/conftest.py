@@ -23,12 +23,14 @@ def torch_or_skip():
 
 @pytest.fixture(params=["blas", "numpy"])
 def update_path(request, monkeypatch):
-    """Run the test with the optimizers' BLAS updates (``glassnet._blas``) and again with the
-    NumPy equations that replace them where NumPy's OpenBLAS is not found."""
+    """Run the test with the BLAS routines of ``glassnet._blas`` (the optimizers' updates, plain
+    SGD's step and the dense layers' bias add inside the products) and again with the NumPy
+    equations that replace them where NumPy's OpenBLAS is not found."""
     from glassnet import _blas
     if request.param == "blas" and not _blas.AVAILABLE:
         pytest.skip("NumPy's own OpenBLAS was not found: only the NumPy update path runs here")
     monkeypatch.setattr(_blas, "ENABLED", request.param == "blas")
     monkeypatch.setattr(_blas, "MIN_SIZE", 0)  # the tests' small arrays take the BLAS path too
     monkeypatch.setattr(_blas, "SCAL_MIN_SIZE", 0)
+    monkeypatch.setattr(_blas, "ADD_MIN_SIZE", 0)  # and the forward's product-into-bias
     return request.param

@@ -1,5 +1,7 @@
-"""glassnet._blas: axpy and axpby from NumPy's own OpenBLAS, and their NumPy stand-ins."""
+"""glassnet._blas: axpy, axpby, scal and the gemm products from NumPy's own OpenBLAS, and
+their NumPy stand-ins."""
 
+import ctypes
 import os
 import subprocess
 import sys
@@ -231,3 +233,43 @@ def test_gemm_tn_calls_blas_only_for_contiguous_operands_and_keeps_nan(monkeypat
     _blas.gemm_tn(-1.0, x, d, 0.0, c, scratch=np.empty_like(c))
     assert len(calls) == 1 and np.isnan(c[0, 0])
     np.testing.assert_array_equal(c.ravel()[1:], -4.0)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_matmul_add_adds_the_bias_to_every_row_of_the_product(update_path, dtype):
+    """out = x @ w + bias against float64 NumPy, both paths; out's old contents (NaN here)
+    must not leak into the result."""
+    rng = np.random.default_rng(1)
+    x, w, bias = (rng.standard_normal(shape).astype(dtype) for shape in ((6, 4), (4, 5), (5,)))
+    out = np.full((6, 5), np.nan, dtype)
+    expected = x.astype(np.float64) @ w.astype(np.float64) + bias
+    assert _blas.matmul_add(x, w, bias, out=out) is out
+    tolerance = 1e-5 if dtype == np.float32 else 1e-13
+    np.testing.assert_allclose(out, expected, rtol=tolerance, atol=tolerance)
+
+
+def test_matmul_add_calls_blas_from_add_min_size_only(monkeypatch):
+    """The BLAS gemm (a sentinel records its sizes) from ADD_MIN_SIZE outputs, with the
+    bias already in out; NumPy's product and += below that."""
+    if not _blas._ROUTINES:
+        pytest.skip("NumPy's own OpenBLAS was not found: there is no BLAS gemm to route to")
+    calls = []
+
+    def sentinel(*args):
+        calls.append(args[:6])
+        out = np.ctypeslib.as_array(ctypes.cast(args[12], ctypes.POINTER(ctypes.c_double)),
+                                    shape=(args[3], args[4]))
+        calls.append(out.copy())  # what gemm found in out: the bias in every row
+
+    routines = dict(_blas._ROUTINES)
+    routines["gemm", np.dtype(np.float64)] = sentinel
+    monkeypatch.setattr(_blas, "_ROUTINES", routines)
+    monkeypatch.setattr(_blas, "MIN_SIZE", 0)
+    monkeypatch.setattr(_blas, "ADD_MIN_SIZE", 6)
+    x, w, bias = np.ones((2, 4)), np.ones((4, 3)), np.array([1.0, 2.0, 3.0])
+    _blas.matmul_add(x, w, bias, out=np.empty((2, 3)))
+    assert calls[0] == (101, 111, 111, 2, 3, 4)  # row-major, no transposes, m, n, k
+    np.testing.assert_array_equal(calls[1], [[1, 2, 3], [1, 2, 3]])
+    out = _blas.matmul_add(x[:1], w, bias, out=np.empty((1, 3)))  # 3 outputs: NumPy
+    assert len(calls) == 2
+    np.testing.assert_array_equal(out, [[5, 6, 7]])

@@ -103,6 +103,69 @@ def test_plain_sgd_steps_inside_backprop_as_the_separate_step_would(monkeypatch,
     assert sgd_inside.t == sgd_separate.t == 9
 
 
+def test_plain_sgd_keeps_the_separate_step_for_layers_and_hooks_it_does_not_know(update_path):
+    """The step inside backprop is only for the engine's own Dense: a subclass with its own
+    backward (the older two-argument form here), one that penalises its bias too, and a
+    divergence guard subclass that reads the gradients all get the separate step. Each run
+    equals the same run forced onto the separate step by a no-op hook, and the guard
+    subclass sees lr * g, as value_and_grad gives it."""
+    rng = np.random.default_rng(6)
+    X, y = rng.standard_normal((40, 3)), rng.integers(0, 3, 40)
+
+    class OwnBackward(glassnet.layers.Dense):
+        def backward(self, delta, input_grad=True):
+            return super().backward(delta, input_grad)
+
+    class PenalisedBias(glassnet.layers.Dense):
+        penalized = ("W", "b")
+
+    class GuardReadingGradients(glassnet.callbacks.StopOnDivergence):
+        def on_batch_end(self, state):
+            super().on_batch_end(state)
+            self.seen.append(state.model.flat_grads.copy())
+
+    def build(kind):
+        layers = [kind(3, 5, seed=0), glassnet.activations.ReLU(), kind(5, 3, seed=1)]
+        model = glassnet.Sequential(layers, dtype="float64")
+        model.flat_params[:] = np.random.default_rng(2).standard_normal(model.flat_params.size)
+        return model
+
+    def train(kind, force_separate):
+        model = build(kind)
+        guard = GuardReadingGradients()
+        guard.seen = []
+        hooks = [guard] + ([LambdaCallback(on_batch_end=lambda state: None)]
+                           if force_separate else [])
+        glassnet.fit(model, X, y, optimizer=optim.SGD(lr=0.1), epochs=2, batch_size=16,
+                     seed=0, l2=0.3, callbacks=hooks)
+        return model, guard.seen
+
+    for kind in (OwnBackward, PenalisedBias, glassnet.layers.Dense):
+        (model, seen), (reference, seen_reference) = train(kind, False), train(kind, True)
+        np.testing.assert_allclose(model.flat_params, reference.flat_params, rtol=1e-12)
+        np.testing.assert_allclose(seen, seen_reference, rtol=1e-12)
+    start = build(glassnet.layers.Dense)  # the first batch's gradient, by hand
+    batch = np.random.default_rng(0).permutation(40)[:16]
+    _, grads = glassnet.value_and_grad(start, "cross_entropy", X[batch], y[batch], l2=0.3)
+    first = np.concatenate([0.1 * grads[name].ravel() for name, _, _ in  # weights, then biases
+                            sorted(start.named_parameters(), key=lambda t: -t[1].ndim)])
+    np.testing.assert_allclose(seen[0], first, rtol=1e-12)
+
+
+def test_an_overflow_inside_plain_sgds_step_leaves_no_half_step():
+    """Under np.seterr(all="raise") (conftest), a step that overflows inside backprop must
+    not stop after some layers: the whole step is taken (inf), and the divergence guard goes
+    back to the weights of the epoch's start, every one of them."""
+    model = glassnet.MLP([2, 4, 3], dtype="float32", seed=0)
+    model.layers[0].W[...] = np.abs(model.layers[0].W)  # the ReLU passes positive inputs
+    model.layers[2].W[...] *= 1e3
+    before = model.flat_params.copy()
+    X, y = np.ones((64, 2), np.float32), np.zeros(64, int)
+    with pytest.raises(glassnet.callbacks.DivergenceError, match="start of epoch 1"):
+        glassnet.fit(model, X, y, optimizer=optim.SGD(lr=1e36), epochs=1, batch_size=64)
+    np.testing.assert_array_equal(model.flat_params, before)
+
+
 def test_plain_sgd_with_l2_trains_models_without_parameters_and_through_subclasses():
     """Plain SGD with L2 on a model with nothing to train (loss unchanged), and through an
     SGD subclass whose step() takes (params, grads, lr_applied) only: trains as SGD."""

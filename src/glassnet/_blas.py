@@ -1,20 +1,20 @@
-"""BLAS routines from the OpenBLAS that NumPy itself loaded, for the updates:
+"""BLAS routines from the OpenBLAS that NumPy itself loaded, for what NumPy cannot fuse:
 
-    axpy(a, x, y)         y = a * x + y
-    axpby(a, x, b, y)     y = a * x + b * y
-    scal(a, y)            y = a * y
+    axpy(a, x, y)           y = a * x + y
+    axpby(a, x, b, y)       y = a * x + b * y
+    scal(a, y)              y = a * y
     gemm_tn(a, x, d, b, c)  c = a * x^T @ d + b * c
-
+    matmul_add(x, w, b, c)  c = x @ w + b      (the bias b added to every row)
 
 NumPy has no fused multiply-add: ``y += a * x`` is two passes over memory (a temporary, then
 the add), ``y = a * x + b * y`` three, and every ufunc runs on one core. OpenBLAS does each in
-one pass, and ``axpy`` and ``scal`` split a long vector over its threads. ``gemm_tn`` is the
-matrix product with its output added to an existing matrix, which ``np.matmul`` cannot do:
-plain SGD takes its step ``W = (1 - lr * l2) W - lr * x^T delta`` in it, during backprop,
-with no gradient array written and read again (``Dense.backward``). Inside an epoch of
+one pass, and ``axpy`` and ``scal`` split a long vector over its threads. Inside an epoch of
 a 784-256-128-10 network (235,146 parameters; ``benchmarks/profile_step.py``, part 3, which
 runs both paths) Adam's update took ~242-304 us a step instead of ~278-384 (seven passes
-instead of ten), SGD's ~29-45 instead of ~34-59.
+instead of ten). Nor can ``np.matmul`` add its product to an existing matrix, which BLAS's
+``gemm`` does as it writes it: plain SGD takes its whole step ``W = (1 - lr * l2) W - x^T
+(lr * delta)`` in the product that would have made the gradient (``Dense.backward``), and a
+large layer's product adds itself to its bias (``Dense.forward``).
 
 Found for NumPy's own wheels, which ship OpenBLAS as "scipy-openblas" (symbols
 ``scipy_cblas_saxpy64_``, 64-bit integers; ``..._saxpy`` with 32-bit ones). On Linux only a
@@ -22,15 +22,16 @@ library NumPy has already loaded is used (read from ``/proc/self/maps``), never 
 with its own thread pool. Anywhere else -- another BLAS, NumPy built from source, arrays that
 are not C-contiguous, of one shape and one float dtype -- the same equations run in NumPy.
 Arrays under ``MIN_SIZE`` entries stay with NumPy too, and so does ``scal`` under
-``SCAL_MIN_SIZE``; from ``AXPBY_MAX_SIZE`` entries ``axpby`` is ``scal`` then ``axpy``.
+``SCAL_MIN_SIZE``, and ``matmul_add`` under ``ADD_MIN_SIZE``; from ``AXPBY_MAX_SIZE``
+entries ``axpby`` is ``scal`` then ``axpy``.
 ``AVAILABLE`` says whether the library was found; tests switch the BLAS path off with
 ``ENABLED = False`` (and on for small arrays with ``MIN_SIZE = 0``, ``SCAL_MIN_SIZE = 0``).
 
 The results can differ from NumPy's in the last bit: a BLAS kernel may round ``a * x + y``
 once (a fused multiply-add) where NumPy rounds the product and then the sum. And BLAS knows
-nothing of ``np.seterr``: an update that overflows writes inf without a warning or a
-FloatingPointError. Training notices it one batch later, in the loss (``glassnet.fit``'s
-divergence guard then restores the weights of the epoch's start).
+nothing of ``np.seterr``: an update or a product that overflows writes inf without a warning
+or a FloatingPointError. Training notices it in the loss, the same batch's or the next
+(``glassnet.fit``'s divergence guard then restores the weights of the epoch's start).
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ import sys
 
 import numpy as np
 
-__all__ = ["AVAILABLE", "ENABLED", "axpy", "axpby", "scal", "gemm_tn"]
+__all__ = ["AVAILABLE", "ENABLED", "axpy", "axpby", "scal", "gemm_tn", "matmul_add"]
 
 
 def _numpy_blas() -> str:
@@ -181,6 +182,23 @@ def scal(a: float, y: np.ndarray) -> None:
 
 
 _ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112  # CBLAS's enums
+# From this many outputs ``matmul_add`` writes the bias first and lets the product add to it
+# (``python benchmarks/profile_step.py --parts 4``, same machine as above: 1034 against 1059 us
+# for 512 x 784 @ 784 x 256, 2523 against 2629 for 128 x 784 @ 784 x 2048); below it NumPy's
+# product then ``+=`` is as fast (286 against 287 us at 128 x 784 @ 784 x 256).
+ADD_MIN_SIZE = 1 << 17
+
+
+def _gemm(c: np.ndarray, x: np.ndarray, y: np.ndarray):
+    """The BLAS gemm for ``c`` from ``x`` and ``y``, or None when NumPy must do it: all three
+    2-D, C-contiguous and of one float dtype, ``c`` writeable and of a size worth the call."""
+    if not (ENABLED and AVAILABLE) or not MIN_SIZE <= c.size <= _MAX_SIZE:
+        return None
+    if not (c.ndim == x.ndim == y.ndim == 2 and c.dtype == x.dtype == y.dtype
+            and c.flags.c_contiguous and x.flags.c_contiguous and y.flags.c_contiguous
+            and c.flags.writeable):
+        return None
+    return _ROUTINES.get(("gemm", c.dtype))
 
 
 def gemm_tn(a: float, x: np.ndarray, d: np.ndarray, b: float, c: np.ndarray,
@@ -189,20 +207,34 @@ def gemm_tn(a: float, x: np.ndarray, d: np.ndarray, b: float, c: np.ndarray,
 
     One BLAS call, which reads and writes ``c`` once; with ``b = 1`` it is even a little
     faster than ``np.matmul(x.T, d, out=c)``, since OpenBLAS first zeroes an output it is
-    told to overwrite. NumPy's path (see ``_routine``) writes the product into ``scratch``
-    (shaped like ``c``) and then updates ``c`` with ``axpby``.
+    told to overwrite. NumPy's path writes the product into ``scratch`` (shaped like ``c``)
+    and then updates ``c`` with ``axpby``; so does a coefficient 0 (see ``_routine``).
     """
-    routine = None
-    if (ENABLED and AVAILABLE and c.size >= MIN_SIZE and a != 0.0 and b != 0.0
-            and x.dtype == d.dtype == c.dtype and c.size <= _MAX_SIZE
-            and x.ndim == d.ndim == c.ndim == 2 and x.shape[0] == d.shape[0]
-            and c.shape == (x.shape[1], d.shape[1]) and x.flags.c_contiguous
-            and d.flags.c_contiguous and c.flags.c_contiguous and c.flags.writeable):
-        routine = _ROUTINES.get(("gemm", c.dtype))
-    if routine is not None:
+    routine = _gemm(c, x, d) if a != 0.0 and b != 0.0 else None
+    if (routine is not None and x.shape[0] == d.shape[0]
+            and c.shape == (x.shape[1], d.shape[1])):
         (k, m), n = x.shape, d.shape[1]
         routine(_ROW_MAJOR, _TRANS, _NO_TRANS, m, n, k, a, x.ctypes.data, m, d.ctypes.data, n,
                 b, c.ctypes.data, n)
         return
     np.matmul(x.T, d, out=scratch)  # scratch = x^T @ d
     axpby(a, scratch, b, c)  # c = a * scratch + b * c
+
+
+def matmul_add(x: np.ndarray, w: np.ndarray, bias: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """``out = x @ w + bias``, the bias added to every row, for ``x`` (m, k), ``w`` (k, n).
+
+    From ``ADD_MIN_SIZE`` outputs: ``out = bias`` in every row, then one BLAS call adds the
+    product to it, a pass fewer than NumPy's product and ``+=``.
+    """
+    routine = _gemm(out, x, w) if out.size >= ADD_MIN_SIZE else None
+    if (routine is not None and x.shape[1] == w.shape[0]
+            and out.shape == (x.shape[0], w.shape[1]) and bias.shape == (w.shape[1],)):
+        np.copyto(out, bias)  # out = bias, in every row
+        (m, k), n = x.shape, w.shape[1]
+        routine(_ROW_MAJOR, _NO_TRANS, _NO_TRANS, m, n, k, 1.0, x.ctypes.data, k,
+                w.ctypes.data, n, 1.0, out.ctypes.data, n)  # out = x @ w + out
+        return out
+    np.matmul(x, w, out=out)  # out = x @ w
+    out += bias
+    return out

@@ -70,14 +70,18 @@ def objective_and_backward(model: Sequential, loss: Loss, X: np.ndarray, y: np.n
     learning rate in this way. ``sgd_step=True`` (``model.steps_in_backward`` only) goes one
     step further and takes plain SGD's whole step during backprop, ``grad_scale`` being its
     learning rate: ``W = (1 - lr * l2) W - lr * dW`` (``Sequential._backward``). The weights
-    then change, and no gradient is left in ``model.flat_grads``.
+    then change, and ``model.flat_grads`` holds no usable gradient.
     """
     z = model._forward(X, training)
     value, dz = loss._value_and_grad(z, y, sample_weight, scale=grad_scale)
     if sgd_step:
         if l2:
             value += model.l2_penalty(l2)  # J += l2/2 ||W||^2, before the weights change
-        model._backward(dz, sgd_step=1.0 - grad_scale * l2)
+        # All or nothing: an overflow must not stop the step halfway (some layers stepped,
+        # the rest not), so it writes inf silently, as the BLAS routines do; the next loss
+        # shows it to the divergence guard, which goes back to the epoch's start.
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            model._backward(dz, sgd_step=1.0 - grad_scale * l2)
         return value, z
     model._backward(dz)
     if l2:

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from ._blas import gemm_tn
+from ._blas import gemm_tn, matmul_add
 from ._checks import as_rng, check_dtype, check_layer_sizes, check_probability, resolve
 from .init import INITIALISERS
 
@@ -42,15 +42,11 @@ class Layer:
     kinks : tuple of float
         Input values where the layer is not differentiable (0 for ReLU). ``gradcheck`` uses
         them to avoid false alarms when a finite-difference step crosses one.
-    steps_in_backward : bool
-        True when ``backward(delta, input_grad, sgd_step=s)`` takes plain SGD's step on the
-        penalised parameters itself (``Dense``); ``Sequential`` then steps the others.
     """
 
     param_names: tuple[str, ...] = ()
     penalized: tuple[str, ...] = ()
     kinks: tuple[float, ...] = ()
-    steps_in_backward = False
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         raise NotImplementedError
@@ -119,7 +115,6 @@ class Dense(Layer):
 
     param_names = ("W", "b")
     penalized = ("W",)
-    steps_in_backward = True
 
     def __init__(self, n_in: int, n_out: int, init: str = "xavier", seed: Any = None,
                  dtype: Any = "float32") -> None:
@@ -148,9 +143,7 @@ class Dense(Layer):
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         self.x = x  # backward needs the input: dW = x^T delta
         z = self.buffer("z", (len(x), self.n_out), self.W.dtype)
-        np.matmul(x, self.W, out=z)  # z = x @ W + b, written into the reused buffer
-        z += self.b
-        return z
+        return matmul_add(x, self.W, self.b, out=z)  # z = x @ W + b, into the reused buffer
 
     def backward(self, delta: np.ndarray, input_grad: bool = True,
                  sgd_step: float | None = None) -> np.ndarray | None:

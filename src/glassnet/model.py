@@ -215,7 +215,7 @@ class Sequential:
         ``sgd_step = s`` (only when ``steps_in_backward``) takes plain SGD's step during
         backprop, ``delta`` carrying the learning rate: every layer steps its weights,
         ``W = s * W - lr * dW`` (``Dense.backward``), and then the biases, the tail of the flat
-        buffer, take ``b = b - lr * db`` in one call. No weight gradient is kept.
+        buffer, take ``b = b - lr * db`` in one call. ``dW`` is left undefined.
         """
         last = len(self.layers) - 1
         for i in range(last, -1, -1):
@@ -231,10 +231,15 @@ class Sequential:
 
     @property
     def steps_in_backward(self) -> bool:
-        """Whether ``_backward(..., sgd_step=s)`` applies: every layer with parameters steps
-        its penalised ones itself, and those come first in the flat buffer (``_pack``)."""
+        """Whether ``_backward(..., sgd_step=s)`` applies: every layer with parameters is a
+        ``Dense`` with its own ``backward`` (which takes the step on ``W``) and ``W`` as its only
+        penalised parameter, and the weights come first in the flat buffer (``_pack``), the
+        biases after them. A subclass that changes any of that keeps the separate step."""
         return self._n_penalized is not None and all(
-            layer.steps_in_backward or not layer.param_names for layer in self.layers)
+            not layer.param_names or (type(layer).backward is Dense.backward
+                                      and layer.param_names == ("W", "b")
+                                      and layer.penalized == ("W",))
+            for layer in self.layers)
 
     def __call__(self, X: np.ndarray) -> np.ndarray:
         return self.forward(X)

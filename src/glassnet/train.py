@@ -8,6 +8,10 @@ One epoch is::
         model.backward(dJ/dz)                        # gradients into model.flat_grads
         optimizer.step([flat_params], [flat_grads])  # one update for the whole network
 
+Plain SGD (no momentum, decay or clipping) takes its step inside the backward pass instead,
+``W = (1 - lr l2) W - lr dW`` in the product that would have written ``dW`` (see
+``grad.objective_and_backward``), unless an ``on_batch_end`` callback might read the gradients.
+
 Metrics: ``loss`` (mean batch objective over the epoch, as scikit-learn's ``loss_curve_``),
 ``accuracy`` for the cross-entropies (from the batches' own forward passes), ``r2`` for the
 regression losses; with validation data, the same with a ``val_`` prefix, measured after the
@@ -188,7 +192,7 @@ def _one_epoch(state, X, y, sample_weight, l2, l2_per_sample, batch_size, order,
     # replace the step between backward and step: no on_batch_end hook but the divergence
     # guard's (which reads the loss), and the optimizer's own step method.
     in_backprop = (fold and type(optimizer).step is Optimizer.step and model.steps_in_backward
-                   and all(isinstance(getattr(hook, "__self__", None), StopOnDivergence)
+                   and all(getattr(hook, "__func__", None) is StopOnDivergence.on_batch_end
                            for hook in hooks))
     running_loss, correct = 0.0, 0
     batches = _batches(X, y, sample_weight, batch_size, order, buffers)
