@@ -152,7 +152,7 @@ def test_plain_sgd_keeps_the_separate_step_for_layers_and_hooks_it_does_not_know
     np.testing.assert_allclose(seen[0], first, rtol=1e-12)
 
 
-def test_an_overflow_inside_plain_sgds_step_leaves_no_half_step():
+def test_an_overflow_inside_plain_sgds_step_leaves_no_half_step(update_path):
     """Under np.seterr(all="raise") (conftest), a step that overflows inside backprop must
     not stop after some layers: the whole step is taken (inf), and the divergence guard goes
     back to the weights of the epoch's start, every one of them."""

@@ -25,6 +25,7 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
+from . import _blas
 from ._checks import as_rng, check_nonnegative, check_number, check_probability
 from .callbacks import Callback, LearningRateSchedule, StopOnDivergence
 from .grad import get_loss, objective_and_backward, prepare_data
@@ -190,8 +191,11 @@ def _one_epoch(state, X, y, sample_weight, l2, l2_per_sample, batch_size, order,
     # matrix takes W = (1 - lr l2) W - lr dW in the product that makes dW, which is never
     # written (objective_and_backward). Only when nothing could look at the gradients or
     # replace the step between backward and step: no on_batch_end hook but the divergence
-    # guard's (which reads the loss), and the optimizer's own step method.
-    in_backprop = (fold and type(optimizer).step is Optimizer.step and model.steps_in_backward
+    # guard's (which reads the loss), and the optimizer's own step method. And only for a
+    # network large enough for the BLAS product (below that, NumPy's product and then the
+    # update: more calls than the separate step, which an XOR-sized step would feel).
+    in_backprop = (fold and model.flat_params.size >= _blas.MIN_SIZE
+                   and type(optimizer).step is Optimizer.step and model.steps_in_backward
                    and all(getattr(hook, "__func__", None) is StopOnDivergence.on_batch_end
                            for hook in hooks))
     running_loss, correct = 0.0, 0
