@@ -125,7 +125,7 @@ def pieces_alone(X: np.ndarray, rng: np.random.Generator) -> None:
         "whole step: forward, loss, backward": lambda: glassnet.grad.objective_and_backward(
             model, loss, x, y, 0.0, None, True),
         "  with SGD's step inside backward": lambda: glassnet.grad.objective_and_backward(
-            model, loss, x, y, 0.0, None, True, 1e-6, sgd_step=True),
+            model, loss, x, y, 0.0, None, True, 1e-6, sgd_in_backprop=True),
     }
     print(f"{model.count_parameters():,} parameters, batch 128, float32; microseconds per call")
     for name, fn in pieces.items():
@@ -165,7 +165,7 @@ def epoch_costs(X: np.ndarray, y: np.ndarray, rounds: int = 5) -> None:
                     x, t = X[start:start + B], y[start:start + B]
                 # with the update, plain SGD's whole step, inside backward (as glassnet.fit)
                 glassnet.grad.objective_and_backward(model, loss, x, t, 0.0, None, True, 0.01,
-                                                     sgd_step=update)
+                                                     sgd_in_backprop=update)
 
     variants = {"floor (the products alone)": floor,
                 "bare epoch, shuffled, SGD update": lambda: bare_epoch(True, True),

@@ -59,7 +59,7 @@ def prepare_data(model: Sequential, loss: Loss, X: Any, y: Any, sample_weight: A
 def objective_and_backward(model: Sequential, loss: Loss, X: np.ndarray, y: np.ndarray,
                            l2: float = 0.0, sample_weight: np.ndarray | None = None,
                            training: bool = False, grad_scale: float = 1.0,
-                           sgd_step: bool = False) -> tuple[float, np.ndarray]:
+                           sgd_in_backprop: bool = False) -> tuple[float, np.ndarray]:
     """Forward, loss and backward on validated data: fills the gradients, returns ``(J, z)``.
 
     Call it under ``np.errstate(under="ignore")``: underflow to 0 (tiny probabilities) is
@@ -67,14 +67,14 @@ def objective_and_backward(model: Sequential, loss: Loss, X: np.ndarray, y: np.n
 
     With ``grad_scale = s`` the gradients come out as ``s * dJ/dtheta``: backprop is linear in
     ``dJ/dz``, so scaling that small array scales every gradient for free. Plain SGD folds its
-    learning rate in this way. ``sgd_step=True`` (``model.steps_in_backward`` only) goes one
+    learning rate in this way. ``sgd_in_backprop=True`` (``model.steps_in_backward`` only) goes one
     step further and takes plain SGD's whole step during backprop, ``grad_scale`` being its
     learning rate: ``W = (1 - lr * l2) W - lr * dW`` (``Sequential._backward``). The weights
     then change, and ``model.flat_grads`` holds no usable gradient.
     """
     z = model._forward(X, training)
     value, dz = loss._value_and_grad(z, y, sample_weight, scale=grad_scale)
-    if sgd_step:
+    if sgd_in_backprop:
         if l2:
             value += model.l2_penalty(l2)  # J += l2/2 ||W||^2, before the weights change
         # All or nothing: an overflow must not stop the step halfway (some layers stepped,

@@ -10,7 +10,8 @@ One epoch is::
 
 Plain SGD (no momentum, decay or clipping) takes its step inside the backward pass instead,
 ``W = (1 - lr l2) W - lr dW`` in the product that would have written ``dW`` (see
-``grad.objective_and_backward``), unless an ``on_batch_end`` callback might read the gradients.
+``grad.objective_and_backward``): in networks large enough for that BLAS product, and unless
+an ``on_batch_end`` callback might read the gradients.
 
 Metrics: ``loss`` (mean batch objective over the epoch, as scikit-learn's ``loss_curve_``),
 ``accuracy`` for the cross-entropies (from the batches' own forward passes), ``r2`` for the
@@ -206,7 +207,7 @@ def _one_epoch(state, X, y, sample_weight, l2, l2_per_sample, batch_size, order,
         try:
             state.batch_loss, z = objective_and_backward(model, loss, xb, yb, l2_batch, wb,
                                                          training=True, grad_scale=scale,
-                                                         sgd_step=in_backprop)
+                                                         sgd_in_backprop=in_backprop)
         except FloatingPointError:  # np.seterr(all="raise") turned an overflow into this
             state.batch_loss, z = float("nan"), None
         for hook in hooks:  # on_batch_end; the divergence guard raises on NaN
