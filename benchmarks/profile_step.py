@@ -286,6 +286,10 @@ def blas_against_numpy(rng: np.random.Generator, rounds: int = 300) -> None:
         for name, ts in times.items():
             print(f"  {name:<44} {1e6 * float(np.median(ts)):8.1f}")
     products_with_addend(rng, rounds // 10)
+    a = np.empty((128, 256), np.float32)
+    print("\nan array's address for a BLAS call (glassnet._blas._address); best us per call")
+    print(f"  {'NumPy: a.ctypes.data':<44} {best_us(lambda: a.ctypes.data, 10_000):8.2f}")
+    print(f"  {'buffer protocol: _address(a)':<44} {best_us(lambda: _blas._address(a), 10_000):8.2f}")
 
 
 def products_with_addend(rng: np.random.Generator, rounds: int) -> None:

@@ -136,7 +136,8 @@ AXPBY_MAX_SIZE = 1 << 20  # from this many entries axpby is scal and then axpy
 
 def _address(a: np.ndarray) -> int:
     """Where ``a``'s data starts: through the buffer protocol for a writeable, non-empty array
-    (~0.3 us), else NumPy's ``ctypes`` attribute (~1 us, which builds an object each time)."""
+    (~0.5 us), else NumPy's ``ctypes`` attribute (~1 us: it builds an object each time; both
+    timed by ``benchmarks/profile_step.py --parts 4``)."""
     if a.flags.writeable and a.size:
         return ctypes.addressof(ctypes.c_char.from_buffer(a))
     return a.ctypes.data
