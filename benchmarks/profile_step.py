@@ -302,6 +302,7 @@ def products_with_addend(rng: np.random.Generator, rounds: int) -> None:
         x, d = rng.random((k, m), f32), rng.random((k, n), f32) * 1e-6
         W, dW = rng.random((m, n), f32), np.empty((m, n), f32)
         calls = {
+            "dW = x^T d (matmul) alone": lambda: np.matmul(x.T, d, out=dW),
             "dW = x^T d (matmul), W -= dW (axpy)": lambda: (
                 np.matmul(x.T, d, out=dW), _blas.axpy(-1.0, dW, W)),
             "  W = W - x^T d in one gemm (gemm_tn)": lambda: _blas.gemm_tn(
