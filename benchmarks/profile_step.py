@@ -275,21 +275,17 @@ def blas_against_numpy(rng: np.random.Generator, rounds: int = 300) -> None:
                 routine["scal"](n, 0.9999999, y.ctypes.data, 1),
                 routine["axpy"](n, 1e-7, x.ctypes.data, 1, y.ctypes.data, 1)),
         }
-        times: dict = {name: [] for name in calls}
-        for _ in range(rounds if n < 1 << 20 else rounds // 4):
-            for name, fn in calls.items():
-                np.matmul(a_in.T, d_out, out=dW)  # as in training: a product comes first
-                start = time.perf_counter()
-                fn()
-                times[name].append(time.perf_counter() - start)
+        medians = _median_us(calls, rounds if n < 1 << 20 else rounds // 4,  # as in training:
+                             before=lambda: np.matmul(a_in.T, d_out, out=dW))  # a product first
         print(f"\n{n:,} float32 entries ({label}), after a product; median us per call")
-        for name, ts in times.items():
-            print(f"  {name:<44} {1e6 * float(np.median(ts)):8.1f}")
+        for name, us in medians.items():
+            print(f"  {name:<44} {us:8.1f}")
     products_with_addend(rng, rounds // 10)
     a = np.empty((128, 256), np.float32)
     print("\nan array's address for a BLAS call (glassnet._blas._address); best us per call")
     print(f"  {'NumPy: a.ctypes.data':<44} {best_us(lambda: a.ctypes.data, 10_000):8.2f}")
-    print(f"  {'buffer protocol: _address(a)':<44} {best_us(lambda: _blas._address(a), 10_000):8.2f}")
+    print(f"  {'buffer protocol: _address(a)':<44} "
+          f"{best_us(lambda: _blas._address(a), 10_000):8.2f}")
 
 
 def products_with_addend(rng: np.random.Generator, rounds: int) -> None:
@@ -308,7 +304,7 @@ def products_with_addend(rng: np.random.Generator, rounds: int) -> None:
             "  W = W - x^T d in one gemm (gemm_tn)": lambda: _blas.gemm_tn(
                 -1.0, x, d, 1.0, W, scratch=dW),
         }
-        _alternate(calls, rounds, f"SGD's step, x {k} x {m}, delta {k} x {n}")
+        _show(f"SGD's step, x {k} x {m}, delta {k} x {n}", _median_us(calls, rounds))
     for m, k, n in ((128, 784, 256), (512, 784, 256), (128, 784, 2048)):
         x, w, b = rng.random((m, k), f32), rng.random((k, n), f32), rng.random(n, f32)
         z = np.empty((m, n), f32)
@@ -319,20 +315,29 @@ def products_with_addend(rng: np.random.Generator, rounds: int) -> None:
                     101, 111, 111, m, n, k, 1.0, x.ctypes.data, k, w.ctypes.data, n, 1.0,
                     z.ctypes.data, n)),
         }
-        _alternate(calls, rounds, f"bias add, {m} x {k} @ {k} x {n} "
-                                  f"(matmul_add's choice: {'gemm' if z.size >= _blas.ADD_MIN_SIZE else 'NumPy'})")
+        choice = "gemm" if z.size >= _blas.ADD_MIN_SIZE else "NumPy"
+        _show(f"bias add, {m} x {k} @ {k} x {n} (matmul_add's choice: {choice})",
+              _median_us(calls, rounds))
 
 
-def _alternate(calls: dict, rounds: int, title: str) -> None:
+def _median_us(calls: dict, rounds: int, before=None) -> dict[str, float]:
+    """The calls alternating for ``rounds`` rounds (at least 5), ``before()`` untimed ahead
+    of each; the median microseconds of each."""
     times: dict = {name: [] for name in calls}
     for _ in range(max(rounds, 5)):
         for name, fn in calls.items():
+            if before is not None:
+                before()
             start = time.perf_counter()
             fn()
             times[name].append(time.perf_counter() - start)
+    return {name: 1e6 * float(np.median(ts)) for name, ts in times.items()}
+
+
+def _show(title: str, medians: dict[str, float]) -> None:
     print(f"  {title}")
-    for name, ts in times.items():
-        print(f"    {name:<42} {1e6 * float(np.median(ts)):8.1f}")
+    for name, us in medians.items():
+        print(f"    {name:<42} {us:8.1f}")
 
 
 if __name__ == "__main__":
