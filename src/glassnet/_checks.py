@@ -200,15 +200,18 @@ _BOUNDS = {"gt": (">", lambda v, b: v > b), "ge": (">=", lambda v, b: v >= b),
 def check_number(value: Any, name: str, integer: bool = False, **bounds: float) -> Any:
     """``value`` as a Python float (int) within ``bounds`` (gt=, ge=, lt=, le=), else ValueError."""
     kind = "an int" if integer else "a finite number"
-    ok_type = isinstance(value, (int, np.integer) if integer else (int, float, np.integer,
-                                                                  np.floating))
-    if (not ok_type or isinstance(value, (bool, np.bool_))
-            or not (isinstance(value, (int, np.integer)) or math.isfinite(value))):
-        raise ValueError(f"{name} must be {kind}, got {value!r}")
-    try:
-        v = int(value) if integer else float(value)
-    except OverflowError:  # an int beyond the float range (10**400)
-        raise ValueError(f"{name} must be {kind}, got {value!r}") from None
+    if type(value) is float and not integer and math.isfinite(value):
+        v = value  # the common case first (a learning rate each step): no isinstance chain
+    else:
+        ok_type = isinstance(value, (int, np.integer) if integer else (int, float, np.integer,
+                                                                      np.floating))
+        if (not ok_type or isinstance(value, (bool, np.bool_))
+                or not (isinstance(value, (int, np.integer)) or math.isfinite(value))):
+            raise ValueError(f"{name} must be {kind}, got {value!r}")
+        try:
+            v = int(value) if integer else float(value)
+        except OverflowError:  # an int beyond the float range (10**400)
+            raise ValueError(f"{name} must be {kind}, got {value!r}") from None
     for key, bound in bounds.items():
         op, ok = _BOUNDS[key]
         if not ok(v, bound):
