@@ -116,8 +116,8 @@ def pieces_alone(X: np.ndarray, rng: np.random.Generator) -> None:
             np.matmul(x.T, delta1, out=d1.dW), _blas.axpy(-1.0, d1.dW, stepped)),
         "  SGD's step in the product (gemm_tn), as fit": lambda: _blas.gemm_tn(
             -1.0, x, delta1, 1.0, stepped, scratch=d1.dW),
-        "  the same with L2's shrink (1 - lr l2) in it": lambda: _blas.gemm_tn(
-            -1.0, x, delta1, 1.0 - 1e-8, stepped, scratch=d1.dW),
+        "  the same with L2's shrink (1 - lr l2) in it": lambda: _blas.gemm_tn(  # an s that
+            -1.0, x, delta1, 1.0 - 2.0 ** -20, stepped, scratch=d1.dW),  # float32 holds (not 1)
         "Adam update (seven passes, three BLAS)": lambda: adam.step(params, grads),
         "  of which the square root (np.sqrt)": lambda: np.sqrt(v, out=root),
         "L2 term (alpha), value and gradient": lambda: model.add_l2(1e-6),
@@ -125,7 +125,7 @@ def pieces_alone(X: np.ndarray, rng: np.random.Generator) -> None:
         "whole step: forward, loss, backward": lambda: glassnet.grad.objective_and_backward(
             model, loss, x, y, 0.0, None, True),
         "  with SGD's step inside backward": lambda: glassnet.grad.objective_and_backward(
-            model, loss, x, y, 0.0, None, True, 1e-6, sgd_in_backprop=True),
+            model, loss, x, y, 0.0, None, True, 1e-6, sgd_shrink=1.0),
     }
     print(f"{model.count_parameters():,} parameters, batch 128, float32; microseconds per call")
     for name, fn in pieces.items():
@@ -165,7 +165,7 @@ def epoch_costs(X: np.ndarray, y: np.ndarray, rounds: int = 5) -> None:
                     x, t = X[start:start + B], y[start:start + B]
                 # with the update, plain SGD's whole step, inside backward (as glassnet.fit)
                 glassnet.grad.objective_and_backward(model, loss, x, t, 0.0, None, True, 0.01,
-                                                     sgd_in_backprop=update)
+                                                     sgd_shrink=1.0 if update else None)
 
     variants = {"floor (the products alone)": floor,
                 "bare epoch, shuffled, SGD update": lambda: bare_epoch(True, True),

@@ -166,6 +166,40 @@ def test_an_overflow_inside_plain_sgds_step_leaves_no_half_step(update_path):
     np.testing.assert_array_equal(model.flat_params, before)
 
 
+@pytest.mark.parametrize("dtype, rtol", [("float32", 2e-6), ("float64", 1e-12)])
+def test_plain_sgds_l2_decay_is_kept_below_the_dtypes_resolution(update_path, dtype, rtol):
+    """All-zero inputs give every weight a zero gradient, so plain SGD with L2 only shrinks
+    the weights: W_T = (1 - lr l2)^T W_0, here with lr l2 = 1e-8 and T = 3000 one-step
+    epochs. float32's 1 - 1e-8 rounds to 1: the step inside backprop must carry the decay
+    over the steps (and epochs) and take it once it can, not lose it (3e-5 in all)."""
+    model = glassnet.MLP([3, 4, 2], dtype=dtype, seed=0)
+    start = [W.astype(np.float64) for W, _ in model.penalized_parameters()]
+    X, y = np.zeros((8, 3), dtype), np.arange(8) % 2
+    glassnet.fit(model, X, y, optimizer=optim.SGD(lr=0.1), epochs=3000, batch_size=None,
+                 shuffle=False, l2=1e-7)
+    for (W, _), W0 in zip(model.penalized_parameters(), start):
+        np.testing.assert_allclose(W, W0 * (1.0 - 1e-8) ** 3000, rtol=rtol)
+
+
+def test_plain_sgd_takes_no_step_on_a_non_finite_loss(update_path):
+    """A batch whose loss is not finite (a row of 3e38 overflows the logits) must not be
+    stepped on inside backprop: the divergence guard keeps the weights of the batches
+    before it, as with the separate step, instead of going back to the epoch's start."""
+    rng = np.random.default_rng(8)
+    X, y = rng.standard_normal((24, 3)).astype(np.float32), rng.integers(0, 2, 24)
+    X[20] = 3e38
+    model, reference = (glassnet.MLP([3, 64, 2], seed=0) for _ in range(2))
+    for m in (model, reference):
+        m.layers[-1].W[...] *= 10.0  # so that the large row's logits overflow to -inf
+    with np.errstate(over="ignore", invalid="ignore"):  # NumPy's defaults warn, not raise
+        glassnet.fit(reference, X[:16], y[:16], optimizer=optim.SGD(lr=0.1), epochs=1,
+                     batch_size=8, shuffle=False)
+        with pytest.raises(glassnet.DivergenceError, match="last finite weights were kept"):
+            glassnet.fit(model, X, y, optimizer=optim.SGD(lr=0.1), epochs=1, batch_size=8,
+                         shuffle=False)
+    np.testing.assert_array_equal(model.flat_params, reference.flat_params)
+
+
 def test_plain_sgd_with_l2_trains_models_without_parameters_and_through_subclasses():
     """Plain SGD with L2 on a model with nothing to train (loss unchanged), and through an
     SGD subclass whose step() takes (params, grads, lr_applied) only: trains as SGD."""

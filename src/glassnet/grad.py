@@ -22,6 +22,7 @@ pattern, instead of raising a false alarm.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,7 +60,7 @@ def prepare_data(model: Sequential, loss: Loss, X: Any, y: Any, sample_weight: A
 def objective_and_backward(model: Sequential, loss: Loss, X: np.ndarray, y: np.ndarray,
                            l2: float = 0.0, sample_weight: np.ndarray | None = None,
                            training: bool = False, grad_scale: float = 1.0,
-                           sgd_in_backprop: bool = False) -> tuple[float, np.ndarray]:
+                           sgd_shrink: float | None = None) -> tuple[float, np.ndarray]:
     """Forward, loss and backward on validated data: fills the gradients, returns ``(J, z)``.
 
     Call it under ``np.errstate(under="ignore")``: underflow to 0 (tiny probabilities) is
@@ -67,21 +68,25 @@ def objective_and_backward(model: Sequential, loss: Loss, X: np.ndarray, y: np.n
 
     With ``grad_scale = s`` the gradients come out as ``s * dJ/dtheta``: backprop is linear in
     ``dJ/dz``, so scaling that small array scales every gradient for free. Plain SGD folds its
-    learning rate in this way. ``sgd_in_backprop=True`` (``model.steps_in_backward`` only) goes one
-    step further and takes plain SGD's whole step during backprop, ``grad_scale`` being its
-    learning rate: ``W = (1 - lr * l2) W - lr * dW`` (``Sequential._backward``). The weights
-    then change, and ``model.flat_grads`` holds no usable gradient.
+    learning rate in this way. A number ``sgd_shrink = s`` (``model.steps_in_backward`` only)
+    goes one step further and takes plain SGD's whole step during backprop, ``grad_scale``
+    being its learning rate: ``W = s * W - lr * dW`` (``Sequential._backward``), with
+    ``s = 1 - lr * l2`` as the caller rounds it to the weights' dtype. The weights then change,
+    and ``model.flat_grads`` holds no usable gradient. A non-finite loss takes no step: the
+    divergence guard then keeps the weights as they are.
     """
     z = model._forward(X, training)
     value, dz = loss._value_and_grad(z, y, sample_weight, scale=grad_scale)
-    if sgd_in_backprop:
+    if sgd_shrink is not None:
         if l2:
             value += model.l2_penalty(l2)  # J += l2/2 ||W||^2, before the weights change
+        if not math.isfinite(value):  # NaN or inf: a step would spoil every weight
+            return value, z
         # All or nothing: an overflow must not stop the step halfway (some layers stepped,
         # the rest not), so it writes inf silently, as the BLAS routines do; the next loss
         # shows it to the divergence guard, which goes back to the epoch's start.
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            model._backward(dz, sgd_step=1.0 - grad_scale * l2)
+            model._backward(dz, sgd_step=sgd_shrink)
         return value, z
     model._backward(dz)
     if l2:
