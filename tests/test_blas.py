@@ -273,3 +273,34 @@ def test_matmul_add_calls_blas_from_add_min_size_only(monkeypatch):
     out = _blas.matmul_add(x[:1], w, bias, out=np.empty((1, 3)))  # 3 outputs: NumPy
     assert len(calls) == 2
     np.testing.assert_array_equal(out, [[5, 6, 7]])
+
+
+def test_read_only_operands_take_the_blas_path_too(update_path):
+    """A read-only x or d (a user's X that cannot be written) is read through NumPy's own
+    address attribute: gemm_tn, matmul_add and axpy give the same numbers as NumPy."""
+    rng = np.random.default_rng(2)
+    x, d, w = rng.standard_normal((6, 4)), rng.standard_normal((6, 3)), rng.standard_normal((4, 3))
+    bias = rng.standard_normal(3)
+    for a in (x, d, w, bias):
+        a.flags.writeable = False
+    c = rng.standard_normal((4, 3))
+    expected = -0.5 * x.T @ d + 0.9 * c
+    _blas.gemm_tn(-0.5, x, d, 0.9, c, scratch=np.empty_like(c))
+    np.testing.assert_allclose(c, expected, rtol=1e-13)
+    out = _blas.matmul_add(x, w, bias, out=np.empty((6, 3)))
+    np.testing.assert_allclose(out, x @ w + bias, rtol=1e-13)
+    y = np.ones(24)
+    _blas.axpy(2.0, x.reshape(-1), y)
+    np.testing.assert_allclose(y, 1.0 + 2.0 * x.reshape(-1), rtol=1e-15)
+
+
+def test_dense_forward_through_matmul_add_equals_x_w_plus_b(update_path):
+    """Dense.forward (matmul_add from ADD_MIN_SIZE outputs, 0 here) against x @ W + b in
+    float64 NumPy, on a view with an offset into a larger array and on a read-only x."""
+    from glassnet.layers import Dense
+    rng = np.random.default_rng(3)
+    layer = Dense(5, 7, seed=0, dtype="float64")
+    layer.b[...] = rng.standard_normal(7)
+    big = rng.standard_normal((20, 5))
+    for x in (big[3:11], np.frombuffer(big[:6].tobytes()).reshape(6, 5)):
+        np.testing.assert_allclose(layer.forward(x), x @ layer.W + layer.b, rtol=1e-13)

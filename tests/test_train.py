@@ -200,6 +200,26 @@ def test_plain_sgd_takes_no_step_on_a_non_finite_loss(update_path):
     np.testing.assert_array_equal(model.flat_params, reference.flat_params)
 
 
+def test_a_model_in_the_older_buffer_order_trains_as_one_with_the_weights_first(update_path):
+    """A model pickled before the weights came first (W0, b0, W1, b1 in the buffer) has no
+    weights-first head, so plain SGD must keep the separate step for it: trained the same
+    way, it ends with the same weights as the same model in today's order."""
+    import pickle
+    X, y = blobs(40)
+    model = glassnet.MLP([2, 6, 3], dtype="float64", seed=0)
+    old = pickle.loads(pickle.dumps(model))
+    old._pack(old.dtype, weights_first=False)
+    old._n_penalized = None  # as a model saved before the weights came first
+    assert not old.steps_in_backward and model.steps_in_backward
+    for m in (model, old):
+        glassnet.fit(m, X, y, optimizer=optim.SGD(lr=0.1), epochs=2, batch_size=8, seed=0,
+                     l2=0.05)
+    for (name, p, _), (old_name, old_p, _) in zip(model.named_parameters(),
+                                                  old.named_parameters()):
+        assert name == old_name
+        np.testing.assert_allclose(old_p, p, rtol=1e-12)
+
+
 def test_plain_sgd_with_l2_trains_models_without_parameters_and_through_subclasses():
     """Plain SGD with L2 on a model with nothing to train (loss unchanged), and through an
     SGD subclass whose step() takes (params, grads, lr_applied) only: trains as SGD."""

@@ -25,7 +25,8 @@ Arrays under ``MIN_SIZE`` entries stay with NumPy too, and so does ``scal`` unde
 ``SCAL_MIN_SIZE``, and ``matmul_add`` under ``ADD_MIN_SIZE``; from ``AXPBY_MAX_SIZE``
 entries ``axpby`` is ``scal`` then ``axpy``.
 ``AVAILABLE`` says whether the library was found; tests switch the BLAS path off with
-``ENABLED = False`` (and on for small arrays with ``MIN_SIZE = 0``, ``SCAL_MIN_SIZE = 0``).
+``ENABLED = False`` (and on for small arrays with ``MIN_SIZE = 0``, ``SCAL_MIN_SIZE = 0``,
+``ADD_MIN_SIZE = 0``).
 
 The results can differ from NumPy's in the last bit: a BLAS kernel may round ``a * x + y``
 once (a fused multiply-add) where NumPy rounds the product and then the sum. And BLAS knows
@@ -231,13 +232,15 @@ def gemm_tn(a: float, x: np.ndarray, d: np.ndarray, b: float, c: np.ndarray,
 
 
 def matmul_add(x: np.ndarray, w: np.ndarray, bias: np.ndarray, out: np.ndarray) -> np.ndarray:
-    """``out = x @ w + bias``, the bias added to every row, for ``x`` (m, k), ``w`` (k, n).
+    """``out = x @ w + bias``, the bias added to every row, for ``x`` (m, k), ``w`` (k, n);
+    ``out`` must not overlap ``x`` or ``w``.
 
     From ``ADD_MIN_SIZE`` outputs: ``out = bias`` in every row, then one BLAS call adds the
-    product to it, a pass fewer than NumPy's product and ``+=``.
+    product to it, a pass fewer than NumPy's product and ``+=``. Like every BLAS path here it
+    knows nothing of ``np.seterr``: a product that overflows gives inf without a warning.
     """
     routine = _gemm(out, x, w) if out.size >= ADD_MIN_SIZE else None
-    if (routine is not None and x.shape[1] == w.shape[0]
+    if (routine is not None and x.shape[1] == w.shape[0] and bias.dtype == out.dtype
             and out.shape == (x.shape[0], w.shape[1]) and bias.shape == (w.shape[1],)):
         np.copyto(out, bias)  # out = bias, in every row
         (m, k), n = x.shape, w.shape[1]

@@ -10,8 +10,9 @@ One epoch is::
 
 Plain SGD (no momentum, decay or clipping) takes its step inside the backward pass instead,
 ``W = (1 - lr l2) W - lr dW`` in the product that would have written ``dW`` (see
-``grad.objective_and_backward``): in networks large enough for that BLAS product, and unless
-an ``on_batch_end`` callback might read the gradients.
+``grad.objective_and_backward``), when the conditions at ``in_backprop`` in ``_one_epoch``
+hold: its own ``step`` method, only the engine's own ``Dense`` layers, at least
+``_blas.MIN_SIZE`` parameters, no ``on_batch_end`` callback but the divergence guard's.
 
 Metrics: ``loss`` (mean batch objective over the epoch, as scikit-learn's ``loss_curve_``),
 ``accuracy`` for the cross-entropies (from the batches' own forward passes), ``r2`` for the
