@@ -166,17 +166,22 @@ def test_an_overflow_inside_plain_sgds_step_leaves_no_half_step(update_path):
     np.testing.assert_array_equal(model.flat_params, before)
 
 
+@pytest.mark.parametrize("fits", [1, 1000])
 @pytest.mark.parametrize("dtype, rtol", [("float32", 2e-6), ("float64", 1e-12)])
-def test_plain_sgds_l2_decay_is_kept_below_the_dtypes_resolution(update_path, dtype, rtol):
+def test_plain_sgds_l2_decay_is_kept_below_the_dtypes_resolution(update_path, dtype, rtol,
+                                                                  fits):
     """All-zero inputs give every weight a zero gradient, so plain SGD with L2 only shrinks
     the weights: W_T = (1 - lr l2)^T W_0, here with lr l2 = 1e-8 and T = 3000 one-step
-    epochs. float32's 1 - 1e-8 rounds to 1: the step inside backprop must carry the decay
-    over the steps (and epochs) and take it once it can, not lose it (3e-5 in all)."""
+    epochs, in one fit or in 1000 fits with the same optimizer (as partial_fit calls).
+    float32's 1 - 1e-8 rounds to 1: the step inside backprop must carry the decay over the
+    steps, epochs and fits and take it once it can, not lose it (3e-5 in all)."""
     model = glassnet.MLP([3, 4, 2], dtype=dtype, seed=0)
     start = [W.astype(np.float64) for W, _ in model.penalized_parameters()]
     X, y = np.zeros((8, 3), dtype), np.arange(8) % 2
-    glassnet.fit(model, X, y, optimizer=optim.SGD(lr=0.1), epochs=3000, batch_size=None,
-                 shuffle=False, l2=1e-7)
+    sgd = optim.SGD(lr=0.1)
+    for _ in range(fits):
+        glassnet.fit(model, X, y, optimizer=sgd, epochs=3000 // fits, batch_size=None,
+                     shuffle=False, l2=1e-7)
     for (W, _), W0 in zip(model.penalized_parameters(), start):
         np.testing.assert_allclose(W, W0 * (1.0 - 1e-8) ** 3000, rtol=rtol)
 

@@ -43,11 +43,7 @@ class History:
 
 @dataclass
 class TrainState:
-    """What callbacks and ``fit_iter`` see: the live model and optimizer and the numbers so far.
-
-    ``pending_decay`` is the part of plain SGD's L2 shrink that the weights' dtype could not
-    take yet (``train._one_epoch``): below float32's resolution, ``1 - lr * l2`` rounds to 1.
-    """
+    """What callbacks and ``fit_iter`` see: the live model and optimizer and the numbers so far."""
 
     model: Sequential
     optimizer: Any
@@ -60,7 +56,6 @@ class TrainState:
     logs: dict[str, float] = field(default_factory=dict)
     stop: bool = False
     stop_reason: str = ""
-    pending_decay: float = 0.0
 
 
 def n_correct(loss: Loss, z: np.ndarray, y: np.ndarray) -> int:

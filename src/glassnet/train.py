@@ -202,9 +202,10 @@ def _one_epoch(state, X, y, sample_weight, l2, l2_per_sample, batch_size, order,
                            for hook in hooks))
     # In the weights' dtype s = 1 - lr l2 cannot hold a small decay: float32 rounds it to 1
     # below 2^-25 and moves in steps of 2^-24, and W * s then moves each weight by whole
-    # units of its last place. So the decay is summed over the steps (in float64) and taken
-    # once it reaches 16 of s's last-place units, which every weight then takes within a few
-    # percent; what remains is under 1e-6 (float32; 2e-15 in float64, so every step there).
+    # units of its last place. So the decay is summed over the steps (in float64, on the
+    # optimizer: it carries over to the next fit, as partial_fit's) and taken once it reaches
+    # 16 of s's last-place units, which every weight then takes within a few percent; what
+    # waits is under 1e-6 (float32; 2e-15 in float64, so every step there).
     min_decay = 16.0 * float(np.finfo(model.dtype).epsneg)
     running_loss, correct = 0.0, 0
     batches = _batches(X, y, sample_weight, batch_size, order, buffers)
@@ -214,11 +215,11 @@ def _one_epoch(state, X, y, sample_weight, l2, l2_per_sample, batch_size, order,
         try:
             shrink = None
             if in_backprop:  # W = s W - lr dW with s = 1 - lr l2, see min_decay
-                decay, shrink = state.pending_decay + scale * l2_batch, 1.0
+                decay, shrink = getattr(optimizer, "pending_decay", 0.0) + scale * l2_batch, 1.0
                 if decay >= min_decay:
                     shrink = float(model.dtype.type(1.0 - decay))
                     decay -= 1.0 - shrink
-                state.pending_decay = decay
+                optimizer.pending_decay = decay
             state.batch_loss, z = objective_and_backward(model, loss, xb, yb, l2_batch, wb,
                                                          training=True, grad_scale=scale,
                                                          sgd_shrink=shrink)

@@ -51,6 +51,9 @@ class Optimizer:
     ----------
     t : int
         Number of steps taken.
+    pending_decay : float
+        Plain SGD only: the part of ``glassnet.fit``'s L2 shrink that the weights' dtype could
+        not take yet (``train._one_epoch``), carried over to the next steps and fits.
     state : dict
         ``{index: {slot: array}}`` with arrays shaped like ``params[index]``.
     """
@@ -69,6 +72,7 @@ class Optimizer:
     def reset(self) -> None:
         """Forget all state: the next step is a first step again."""
         self.t = 0
+        self.pending_decay = 0.0
         self.state: dict[int, dict[str, np.ndarray]] = {}
         self._scratch: dict[tuple[int, int], np.ndarray] = {}  # work arrays, never saved
 
