@@ -11,8 +11,8 @@ A callback is any object with some of these methods; each receives the live ``Tr
 ``on_batch_end`` runs before the optimizer step, with ``state.batch_loss`` the loss of the
 batch just evaluated. With plain SGD (``optimizer.folds_lr``) the gradient buffer then holds
 ``lr * g``: the learning rate is folded into backprop to save a pass over the parameters.
-Without such a hook (the divergence guard's aside), plain SGD takes its whole step inside
-backprop and leaves no gradient behind (``grad.objective_and_backward``).
+Without such a hook (the divergence guard's aside), plain SGD may take its whole step inside
+backprop and leave no gradient behind (the conditions: ``train._one_epoch``).
 Subclass ``Callback`` to get no-op defaults for the methods you skip.
 """
 
@@ -177,8 +177,8 @@ class StopOnDivergence(Callback):
 
     The model keeps the last finite weights: those in place when the bad loss appeared if
     they are finite, else the weights from the start of that epoch (a copy is taken once per
-    epoch, which keeps the check free of per-batch copies). Plain SGD, which steps inside
-    backprop, has taken that batch's step by then.
+    epoch, which keeps the check free of per-batch copies). Plain SGD stepping inside
+    backprop takes no step on a non-finite loss, so the same holds for it.
     """
 
     def on_epoch_begin(self, state) -> None:
