@@ -15,7 +15,8 @@ the loss, each layer's backward, the update), for SGD (its weights stepped insid
 layer's backward, the biases in the "update" phase) and Adam, each through BLAS and in NumPy
 alone (glassnet._blas off), alternating: microseconds per step, summed over the epoch, from
 the best of five epochs. The clock reads add about 0.1 us each.
-Part 4: the level-1 BLAS routines of glassnet._blas against NumPy's equations, on one vector
+Part 4: what a small product costs through np.matmul and through np.dot (``_blas.product``);
+then the level-1 BLAS routines of glassnet._blas against NumPy's equations, on one vector
 of the 784-256-128-10 network's size and one of the wide 784-2048-2048-10's, each call right
 after a matrix product as in training: the medians of many alternating calls, which show
 where ``scal`` and ``axpby`` are worth calling (``SCAL_MIN_SIZE``, ``AXPBY_MAX_SIZE``). Then
@@ -59,6 +60,7 @@ def main() -> None:
     if "3" in parts:
         epoch_phases(X, rng.integers(0, 10, len(X)))
     if "4" in parts:
+        product_call_cost(rng)
         blas_against_numpy(rng)
 
 
@@ -250,6 +252,27 @@ def epoch_phases(X: np.ndarray, y: np.ndarray, rounds: int = 5) -> None:
         print(f"\ninside a shuffled epoch, {solver}{how}: {total:.3f} s; microseconds per step")
         for name, seconds in spent.items():
             print(f"  {name:<44} {1e6 * seconds / steps:8.1f}")
+
+
+def product_call_cost(rng: np.random.Generator) -> None:
+    """Part 4, first: what a small product costs through np.matmul and through np.dot (the
+    same BLAS routine; ``glassnet._blas.product``), at XOR's size and the loss layer's."""
+    print("\na product into an existing array, np.matmul against np.dot (_blas.product); "
+          "best us per call")
+    for (m, k, n), dtype in (((4, 2, 4), np.float64), ((4, 4, 2), np.float64),
+                             ((128, 128, 10), np.float32)):
+        a, b = rng.random((m, k)).astype(dtype), rng.random((k, n)).astype(dtype)
+        out, ones = np.empty((m, n), dtype), np.ones(m, dtype)
+        db = np.empty(n, dtype)
+        number = 20_000 if m < 100 else 2_000
+        print(f"  {m} x {k} @ {k} x {n}, {np.dtype(dtype).name}")
+        for name, fn in (("a @ b, np.matmul", lambda: np.matmul(a, b, out=out)),
+                         ("  a @ b, np.dot", lambda: np.dot(a, b, out=out)),
+                         ("  a @ b, _blas.product", lambda: _blas.product(a, b, out)),
+                         ("1^T out (a bias gradient), np.matmul",
+                          lambda: np.matmul(ones, out, out=db)),
+                         ("  1^T out, _blas.product", lambda: _blas.product(ones, out, db))):
+            print(f"    {name:<42} {best_us(fn, number):8.2f}")
 
 
 def blas_against_numpy(rng: np.random.Generator, rounds: int = 300) -> None:

@@ -304,3 +304,59 @@ def test_dense_forward_through_matmul_add_equals_x_w_plus_b(update_path):
     big = rng.standard_normal((20, 5))
     for x in (big[3:11], np.frombuffer(big[:6].tobytes()).reshape(6, 5)):
         np.testing.assert_allclose(layer.forward(x), x @ layer.W + layer.b, rtol=1e-13)
+
+
+def _operand(rng, shape, dtype, layout):
+    """A float array of ``shape`` laid out as named: C order, Fortran order, a transpose
+    (C underneath), or every other column of a wider array (no BLAS layout at all)."""
+    if layout == "C":
+        return rng.standard_normal(shape).astype(dtype)
+    if layout == "F":
+        return np.asfortranarray(rng.standard_normal(shape).astype(dtype))
+    if layout == "transposed":
+        return rng.standard_normal(shape[::-1]).astype(dtype).T
+    wide = rng.standard_normal((shape[0], 2 * shape[1])).astype(dtype)
+    return wide[:, ::2]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("layout", ["C", "F", "transposed", "strided"])
+@pytest.mark.parametrize("shapes", [((4, 2), (2, 4)), ((128, 33), (33, 7)), ((5,), (5, 3))])
+def test_product_gives_np_matmuls_bits(dtype, layout, shapes):
+    """``product`` (np.dot) against np.matmul's result, for both operands in each layout, into
+    a C-ordered output of the result's dtype: bit for bit where BLAS takes the operands as
+    they are; a strided vector-matrix product, which neither hands to BLAS as it is, may
+    round differently in the last place."""
+    rng = np.random.default_rng(0)
+    a_shape, b_shape = shapes
+    a = (rng.standard_normal(a_shape).astype(dtype) if len(a_shape) == 1
+         else _operand(rng, a_shape, dtype, layout))
+    b = _operand(rng, b_shape, dtype, layout)
+    out = np.full(np.matmul(a, b).shape, np.nan, dtype)
+    assert _blas.product(a, b, out) is out
+    if layout == "strided" and len(a_shape) == 1:
+        np.testing.assert_allclose(out, np.matmul(a, b), rtol=8 * np.finfo(dtype).eps)
+    else:
+        np.testing.assert_array_equal(out, np.matmul(a, b))
+
+
+def test_product_takes_np_matmul_where_np_dot_refuses_the_output():
+    """np.dot wants a C-ordered output of its own result's dtype: a Fortran-ordered output, a
+    float64 product into float32 (cast as np.matmul casts) and a non-contiguous output still
+    get np.matmul's values."""
+    rng = np.random.default_rng(1)
+    a, b = rng.standard_normal((6, 5)), rng.standard_normal((5, 4))
+    cases = [
+        (a, b, np.empty((6, 4), order="F")),
+        (a, b, np.empty((6, 4), np.float32)),
+        (a, b, np.empty((6, 8))[:, ::2]),
+        (a.astype(np.float32), b, np.empty((6, 4))),  # mixed inputs: float64 result
+    ]
+    for x, y, out in cases:
+        _blas.product(x, y, out)
+        np.testing.assert_array_equal(out, np.matmul(x, y).astype(out.dtype))
+
+
+def test_product_with_mismatched_shapes_names_them():
+    with pytest.raises(ValueError, match="matmul"):
+        _blas.product(np.ones((3, 4)), np.ones((5, 2)), np.empty((3, 2)))

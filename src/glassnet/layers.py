@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from ._blas import gemm_tn, matmul_add
+from ._blas import gemm_tn, matmul_add, product
 from ._checks import as_rng, check_dtype, check_layer_sizes, check_probability, resolve
 from .init import INITIALISERS
 
@@ -155,13 +155,13 @@ class Dense(Layer):
         into ``W`` (``glassnet._blas.gemm_tn``), after ``dx`` has used the old ``W``.
         """
         ones = self.buffer("ones", (len(delta),), delta.dtype, fill=1.0)
-        np.matmul(ones, delta, out=self.db)  # db = sum of delta over the batch, as 1^T @ delta
+        product(ones, delta, self.db)  # db = sum of delta over the batch, as 1^T @ delta
         if sgd_step is None:
-            np.matmul(self.x.T, delta, out=self.dW)  # dW = x^T @ delta
+            product(self.x.T, delta, self.dW)  # dW = x^T @ delta
         dx = None
         if input_grad:  # the first layer skips it: dL/dX is not needed there
             dx = self.buffer("dx", (len(delta), self.n_in), self.W.dtype)
-            np.matmul(delta, self.W.T, out=dx)  # dx = delta @ W^T
+            product(delta, self.W.T, dx)  # dx = delta @ W^T
         if sgd_step is not None:  # W = s * W - x^T @ delta (dW holds no gradient then)
             gemm_tn(-1.0, self.x, delta, sgd_step, self.W, scratch=self.dW)
         return dx
