@@ -23,6 +23,14 @@ where ``scal`` and ``axpby`` are worth calling (``SCAL_MIN_SIZE``, ``AXPBY_MAX_S
 the two products that add to their output, ``gemm_tn`` (plain SGD's step) and the bias add
 of ``matmul_add`` (``ADD_MIN_SIZE``), against NumPy's product followed by the update.
 
+Part 5: why Adam's element-wise passes stay on one core. NumPy runs a ufunc on one thread;
+Adam's update split in halves over two Python threads would use both cores. Timed alone,
+the split saves less than half (waking the worker and passing Python's GIL between the two
+threads cost tens of microseconds); right after a matrix product, as in training, it costs
+more than one thread, because OpenBLAS's worker thread keeps the second core busy polling
+for its next job for a while after every product: the CPU time that thread takes while the
+main thread sleeps is shown too (Linux only).
+
 ``--parts 4`` (comma-separated numbers) runs only the parts named.
 """
 
@@ -46,10 +54,11 @@ def best_us(fn, number: int = 300, repeat: int = 7) -> float:
 def main() -> None:
     import argparse
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--parts", default="1,2,3,4", help="which parts to run (default: all)")
+    parser.add_argument("--parts", default="1,2,3,4,5",
+                        help="which parts to run (default: all)")
     parts = {part.strip() for part in parser.parse_args().parts.split(",")}
-    if not parts <= {"1", "2", "3", "4"}:
-        parser.error(f"--parts takes numbers 1-4, got {sorted(parts)}")
+    if not parts <= {"1", "2", "3", "4", "5"}:
+        parser.error(f"--parts takes numbers 1-5, got {sorted(parts)}")
     rng = np.random.default_rng(0)
     X = (rng.standard_normal((60_000, 784), dtype=np.float32) if parts & {"1", "2", "3"}
          else None)  # 188 MB: only for the parts that use it
@@ -62,6 +71,8 @@ def main() -> None:
     if "4" in parts:
         product_call_cost(rng)
         blas_against_numpy(rng)
+    if "5" in parts:
+        second_core(rng)
 
 
 def pieces_alone(X: np.ndarray, rng: np.random.Generator) -> None:
@@ -341,6 +352,80 @@ def products_with_addend(rng: np.random.Generator, rounds: int) -> None:
         choice = "gemm" if z.size >= _blas.ADD_MIN_SIZE else "NumPy"
         _show(f"bias add, {m} x {k} @ {k} x {n} (matmul_add's choice: {choice})",
               _median_us(calls, rounds))
+
+
+def second_core(rng: np.random.Generator, rounds: int = 2000) -> None:
+    """Part 5: Adam's update over all 235,146 parameters in NumPy's ten passes on one thread,
+    and split in halves over two (a worker thread takes the second half, woken by a lock),
+    each timed alone and right after a matrix product; then what OpenBLAS's threads do
+    after one product."""
+    import threading
+    n = 235_146
+    g, m, v, p = (rng.random(n, np.float32) for _ in range(4))
+    w = np.empty_like(v)
+    half = n // 2
+
+    def passes(lo: int, hi: int) -> None:  # Adam's step on entries [lo, hi), as in NumPy
+        gs, ms, vs, ps, ws = g[lo:hi], m[lo:hi], v[lo:hi], p[lo:hi], w[lo:hi]
+        ms *= 0.9
+        ms += gs  # M = beta1 M + g
+        np.multiply(gs, gs, out=ws)
+        vs *= 0.999
+        vs += ws  # V = beta2 V + g g
+        np.sqrt(vs, out=ws)
+        ws += 1e-8
+        np.divide(ms, ws, out=ws)
+        ws *= -1e-9  # values that keep p in range over many calls
+        ps += ws  # p = p - a M / (sqrt(V) + eps)
+
+    go, done = threading.Lock(), threading.Lock()
+    go.acquire()
+    done.acquire()
+
+    def worker() -> None:
+        while True:
+            go.acquire()
+            passes(half, n)
+            done.release()
+
+    threading.Thread(target=worker, daemon=True).start()
+
+    def split() -> None:
+        go.release()  # the worker takes the second half
+        passes(0, half)
+        done.acquire()
+
+    x, d = rng.random((128, 784), np.float32), rng.random((128, 256), np.float32)
+    dW = np.empty((784, 256), np.float32)
+    calls = {"one thread": lambda: passes(0, n), "  two threads, half each": split}
+    print(f"\nAdam's update in NumPy (ten passes) over {n:,} float32 entries; median us per "
+          f"call")
+    _show("alone", _median_us(calls, rounds))
+    _show("right after a product (dW = x^T d, 128 x 784 x 256), as in training",
+          _median_us(calls, rounds, before=lambda: np.matmul(x.T, d, out=dW)))
+    tasks = "/proc/self/task"
+    try:
+        import os
+        ticks = os.sysconf("SC_CLK_TCK")
+
+        def cpu_seconds() -> dict[str, float]:  # per thread: user + system time
+            out = {}
+            for task in os.listdir(tasks):
+                with open(f"{tasks}/{task}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                out[task] = (int(fields[11]) + int(fields[12])) / ticks
+            return out
+        np.matmul(x.T, d, out=dW)
+        before = cpu_seconds()
+        time.sleep(0.5)
+        after = cpu_seconds()
+    except (OSError, ValueError, AttributeError):
+        print("  (the threads' CPU time needs Linux's /proc: not shown)")
+        return
+    busy = sorted(after[t] - before.get(t, 0.0) for t in after)
+    print(f"  CPU seconds of each thread in the 0.5 s the main thread slept after one product: "
+          f"{', '.join(f'{t:.2f}' for t in busy)} (the worker thread of this part sleeps; "
+          f"any other is BLAS's)")
 
 
 def _median_us(calls: dict, rounds: int, before=None) -> dict[str, float]:
