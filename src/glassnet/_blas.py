@@ -257,9 +257,12 @@ def matmul_add(x: np.ndarray, w: np.ndarray, bias: np.ndarray, out: np.ndarray) 
 def product(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
     """``out = a @ b`` for a 2-D ``b`` and a 1-D or 2-D ``a``, into ``out``.
 
-    ``np.dot`` and ``np.matmul`` call the same BLAS routine and give the same bits, but a call
-    to ``np.dot`` costs about 0.45 us against ``np.matmul``'s 0.9 (``benchmarks/profile_step.py
-    --parts 4``): at XOR's size a training step is a dozen such products and little else.
+    ``np.dot`` and ``np.matmul`` call the same BLAS routine and give the same bits for
+    operands BLAS takes as they are (C or Fortran order, or their transposes), but a call to
+    ``np.dot`` costs about 0.45 us against ``np.matmul``'s 0.9 (``benchmarks/profile_step.py
+    --parts 4``): at XOR's size a training step makes seven such products and little else.
+    (Where neither hands the operands to BLAS as they are, as for a strided view, the two
+    may round differently in the last place.)
     ``np.dot`` takes only an ``out`` that is C-contiguous and of exactly its result's dtype
     (a ValueError otherwise, raised before it writes); ``np.matmul`` takes the rest, casting
     as NumPy does, and says what is wrong when the shapes do not match.
