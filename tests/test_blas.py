@@ -321,42 +321,80 @@ def _operand(rng, shape, dtype, layout):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("layout", ["C", "F", "transposed", "strided"])
-@pytest.mark.parametrize("shapes", [((4, 2), (2, 4)), ((128, 33), (33, 7)), ((5,), (5, 3))])
-def test_product_gives_np_matmuls_bits(dtype, layout, shapes):
-    """``product`` (np.dot) against np.matmul's result, for both operands in each layout, into
-    a C-ordered output of the result's dtype: bit for bit where BLAS takes the operands as
-    they are; a strided vector-matrix product, which neither hands to BLAS as it is, may
-    round differently in the last place."""
+@pytest.mark.parametrize("shapes", [((4, 2), (2, 4)), ((128, 33), (33, 7)), ((5,), (5, 3)),
+                                    ((6, 4), (4, 1)), ((1, 4), (4, 6)), ((0, 3), (3, 2)),
+                                    ((0,), (0, 3))])
+def test_product_gives_np_matmuls_values(dtype, layout, shapes):
+    """``product`` against np.matmul's result, for both operands in each layout (one-column,
+    one-row and empty shapes included), into a C-ordered output of their dtype: bit for bit
+    where BLAS takes the operands as they are; a strided operand, which np.dot and np.matmul
+    may copy differently, within the rounding error of a dot product."""
     rng = np.random.default_rng(0)
     a_shape, b_shape = shapes
     a = (rng.standard_normal(a_shape).astype(dtype) if len(a_shape) == 1
          else _operand(rng, a_shape, dtype, layout))
     b = _operand(rng, b_shape, dtype, layout)
-    out = np.full(np.matmul(a, b).shape, np.nan, dtype)
+    expected = np.matmul(a, b)
+    out = np.full(expected.shape, np.nan, dtype)
     assert _blas.product(a, b, out) is out
-    if layout == "strided" and len(a_shape) == 1:
-        np.testing.assert_allclose(out, np.matmul(a, b), rtol=8 * np.finfo(dtype).eps)
+    if layout == "strided":  # the error bound of a dot product, summed in any order
+        bound = 8 * np.finfo(dtype).eps * np.matmul(np.abs(a), np.abs(b))
+        assert np.all(np.abs(out - expected) <= bound)
     else:
-        np.testing.assert_array_equal(out, np.matmul(a, b))
+        np.testing.assert_array_equal(out, expected)
 
 
-def test_product_takes_np_matmul_where_np_dot_refuses_the_output():
-    """np.dot wants a C-ordered output of its own result's dtype: a Fortran-ordered output, a
-    float64 product into float32 (cast as np.matmul casts) and a non-contiguous output still
-    get np.matmul's values."""
+def test_product_takes_np_matmul_for_what_np_dot_refuses():
+    """np.dot takes only operands of one dtype into a C-ordered output of that dtype: a
+    Fortran-ordered or strided output, a float64 product into float32 (cast as np.matmul
+    casts) and mixed float32 and float64 operands still get np.matmul's values, written into
+    the same kind of output."""
     rng = np.random.default_rng(1)
     a, b = rng.standard_normal((6, 5)), rng.standard_normal((5, 4))
-    cases = [
-        (a, b, np.empty((6, 4), order="F")),
-        (a, b, np.empty((6, 4), np.float32)),
-        (a, b, np.empty((6, 8))[:, ::2]),
-        (a.astype(np.float32), b, np.empty((6, 4))),  # mixed inputs: float64 result
-    ]
-    for x, y, out in cases:
+    outputs = [lambda: np.full((6, 4), np.nan, order="F"),
+               lambda: np.full((6, 4), np.nan, np.float32),
+               lambda: np.full((6, 8), np.nan)[:, ::2],
+               lambda: np.full((6, 4), np.nan)]
+    for (x, y), make_out in zip([(a, b), (a, b), (a, b), (a.astype(np.float32), b)], outputs):
+        out, expected = make_out(), make_out()
         _blas.product(x, y, out)
-        np.testing.assert_array_equal(out, np.matmul(x, y).astype(out.dtype))
+        np.testing.assert_array_equal(out, np.matmul(x, y, out=expected))
+
+
+@pytest.mark.skipif(not _blas._DOT_SEES_SETERR,
+                    reason="np.dot reports floating-point errors from NumPy 2.3: before that "
+                           "product always takes np.matmul")
+def test_product_takes_np_dot_for_one_dtype_into_a_c_ordered_output(monkeypatch):
+    """The fast path is taken where it can be: operands of one dtype into a C-contiguous
+    output of that dtype, and only there."""
+    calls = []
+    dot = np.dot
+    monkeypatch.setattr(np, "dot", lambda *args, **kwargs: calls.append(1) or dot(*args,
+                                                                                 **kwargs))
+    a, b = np.ones((3, 2), np.float32), np.ones((2, 4), np.float32)
+    _blas.product(a, b, np.empty((3, 4), np.float32))
+    _blas.product(np.ones(3, np.float32), a, np.empty(2, np.float32))
+    assert len(calls) == 2
+    _blas.product(a, b, np.empty((3, 4), np.float64))
+    _blas.product(a, b, np.empty((3, 4), np.float32, order="F"))
+    _blas.product(a, b.astype(np.float64), np.empty((3, 4), np.float64))
+    assert len(calls) == 2
+
+
+def test_an_overflowing_product_raises_under_seterr_raise():
+    """Small products leave np.seterr in charge (BLAS calls through ctypes do not): a
+    product that overflows raises FloatingPointError under "raise", whichever function
+    computes it, and through a Dense layer's forward pass."""
+    from glassnet.layers import Dense
+    a, b = np.full((2, 2), 1e308), np.full((2, 2), 10.0)
+    with np.errstate(over="raise"):
+        with pytest.raises(FloatingPointError):
+            _blas.product(a, b, np.empty((2, 2)))
+        layer = Dense.from_arrays(b, np.zeros(2))
+        with pytest.raises(FloatingPointError):
+            layer.forward(a)
 
 
 def test_product_with_mismatched_shapes_names_them():
-    with pytest.raises(ValueError, match="matmul"):
+    with pytest.raises(ValueError, match=r"4.*5|5.*4"):
         _blas.product(np.ones((3, 4)), np.ones((5, 2)), np.empty((3, 2)))

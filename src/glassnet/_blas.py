@@ -5,7 +5,7 @@
     scal(a, y)              y = a * y
     gemm_tn(a, x, d, b, c)  c = a * x^T @ d + b * c
     matmul_add(x, w, b, c)  c = x @ w + b      (the bias b added to every row)
-    product(a, b, c)        c = a @ b          (NumPy's np.dot: half np.matmul's call cost)
+    product(a, b, out)      out = a @ b        (np.dot: half the cost of np.matmul's call)
 
 NumPy has no fused multiply-add: ``y += a * x`` is two passes over memory (a temporary, then
 the add), ``y = a * x + b * y`` three, and every ufunc runs on one core. OpenBLAS does each in
@@ -254,20 +254,23 @@ def matmul_add(x: np.ndarray, w: np.ndarray, bias: np.ndarray, out: np.ndarray) 
     return out
 
 
+# np.dot reports floating-point errors to np.seterr from NumPy 2.3 on (np.matmul always has):
+# on an older NumPy every product stays with np.matmul, so that none overflows unseen
+_DOT_SEES_SETERR = np.lib.NumpyVersion(np.__version__) >= "2.3.0"
+
+
 def product(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
     """``out = a @ b`` for a 2-D ``b`` and a 1-D or 2-D ``a``, into ``out``.
 
-    ``np.dot`` and ``np.matmul`` call the same BLAS routine and give the same bits for
-    operands BLAS takes as they are (C or Fortran order, or their transposes), but a call to
-    ``np.dot`` costs about 0.45 us against ``np.matmul``'s 0.9 (``benchmarks/profile_step.py
-    --parts 4``): at XOR's size a training step makes seven such products and little else.
-    (Where neither hands the operands to BLAS as they are, as for a strided view, the two
-    may round differently in the last place.)
-    ``np.dot`` takes only an ``out`` that is C-contiguous and of exactly its result's dtype
-    (a ValueError otherwise, raised before it writes); ``np.matmul`` takes the rest, casting
-    as NumPy does, and says what is wrong when the shapes do not match.
+    Not a ctypes call, but here with the other products: ``np.dot`` and ``np.matmul`` call
+    the same BLAS routine, and for C- or Fortran-ordered operands (the engine's own buffers
+    and their transposes) they give the same bits, but a call to ``np.dot`` costs about
+    0.45 us against ``np.matmul``'s 0.9 (``benchmarks/profile_step.py --parts 4``). At XOR's
+    size a training step makes seven such products, each costing little more than the call.
+    ``np.dot`` takes only operands of one dtype into a C-contiguous ``out`` of that dtype;
+    anything else goes to ``np.matmul``, which casts as NumPy does. (For a strided operand
+    the two may copy it differently and round differently in the last place.)
     """
-    try:
-        return np.dot(a, b, out=out)
-    except ValueError:
-        return np.matmul(a, b, out=out)
+    if _DOT_SEES_SETERR and a.dtype == b.dtype == out.dtype and out.flags.c_contiguous:
+        return np.dot(a, b, out=out)  # out = a @ b
+    return np.matmul(a, b, out=out)  # out = a @ b
