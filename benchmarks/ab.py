@@ -3,6 +3,7 @@ many short runs alternating in one process.
 
 Run:  python benchmarks/ab.py 796a504                  # the estimator, SGD, float32
       python benchmarks/ab.py HEAD~1 --solver adam --system fit --rounds 200
+      python benchmarks/ab.py HEAD~1 --system xor-step      # run.py's XOR case, per call
 
 A change worth a few microseconds a step is lost in the noise of ``run.py``'s seven rounds on
 a shared machine, whose slow phases last seconds to minutes. Here both versions train on the
@@ -12,6 +13,10 @@ of each round's two runs is the measure (its median, and the middle half of the 
 The default data (40 MB) mostly fits the CPU's last-level cache: for a change that touches the
 shuffled gather or anything else whose cost depends on rows coming from memory, use
 ``--rows 60000`` (the full case, ~0.45 s a run, fewer rounds).
+``--system xor-fit`` and ``xor-step`` time ``run.py``'s XOR case instead (the 2-4-2 ReLU
+network on the 4 samples, float64, SGD lr 0.1): 1,000 steps of ``glassnet.fit`` (full batch,
+no shuffle) or 1,000 calls of ``functional.train_one_step`` a run; ``--solver`` and
+``--rows`` do not apply.
 The revision's ``src/glassnet`` is extracted with ``git archive`` into a temporary folder and
 imported as ``glassnet_ab`` (the package imports itself only relatively). Both must give the
 same weights for a change that is meant to keep them: the script says whether they do.
@@ -37,7 +42,9 @@ sys.path.insert(0, str(REPO / "src"))  # the working tree's package, not an inst
 import glassnet  # noqa: E402
 
 sys.path.insert(0, str(REPO / "benchmarks"))
-from run import BATCH, LR, MNIST_SIZES  # noqa: E402  (the epoch case's settings)
+from run import BATCH, LR, MNIST_SIZES, XOR_X, XOR_Y  # noqa: E402  (run.py's settings)
+
+XOR_STEPS = 1000  # steps a run in the XOR systems
 
 
 def load_revision(rev: str, folder: Path):
@@ -64,6 +71,16 @@ def trainer(package, system: str, solver: str, X: np.ndarray, y: np.ndarray):
     lr = LR[solver]
 
     def run() -> list[np.ndarray]:
+        if system == "xor-fit":
+            model = package.MLP([2, 4, 2], dtype="float64", seed=0)
+            package.fit(model, XOR_X, XOR_Y, optimizer=package.optim.SGD(lr=0.1),
+                        epochs=XOR_STEPS, batch_size=None, shuffle=False)
+            return [model.flat_params.copy()]
+        if system == "xor-step":
+            weights, biases, _, _ = package.functional.initialise([2, 4, 2], "relu", seed=42)
+            for _ in range(XOR_STEPS):
+                package.functional.train_one_step(XOR_X, XOR_Y, weights, biases, "relu", 0.1)
+            return weights + biases
         if system == "estimator":
             est = package.MLPClassifier(
                 hidden_layer_sizes=tuple(MNIST_SIZES[1:-1]), solver=solver,
@@ -83,7 +100,8 @@ def trainer(package, system: str, solver: str, X: np.ndarray, y: np.ndarray):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("rev", help="git revision to compare the working tree with")
-    parser.add_argument("--system", choices=("estimator", "fit"), default="estimator")
+    parser.add_argument("--system", choices=("estimator", "fit", "xor-fit", "xor-step"),
+                        default="estimator")
     parser.add_argument("--solver", choices=("sgd", "adam"), default="sgd")
     parser.add_argument("--rows", type=int, default=12_800)
     parser.add_argument("--rounds", type=int, default=150)
@@ -103,12 +121,15 @@ def main() -> None:
                 start = time.perf_counter()
                 runs[name]()
                 times[name].append(time.perf_counter() - start)
-    steps = -(-args.rows // BATCH)
+    xor = args.system.startswith("xor")
+    steps = XOR_STEPS if xor else -(-args.rows // BATCH)
     a, b = (np.array(times[name]) for name in names)
     diff = (b - a) / steps * 1e6  # us a step the working tree saves (positive: it is faster)
     q1, med, q3 = np.percentile(diff, [25, 50, 75])
-    print(f"{args.system}, {args.solver}, float32, {args.rows:,} rows ({steps} steps of {BATCH}), "
-          f"{args.rounds} alternating rounds; same weights: {'yes' if same else 'NO'}")
+    task = (f"2-4-2 on XOR's 4 samples, float64, {steps} steps" if xor else
+            f"{args.solver}, float32, {args.rows:,} rows ({steps} steps of {BATCH})")
+    print(f"{args.system}, {task}, {args.rounds} alternating rounds; same weights: "
+          f"{'yes' if same else 'NO'}")
     for name in names:
         t = np.array(times[name])
         print(f"  {name:<14} best {t.min():.4f} s   median {np.median(t):.4f} s")

@@ -24,12 +24,13 @@ the two products that add to their output, ``gemm_tn`` (plain SGD's step) and th
 of ``matmul_add`` (``ADD_MIN_SIZE``), against NumPy's product followed by the update.
 
 Part 5: why Adam's element-wise passes stay on one core. NumPy runs a ufunc on one thread;
-Adam's update split in halves over two Python threads would use both cores. Timed alone,
-the split saves less than half (waking the worker and passing Python's GIL between the two
-threads cost tens of microseconds); right after a matrix product, as in training, it costs
-more than one thread, because OpenBLAS's worker thread keeps the second core busy polling
-for its next job for a while after every product: the CPU time that thread takes while the
-main thread sleeps is shown too (Linux only).
+Adam's update (its ten NumPy passes, as without glassnet._blas) split in halves over two
+Python threads would use both cores. Timed alone, the split saves less than half (likely the
+cost of waking the worker and of passing Python's GIL between the threads; not measured
+apart); right after a matrix product, as in training, it costs more than one thread, because
+OpenBLAS's worker thread keeps the second core busy polling for its next job for a while
+after every product: the CPU time each thread takes while the main thread sleeps is shown
+too (Linux only).
 
 ``--parts 4`` (comma-separated numbers) runs only the parts named.
 """
@@ -381,8 +382,10 @@ def second_core(rng: np.random.Generator, rounds: int = 2000) -> None:
     go, done = threading.Lock(), threading.Lock()
     go.acquire()
     done.acquire()
+    worker_id: list[int] = []
 
     def worker() -> None:
+        worker_id.append(threading.get_native_id())
         while True:
             go.acquire()
             passes(half, n)
@@ -393,7 +396,8 @@ def second_core(rng: np.random.Generator, rounds: int = 2000) -> None:
     def split() -> None:
         go.release()  # the worker takes the second half
         passes(0, half)
-        done.acquire()
+        if not done.acquire(timeout=10.0):  # the worker died: say so rather than hang
+            raise RuntimeError("profile_step part 5: the worker thread did not finish")
 
     x, d = rng.random((128, 784), np.float32), rng.random((128, 256), np.float32)
     dW = np.empty((784, 256), np.float32)
@@ -422,10 +426,12 @@ def second_core(rng: np.random.Generator, rounds: int = 2000) -> None:
     except (OSError, ValueError, AttributeError):
         print("  (the threads' CPU time needs Linux's /proc: not shown)")
         return
-    busy = sorted(after[t] - before.get(t, 0.0) for t in after)
-    print(f"  CPU seconds of each thread in the 0.5 s the main thread slept after one product: "
-          f"{', '.join(f'{t:.2f}' for t in busy)} (the worker thread of this part sleeps; "
-          f"any other is BLAS's)")
+    main_id = threading.get_native_id()
+    names = {str(main_id): "main thread", str(worker_id[0]): "this part's worker"}
+    print("  CPU seconds each thread took in the 0.5 s the main thread slept after one product:")
+    for task in sorted(after, key=lambda t: (t not in names, t)):
+        print(f"    {names.get(task, f'thread {task} (BLAS)'):<42} "
+              f"{after[task] - before.get(task, 0.0):8.2f}")
 
 
 def _median_us(calls: dict, rounds: int, before=None) -> dict[str, float]:
