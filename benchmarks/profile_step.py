@@ -268,7 +268,8 @@ def epoch_phases(X: np.ndarray, y: np.ndarray, rounds: int = 5) -> None:
 
 def product_call_cost(rng: np.random.Generator) -> None:
     """Part 4, first: what a small product costs through np.matmul and through np.dot (the
-    same BLAS routine; ``glassnet._blas.product``), at XOR's size and the loss layer's."""
+    same BLAS routine; ``glassnet._blas.product``), at XOR's size and the loss layer's; then
+    the two at the first layer's size, where np.dot is slower with a transposed ``x``."""
     print("\na product into an existing array, np.matmul against np.dot (_blas.product); "
           "best us per call")
     for (m, k, n), dtype in (((4, 2, 4), np.float64), ((4, 4, 2), np.float64),
@@ -285,6 +286,16 @@ def product_call_cost(rng: np.random.Generator) -> None:
                           lambda: np.matmul(ones, out, out=db)),
                          ("  1^T out, _blas.product", lambda: _blas.product(ones, out, db))):
             print(f"    {name:<42} {best_us(fn, number):8.2f}")
+    print("\nthe first layer's three products, 128 x 784 and 784 x 256, float32, np.matmul "
+          "against np.dot; median us per call, alternating")
+    x, W = rng.random((128, 784), np.float32), rng.random((784, 256), np.float32)
+    delta = rng.random((128, 256), np.float32)
+    z, dx, dW = np.empty_like(delta), np.empty_like(x), np.empty_like(W)
+    for title, args in (("z = x @ W (forward)", (x, W, z)),
+                        ("dx = delta @ W^T (Dense.backward: product)", (delta, W.T, dx)),
+                        ("dW = x^T @ delta (product_tn: np.matmul here)", (x.T, delta, dW))):
+        _show(title, _median_us({"np.matmul": lambda a=args: np.matmul(a[0], a[1], out=a[2]),
+                                 "np.dot": lambda a=args: np.dot(a[0], a[1], out=a[2])}, 300))
 
 
 def blas_against_numpy(rng: np.random.Generator, rounds: int = 300) -> None:

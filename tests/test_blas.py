@@ -398,3 +398,23 @@ def test_an_overflowing_product_raises_under_seterr_raise():
 def test_product_with_mismatched_shapes_names_them():
     with pytest.raises(ValueError, match=r"4.*5|5.*4"):
         _blas.product(np.ones((3, 4)), np.ones((5, 2)), np.empty((3, 2)))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n_out", [3, 200])  # 40 x 3 outputs take np.dot, 40 x 200 np.matmul
+def test_product_tn_gives_x_transposed_times_d(monkeypatch, dtype, n_out):
+    """``product_tn(x, d, out)`` is ``x^T @ d`` against np.matmul, bit for bit, on either
+    side of ``PRODUCT_TN_MAX_SIZE`` (lowered here so that both sides stay small), and np.dot
+    is called only below it."""
+    monkeypatch.setattr(_blas, "PRODUCT_TN_MAX_SIZE", 1000)
+    calls = []
+    dot = np.dot
+    monkeypatch.setattr(np, "dot", lambda *args, **kwargs: calls.append(1) or dot(*args,
+                                                                                 **kwargs))
+    rng = np.random.default_rng(2)
+    x, d = rng.standard_normal((50, 40)).astype(dtype), rng.standard_normal((50, n_out))
+    d = d.astype(dtype)
+    out = np.full((40, n_out), np.nan, dtype)
+    assert _blas.product_tn(x, d, out) is out
+    np.testing.assert_array_equal(out, np.matmul(x.T, d))
+    assert len(calls) == (1 if out.size < 1000 and _blas._DOT_SEES_SETERR else 0)

@@ -6,6 +6,7 @@
     gemm_tn(a, x, d, b, c)  c = a * x^T @ d + b * c
     matmul_add(x, w, b, c)  c = x @ w + b      (the bias b added to every row)
     product(a, b, out)      out = a @ b        (np.dot: half the cost of np.matmul's call)
+    product_tn(x, d, out)   out = x^T @ d      (product when small, else np.matmul)
 
 NumPy has no fused multiply-add: ``y += a * x`` is two passes over memory (a temporary, then
 the add), ``y = a * x + b * y`` three, and every ufunc runs on one core. OpenBLAS does each in
@@ -46,7 +47,7 @@ import sys
 import numpy as np
 
 __all__ = ["AVAILABLE", "ENABLED", "axpy", "axpby", "scal", "gemm_tn", "matmul_add",
-           "product"]
+           "product", "product_tn"]
 
 
 def _numpy_blas() -> str:
@@ -229,7 +230,7 @@ def gemm_tn(a: float, x: np.ndarray, d: np.ndarray, b: float, c: np.ndarray,
         routine(_ROW_MAJOR, _TRANS, _NO_TRANS, m, n, k, a, _address(x), m, _address(d), n,
                 b, _address(c), n)
         return
-    product(x.T, d, scratch)  # scratch = x^T @ d
+    product_tn(x, d, scratch)  # scratch = x^T @ d
     axpby(a, scratch, b, c)  # c = a * scratch + b * c
 
 
@@ -274,3 +275,17 @@ def product(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
     if _DOT_SEES_SETERR and a.dtype == b.dtype == out.dtype and out.flags.c_contiguous:
         return np.dot(a, b, out=out)  # out = a @ b
     return np.matmul(a, b, out=out)  # out = a @ b
+
+
+# From this many outputs ``product_tn`` takes np.matmul: with a transposed first operand np.dot
+# is a few percent slower at a network's sizes, where its cheaper call no longer matters
+# (``benchmarks/profile_step.py --parts 4``: 289 against 268 us for the first layer's weight
+# gradient, 784 x 256 outputs); below it, at XOR's size, the call is most of the product.
+PRODUCT_TN_MAX_SIZE = 1 << 14
+
+
+def product_tn(x: np.ndarray, d: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """``out = x^T @ d`` for ``x`` (k, m), ``d`` (k, n), ``out`` (m, n): a weight gradient."""
+    if out.size < PRODUCT_TN_MAX_SIZE:
+        return product(x.T, d, out)  # out = x^T @ d
+    return np.matmul(x.T, d, out=out)  # out = x^T @ d

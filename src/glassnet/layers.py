@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from ._blas import gemm_tn, matmul_add, product
+from ._blas import gemm_tn, matmul_add, product, product_tn
 from ._checks import as_rng, check_dtype, check_layer_sizes, check_probability, resolve
 from .init import INITIALISERS
 
@@ -157,7 +157,7 @@ class Dense(Layer):
         ones = self.buffer("ones", (len(delta),), delta.dtype, fill=1.0)
         product(ones, delta, self.db)  # db = sum of delta over the batch, as 1^T @ delta
         if sgd_step is None:
-            product(self.x.T, delta, self.dW)  # dW = x^T @ delta
+            product_tn(self.x, delta, self.dW)  # dW = x^T @ delta
         dx = None
         if input_grad:  # the first layer skips it: dL/dX is not needed there
             dx = self.buffer("dx", (len(delta), self.n_in), self.W.dtype)
