@@ -66,8 +66,8 @@ def load_revision(rev: str, folder: Path):
 
 
 def trainer(package, system: str, solver: str, X: np.ndarray, y: np.ndarray):
-    """One shuffled epoch of ``run.py``'s epoch case through the estimator or ``fit``;
-    returns the weights."""
+    """One shuffled epoch of ``run.py``'s epoch case through the estimator or ``fit``, or
+    ``XOR_STEPS`` steps of its XOR case (``xor-fit``, ``xor-step``); returns the weights."""
     lr = LR[solver]
 
     def run() -> list[np.ndarray]:

@@ -345,17 +345,23 @@ def test_product_gives_np_matmuls_values(dtype, layout, shapes):
 
 
 def test_product_takes_np_matmul_for_what_np_dot_refuses():
-    """np.dot takes only operands of one dtype into a C-ordered output of that dtype: a
-    Fortran-ordered or strided output, a float64 product into float32 (cast as np.matmul
-    casts) and mixed float32 and float64 operands still get np.matmul's values, written into
-    the same kind of output."""
+    """np.dot takes only operands of one dtype, in native byte order, into a C-ordered output
+    of that dtype: a Fortran-ordered or strided output, a float64 product into float32 (cast
+    as np.matmul casts), mixed float32 and float64 operands and byte-swapped float64 arrays
+    still get np.matmul's values, written into the same kind of output."""
     rng = np.random.default_rng(1)
     a, b = rng.standard_normal((6, 5)), rng.standard_normal((5, 4))
+    swapped = np.dtype(np.float64).newbyteorder()  # float64, not in this machine's byte order
     outputs = [lambda: np.full((6, 4), np.nan, order="F"),
                lambda: np.full((6, 4), np.nan, np.float32),
                lambda: np.full((6, 8), np.nan)[:, ::2],
-               lambda: np.full((6, 4), np.nan)]
-    for (x, y), make_out in zip([(a, b), (a, b), (a, b), (a.astype(np.float32), b)], outputs):
+               lambda: np.full((6, 4), np.nan),
+               lambda: np.full((6, 4), np.nan, np.float32),
+               lambda: np.full((6, 4), np.nan, swapped)]
+    pairs = [(a, b), (a, b), (a, b), (a.astype(np.float32), b),
+             (a.astype(np.float32), b),  # b's dtype alone differs from out's
+             (a.astype(swapped), b.astype(swapped))]
+    for (x, y), make_out in zip(pairs, outputs):
         out, expected = make_out(), make_out()
         _blas.product(x, y, out)
         np.testing.assert_array_equal(out, np.matmul(x, y, out=expected))
@@ -418,3 +424,18 @@ def test_product_tn_gives_x_transposed_times_d(monkeypatch, dtype, n_out):
     assert _blas.product_tn(x, d, out) is out
     np.testing.assert_array_equal(out, np.matmul(x.T, d))
     assert len(calls) == (1 if out.size < 1000 and _blas._DOT_SEES_SETERR else 0)
+
+
+def test_product_tn_takes_np_matmul_from_product_tn_max_size_on(monkeypatch):
+    """At exactly ``PRODUCT_TN_MAX_SIZE`` outputs np.matmul is taken, one below np.dot."""
+    calls = []
+    dot = np.dot
+    monkeypatch.setattr(np, "dot", lambda *args, **kwargs: calls.append(1) or dot(*args,
+                                                                                 **kwargs))
+    monkeypatch.setattr(_blas, "PRODUCT_TN_MAX_SIZE", 12)
+    x, d = np.ones((5, 3)), np.ones((5, 4))
+    _blas.product_tn(x, d, np.empty((3, 4)))  # 12 outputs
+    assert calls == []
+    monkeypatch.setattr(_blas, "PRODUCT_TN_MAX_SIZE", 13)
+    _blas.product_tn(x, d, np.empty((3, 4)))
+    assert len(calls) == (1 if _blas._DOT_SEES_SETERR else 0)

@@ -5,7 +5,7 @@
     scal(a, y)              y = a * y
     gemm_tn(a, x, d, b, c)  c = a * x^T @ d + b * c
     matmul_add(x, w, b, c)  c = x @ w + b      (the bias b added to every row)
-    product(a, b, out)      out = a @ b        (np.dot: half the cost of np.matmul's call)
+    product(a, b, out)      out = a @ b        (np.dot where it applies: a cheaper call)
     product_tn(x, d, out)   out = x^T @ d      (product when small, else np.matmul)
 
 NumPy has no fused multiply-add: ``y += a * x`` is two passes over memory (a temporary, then
@@ -268,11 +268,14 @@ def product(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
     and their transposes) they give the same bits, but a call to ``np.dot`` costs about
     0.45 us against ``np.matmul``'s 0.9 (``benchmarks/profile_step.py --parts 4``). At XOR's
     size a training step makes seven such products, each costing little more than the call.
-    ``np.dot`` takes only operands of one dtype into a C-contiguous ``out`` of that dtype;
-    anything else goes to ``np.matmul``, which casts as NumPy does. (For a strided operand
-    the two may copy it differently and round differently in the last place.)
+    ``np.dot`` is taken from NumPy 2.3 (see ``_DOT_SEES_SETERR``), for operands of one
+    dtype, in native byte order, into a C-contiguous ``out`` of that dtype: the only ``out``
+    it accepts. Anything else goes to ``np.matmul``, which casts as NumPy does. (For a
+    strided operand the two may copy it differently and round differently in the last
+    place.)
     """
-    if _DOT_SEES_SETERR and a.dtype == b.dtype == out.dtype and out.flags.c_contiguous:
+    if (_DOT_SEES_SETERR and a.dtype == b.dtype == out.dtype and out.dtype.isnative
+            and out.flags.c_contiguous):
         return np.dot(a, b, out=out)  # out = a @ b
     return np.matmul(a, b, out=out)  # out = a @ b
 
