@@ -319,6 +319,19 @@ def _operand(rng, shape, dtype, layout):
     return wide[:, ::2]
 
 
+@pytest.fixture
+def dot_calls(monkeypatch) -> list:
+    """The np.dot calls made while the test runs, one entry each (np.dot itself still runs)."""
+    calls = []
+    dot = np.dot
+
+    def counting_dot(*args, **kwargs):
+        calls.append(args)
+        return dot(*args, **kwargs)
+    monkeypatch.setattr(np, "dot", counting_dot)
+    return calls
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("layout", ["C", "F", "transposed", "strided"])
 @pytest.mark.parametrize("shapes", [((4, 2), (2, 4)), ((128, 33), (33, 7)), ((5,), (5, 3)),
@@ -370,21 +383,17 @@ def test_product_takes_np_matmul_for_what_np_dot_refuses():
 @pytest.mark.skipif(not _blas._DOT_SEES_SETERR,
                     reason="np.dot reports floating-point errors from NumPy 2.3: before that "
                            "product always takes np.matmul")
-def test_product_takes_np_dot_for_one_dtype_into_a_c_ordered_output(monkeypatch):
+def test_product_takes_np_dot_for_one_dtype_into_a_c_ordered_output(dot_calls):
     """The fast path is taken where it can be: operands of one dtype into a C-contiguous
     output of that dtype, and only there."""
-    calls = []
-    dot = np.dot
-    monkeypatch.setattr(np, "dot", lambda *args, **kwargs: calls.append(1) or dot(*args,
-                                                                                 **kwargs))
     a, b = np.ones((3, 2), np.float32), np.ones((2, 4), np.float32)
     _blas.product(a, b, np.empty((3, 4), np.float32))
     _blas.product(np.ones(3, np.float32), a, np.empty(2, np.float32))
-    assert len(calls) == 2
+    assert len(dot_calls) == 2
     _blas.product(a, b, np.empty((3, 4), np.float64))
     _blas.product(a, b, np.empty((3, 4), np.float32, order="F"))
     _blas.product(a, b.astype(np.float64), np.empty((3, 4), np.float64))
-    assert len(calls) == 2
+    assert len(dot_calls) == 2
 
 
 def test_an_overflowing_product_raises_under_seterr_raise():
@@ -408,34 +417,26 @@ def test_product_with_mismatched_shapes_names_them():
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("n_out", [3, 200])  # 40 x 3 outputs take np.dot, 40 x 200 np.matmul
-def test_product_tn_gives_x_transposed_times_d(monkeypatch, dtype, n_out):
+def test_product_tn_gives_x_transposed_times_d(monkeypatch, dot_calls, dtype, n_out):
     """``product_tn(x, d, out)`` is ``x^T @ d`` against np.matmul, bit for bit, on either
     side of ``PRODUCT_TN_MAX_SIZE`` (lowered here so that both sides stay small), and np.dot
     is called only below it."""
     monkeypatch.setattr(_blas, "PRODUCT_TN_MAX_SIZE", 1000)
-    calls = []
-    dot = np.dot
-    monkeypatch.setattr(np, "dot", lambda *args, **kwargs: calls.append(1) or dot(*args,
-                                                                                 **kwargs))
     rng = np.random.default_rng(2)
     x, d = rng.standard_normal((50, 40)).astype(dtype), rng.standard_normal((50, n_out))
     d = d.astype(dtype)
     out = np.full((40, n_out), np.nan, dtype)
     assert _blas.product_tn(x, d, out) is out
     np.testing.assert_array_equal(out, np.matmul(x.T, d))
-    assert len(calls) == (1 if out.size < 1000 and _blas._DOT_SEES_SETERR else 0)
+    assert len(dot_calls) == (1 if out.size < 1000 and _blas._DOT_SEES_SETERR else 0)
 
 
-def test_product_tn_takes_np_matmul_from_product_tn_max_size_on(monkeypatch):
+def test_product_tn_takes_np_matmul_from_product_tn_max_size_on(monkeypatch, dot_calls):
     """At exactly ``PRODUCT_TN_MAX_SIZE`` outputs np.matmul is taken, one below np.dot."""
-    calls = []
-    dot = np.dot
-    monkeypatch.setattr(np, "dot", lambda *args, **kwargs: calls.append(1) or dot(*args,
-                                                                                 **kwargs))
     monkeypatch.setattr(_blas, "PRODUCT_TN_MAX_SIZE", 12)
     x, d = np.ones((5, 3)), np.ones((5, 4))
     _blas.product_tn(x, d, np.empty((3, 4)))  # 12 outputs
-    assert calls == []
+    assert dot_calls == []
     monkeypatch.setattr(_blas, "PRODUCT_TN_MAX_SIZE", 13)
     _blas.product_tn(x, d, np.empty((3, 4)))
-    assert len(calls) == (1 if _blas._DOT_SEES_SETERR else 0)
+    assert len(dot_calls) == (1 if _blas._DOT_SEES_SETERR else 0)
