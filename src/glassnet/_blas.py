@@ -16,7 +16,10 @@ runs both paths) Adam's update took ~242-304 us a step instead of ~278-384 (seve
 instead of ten). Nor can ``np.matmul`` add its product to an existing matrix, which BLAS's
 ``gemm`` does as it writes it: plain SGD takes its whole step ``W = (1 - lr * l2) W - x^T
 (lr * delta)`` in the product that would have made the gradient (``Dense.backward``), and a
-large layer's product adds itself to its bias (``Dense.forward``).
+large layer's product adds itself to its bias (``Dense.forward``). The other products go
+through ``product`` (``np.dot`` where it takes the operands, for its cheaper call) and
+``product_tn``, which keeps ``np.matmul`` for a weight gradient from ``PRODUCT_TN_MAX_SIZE``
+entries.
 
 Found for NumPy's own wheels, which ship OpenBLAS as "scipy-openblas" (symbols
 ``scipy_cblas_saxpy64_``, 64-bit integers; ``..._saxpy`` with 32-bit ones). On Linux only a
