@@ -32,6 +32,16 @@ OpenBLAS's worker thread keeps the second core busy polling for its next job for
 after every product: the CPU time each thread takes while the main thread sleeps is shown
 too (Linux only).
 
+Part 6: Adam's update pass by pass, as ``glassnet.optim.Adam`` takes it (three passes in
+BLAS, four in NumPy), each pass timed on its own inside the sequence that follows a step's
+eight matrix products;
+then the square root against a division of the same size, and the SIMD loop NumPy picked on
+this CPU for each of Adam's ufuncs (``np.sqrt`` may run a narrower loop than ``np.divide``);
+last, the update as a share of the floor's eight products. (In some processes, the machine's
+slow phases, the multiply, the first write to the scratch array after the products, took
+200-340 us instead of about 25, with a best near 23, and the products about 30 % longer;
+the cause is not measured here.)
+
 ``--parts 4`` (comma-separated numbers) runs only the parts named.
 """
 
@@ -55,11 +65,11 @@ def best_us(fn, number: int = 300, repeat: int = 7) -> float:
 def main() -> None:
     import argparse
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--parts", default="1,2,3,4,5",
+    parser.add_argument("--parts", default="1,2,3,4,5,6",
                         help="which parts to run (default: all)")
     parts = {part.strip() for part in parser.parse_args().parts.split(",")}
-    if not parts <= {"1", "2", "3", "4", "5"}:
-        parser.error(f"--parts takes numbers 1-5, got {sorted(parts)}")
+    if not parts <= {"1", "2", "3", "4", "5", "6"}:
+        parser.error(f"--parts takes numbers 1-6, got {sorted(parts)}")
     rng = np.random.default_rng(0)
     X = (rng.standard_normal((60_000, 784), dtype=np.float32) if parts & {"1", "2", "3"}
          else None)  # 188 MB: only for the parts that use it
@@ -74,6 +84,8 @@ def main() -> None:
         blas_against_numpy(rng)
     if "5" in parts:
         second_core(rng)
+    if "6" in parts:
+        adam_passes(rng)
 
 
 def pieces_alone(X: np.ndarray, rng: np.random.Generator) -> None:
@@ -443,6 +455,83 @@ def second_core(rng: np.random.Generator, rounds: int = 2000) -> None:
     for task in sorted(after, key=lambda t: (t not in names, t)):
         print(f"    {names.get(task, f'thread {task} (BLAS)'):<42} "
               f"{after[task] - before.get(task, 0.0):8.2f}")
+
+
+def simd_loop(ufunc: np.ufunc, types: str) -> str:
+    """The SIMD level of the loop NumPy dispatched for ``ufunc`` on these operand types (e.g.
+    "ff" for float32 in, float32 out), from NumPy's dispatch table (NumPy 2; else "unknown")."""
+    try:
+        from numpy._core._multiarray_umath import __cpu_targets_info__ as targets
+    except ImportError:
+        return "unknown (this NumPy does not publish its dispatch table)"
+    return str(targets.get(ufunc.__name__, {}).get(types, {}).get("current", "unknown"))
+
+
+def adam_passes(rng: np.random.Generator, rounds: int = 300) -> None:
+    """Part 6: Adam's update pass by pass (glassnet.optim.Adam's equations and calls), each
+    pass timed inside the sequence that follows a step's products, as in training; then the
+    square root against a division, the SIMD loops, and the update against the floor."""
+    n = 235_146
+    g = (rng.standard_normal(n) * 1e-3).astype(np.float32)
+    M, V, p = (g * 10).astype(np.float32), (g * g * 1000).astype(np.float32), g * 100
+    w = np.empty_like(g)
+    a, c = 1e-9, 1e-7  # the step's coefficients, small enough to keep p in range
+    passes = {  # the update of Adam._update, with its BLAS calls (see glassnet._blas)
+        "M = beta1 M + g (axpby)": lambda: _blas.axpby(1.0, g, 0.9, M, scratch=w),
+        "w = g g (np.multiply)": lambda: np.multiply(g, g, out=w),
+        "V = beta2 V + w (axpby)": lambda: _blas.axpby(1.0, w, 0.999, V),
+        "w = sqrt(V) (np.sqrt)": lambda: np.sqrt(V, out=w),
+        "w = w + eps (np.add)": lambda: np.add(w, c, out=w),
+        "w = M / w (np.divide)": lambda: np.divide(M, w, out=w),
+        "p = p - a w (axpy)": lambda: _blas.axpy(-a, w, p, scratch=w),
+    }
+    sizes = [(128, 784, 256), (128, 256, 128), (128, 128, 10)]  # batch, n_in, n_out
+    acts = [rng.random((m, k), np.float32) for m, k, _ in sizes]  # each layer's input
+    Ws = [rng.random((k, n_), np.float32) for _, k, n_ in sizes]
+    outs = [np.empty((m, n_), np.float32) for m, _, n_ in sizes]  # z, and then delta
+    dWs, dxs = [np.empty_like(W) for W in Ws], [np.empty_like(a_) for a_ in acts]
+
+    def products():  # the floor's eight: three forward, three weight and two input gradients
+        for a_, W, o in zip(acts, Ws, outs):
+            np.matmul(a_, W, out=o)
+        for a_, o, dW_ in zip(acts, outs, dWs):
+            np.matmul(a_.T, o, out=dW_)
+        for o, W, dx in list(zip(outs, Ws, dxs))[1:]:
+            np.matmul(o, W.T, out=dx)
+
+    times: dict = {name: [] for name in passes}
+    for _ in range(rounds):
+        products()  # as in training: a step's products come before the update
+        for name, fn in passes.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    medians = {name: 1e6 * float(np.median(ts)) for name, ts in times.items()}
+    bests = {name: 1e6 * min(ts) for name, ts in times.items()}
+    blas = "BLAS" if _blas.AVAILABLE else "NumPy: NumPy's OpenBLAS not found"
+    print(f"\nAdam's update pass by pass over {n:,} float32 entries ({blas}), each pass timed "
+          f"in the sequence after a step's products; us per pass, median and best")
+    for name in passes:
+        print(f"  {name:<44} {medians[name]:8.1f} {bests[name]:8.1f}")
+    update = sum(medians.values())
+    print(f"  {'the whole update (sum)':<44} {update:8.1f} {sum(bests.values()):8.1f}")
+    alone = {"np.sqrt(V)": lambda: np.sqrt(V, out=w),
+             "  np.power(V, 0.5)": lambda: np.power(V, 0.5, out=w),
+             "  a division of the same size, M / V": lambda: np.divide(M, V, out=w),
+             "  a multiplication, g g": lambda: np.multiply(g, g, out=w)}
+    print("\nthe square root against other passes of the same size; best us per call")
+    for name, fn in alone.items():
+        print(f"  {name:<44} {best_us(fn, 200):8.1f}")
+    print("the SIMD loop NumPy runs for each (float32; from its dispatch table):")
+    for ufunc, types in ((np.sqrt, "ff"), (np.power, "fff"), (np.divide, "fff"),
+                         (np.multiply, "fff"), (np.add, "fff")):
+        print(f"  {ufunc.__name__:<12} {simd_loop(ufunc, types)}")
+    floor = best_us(products, 100)
+    root, division = medians["w = sqrt(V) (np.sqrt)"], medians["w = M / w (np.divide)"]
+    print(f"\nthe floor's eight products of one step, best: {floor:.1f} us; Adam's update is "
+          f"{update / floor:.2f} of it, its square root alone {root / floor:.2f}; with the "
+          f"square root at the division's cost the update would be "
+          f"{(update - root + division) / floor:.2f}")
 
 
 def _median_us(calls: dict, rounds: int, before=None) -> dict[str, float]:
