@@ -34,13 +34,13 @@ too (Linux only).
 
 Part 6: Adam's update pass by pass, as ``glassnet.optim.Adam`` takes it (three passes in
 BLAS, four in NumPy), each pass timed on its own inside the sequence that follows a step's
-eight matrix products;
-then the square root against a division of the same size, and the SIMD loop NumPy picked on
-this CPU for each of Adam's ufuncs (``np.sqrt`` may run a narrower loop than ``np.divide``);
-last, the update as a share of the floor's eight products. (In some processes, the machine's
-slow phases, the multiply, the first write to the scratch array after the products, took
-200-340 us instead of about 25, with a best near 23, and the products about 30 % longer;
-the cause is not measured here.)
+eight matrix products; then the square root against a division of the same size, and the
+SIMD loop NumPy picked on this CPU for each of Adam's ufuncs (``np.sqrt`` may run a narrower
+loop than ``np.divide``); then the update as a share of the floor's eight products; last,
+torch's Adam step on as many parameters with one and two threads (when torch is installed).
+(In some processes, the machine's slow phases, the multiply, the first write to the scratch
+array after the products, took 200-340 us instead of about 25, with a best near 23, and the
+products about 30 % longer; the cause is not measured here.)
 
 ``--parts 4`` (comma-separated numbers) runs only the parts named.
 """
@@ -532,6 +532,35 @@ def adam_passes(rng: np.random.Generator, rounds: int = 300) -> None:
           f"{update / floor:.2f} of it, its square root alone {root / floor:.2f}; with the "
           f"square root at the division's cost the update would be "
           f"{(update - root + division) / floor:.2f}")
+    torch_adam(g, rounds)
+
+
+def torch_adam(g: np.ndarray, rounds: int) -> None:
+    """Part 6, end: torch's Adam step (its default CPU path) over as many parameters, with one
+    and with two intra-op threads: torch splits each element-wise op over its threads."""
+    try:
+        import torch
+    except ImportError:
+        print("torch's Adam step: torch is not installed (pip install torch), not timed")
+        return
+    param = torch.zeros(g.size, dtype=torch.float32, requires_grad=True)
+    param.grad = torch.from_numpy(g.copy())
+    opt = torch.optim.Adam([param], lr=1e-9)
+    threads = torch.get_num_threads()
+    print(f"torch {torch.__version__}'s Adam step over {g.size:,} float32 parameters; "
+          f"median us per step")
+    try:
+        for n_threads in (1, 2):
+            torch.set_num_threads(n_threads)
+            times = []
+            for _ in range(rounds):
+                start = time.perf_counter()
+                opt.step()
+                times.append(time.perf_counter() - start)
+            print(f"  {n_threads} thread{'s' if n_threads > 1 else ''}: "
+                  f"{1e6 * float(np.median(times)):8.1f}")
+    finally:
+        torch.set_num_threads(threads)
 
 
 def _median_us(calls: dict, rounds: int, before=None) -> dict[str, float]:
