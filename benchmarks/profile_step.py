@@ -23,24 +23,7 @@ where ``scal`` and ``axpby`` are worth calling (``SCAL_MIN_SIZE``, ``AXPBY_MAX_S
 the two products that add to their output, ``gemm_tn`` (plain SGD's step) and the bias add
 of ``matmul_add`` (``ADD_MIN_SIZE``), against NumPy's product followed by the update.
 
-Part 5: why Adam's element-wise passes stay on one core. NumPy runs a ufunc on one thread;
-Adam's update (its ten NumPy passes, as without glassnet._blas) split in halves over two
-Python threads would use both cores. Timed alone, the split saves less than half (likely the
-cost of waking the worker and of passing Python's GIL between the threads; not measured
-apart); right after a matrix product, as in training, it costs more than one thread, because
-OpenBLAS's worker thread keeps the second core busy polling for its next job for a while
-after every product: the CPU time each thread takes while the main thread sleeps is shown
-too (Linux only).
-
-Part 6: Adam's update pass by pass, as ``glassnet.optim.Adam`` takes it (three passes in
-BLAS, four in NumPy), each pass timed on its own inside the sequence that follows a step's
-eight matrix products; then the square root against a division of the same size, and the
-SIMD loop NumPy picked on this CPU for each of Adam's ufuncs (``np.sqrt`` may run a narrower
-loop than ``np.divide``); then the update as a share of the floor's eight products; last,
-torch's Adam step on as many parameters with one and two threads (when torch is installed).
-(In some processes, the machine's slow phases, the multiply, the first write to the scratch
-array after the products, took 200-340 us instead of about 25, with a best near 23, and the
-products about 30 % longer; the cause is not measured here.)
+Adam's update, pass by pass, and why it stays on one core: ``benchmarks/profile_adam.py``.
 
 ``--parts 4`` (comma-separated numbers) runs only the parts named.
 """
@@ -65,11 +48,11 @@ def best_us(fn, number: int = 300, repeat: int = 7) -> float:
 def main() -> None:
     import argparse
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--parts", default="1,2,3,4,5,6",
+    parser.add_argument("--parts", default="1,2,3,4",
                         help="which parts to run (default: all)")
     parts = {part.strip() for part in parser.parse_args().parts.split(",")}
-    if not parts <= {"1", "2", "3", "4", "5", "6"}:
-        parser.error(f"--parts takes numbers 1-6, got {sorted(parts)}")
+    if not parts <= {"1", "2", "3", "4"}:
+        parser.error(f"--parts takes numbers 1-4, got {sorted(parts)}")
     rng = np.random.default_rng(0)
     X = (rng.standard_normal((60_000, 784), dtype=np.float32) if parts & {"1", "2", "3"}
          else None)  # 188 MB: only for the parts that use it
@@ -82,10 +65,6 @@ def main() -> None:
     if "4" in parts:
         product_call_cost(rng)
         blas_against_numpy(rng)
-    if "5" in parts:
-        second_core(rng)
-    if "6" in parts:
-        adam_passes(rng)
 
 
 def pieces_alone(X: np.ndarray, rng: np.random.Generator) -> None:
@@ -376,191 +355,6 @@ def products_with_addend(rng: np.random.Generator, rounds: int) -> None:
         choice = "gemm" if z.size >= _blas.ADD_MIN_SIZE else "NumPy"
         _show(f"bias add, {m} x {k} @ {k} x {n} (matmul_add's choice: {choice})",
               _median_us(calls, rounds))
-
-
-def second_core(rng: np.random.Generator, rounds: int = 2000) -> None:
-    """Part 5: Adam's update over all 235,146 parameters in NumPy's ten passes on one thread,
-    and split in halves over two (a worker thread takes the second half, woken by a lock),
-    each timed alone and right after a matrix product; then what OpenBLAS's threads do
-    after one product."""
-    import threading
-    n = 235_146
-    g, m, v, p = (rng.random(n, np.float32) for _ in range(4))
-    w = np.empty_like(v)
-    half = n // 2
-
-    def passes(lo: int, hi: int) -> None:  # Adam's step on entries [lo, hi), as in NumPy
-        gs, ms, vs, ps, ws = g[lo:hi], m[lo:hi], v[lo:hi], p[lo:hi], w[lo:hi]
-        ms *= 0.9
-        ms += gs  # M = beta1 M + g
-        np.multiply(gs, gs, out=ws)
-        vs *= 0.999
-        vs += ws  # V = beta2 V + g g
-        np.sqrt(vs, out=ws)
-        ws += 1e-8
-        np.divide(ms, ws, out=ws)
-        ws *= -1e-9  # values that keep p in range over many calls
-        ps += ws  # p = p - a M / (sqrt(V) + eps)
-
-    go, done = threading.Lock(), threading.Lock()
-    go.acquire()
-    done.acquire()
-    worker_id: list[int] = []
-
-    def worker() -> None:
-        worker_id.append(threading.get_native_id())
-        while True:
-            go.acquire()
-            passes(half, n)
-            done.release()
-
-    threading.Thread(target=worker, daemon=True).start()
-
-    def split() -> None:
-        go.release()  # the worker takes the second half
-        passes(0, half)
-        if not done.acquire(timeout=10.0):  # the worker died: say so rather than hang
-            raise RuntimeError("profile_step part 5: the worker thread did not finish")
-
-    x, d = rng.random((128, 784), np.float32), rng.random((128, 256), np.float32)
-    dW = np.empty((784, 256), np.float32)
-    calls = {"one thread": lambda: passes(0, n), "  two threads, half each": split}
-    print(f"\nAdam's update in NumPy (ten passes) over {n:,} float32 entries; median us per "
-          f"call")
-    _show("alone", _median_us(calls, rounds))
-    _show("right after a product (dW = x^T d, 128 x 784 x 256), as in training",
-          _median_us(calls, rounds, before=lambda: np.matmul(x.T, d, out=dW)))
-    tasks = "/proc/self/task"
-    try:
-        import os
-        ticks = os.sysconf("SC_CLK_TCK")
-
-        def cpu_seconds() -> dict[str, float]:  # per thread: user + system time
-            out = {}
-            for task in os.listdir(tasks):
-                with open(f"{tasks}/{task}/stat") as f:
-                    fields = f.read().rsplit(")", 1)[1].split()
-                out[task] = (int(fields[11]) + int(fields[12])) / ticks
-            return out
-        np.matmul(x.T, d, out=dW)
-        before = cpu_seconds()
-        time.sleep(0.5)
-        after = cpu_seconds()
-    except (OSError, ValueError, AttributeError):
-        print("  (the threads' CPU time needs Linux's /proc: not shown)")
-        return
-    main_id = threading.get_native_id()
-    names = {str(main_id): "main thread", str(worker_id[0]): "this part's worker"}
-    print("  CPU seconds each thread took in the 0.5 s the main thread slept after one product:")
-    for task in sorted(after, key=lambda t: (t not in names, t)):
-        print(f"    {names.get(task, f'thread {task} (BLAS)'):<42} "
-              f"{after[task] - before.get(task, 0.0):8.2f}")
-
-
-def simd_loop(ufunc: np.ufunc, types: str) -> str:
-    """The SIMD level of the loop NumPy dispatched for ``ufunc`` on these operand types (e.g.
-    "ff" for float32 in, float32 out), from NumPy's dispatch table (NumPy 2; else "unknown")."""
-    try:
-        from numpy._core._multiarray_umath import __cpu_targets_info__ as targets
-    except ImportError:
-        return "unknown (this NumPy does not publish its dispatch table)"
-    return str(targets.get(ufunc.__name__, {}).get(types, {}).get("current", "unknown"))
-
-
-def adam_passes(rng: np.random.Generator, rounds: int = 300) -> None:
-    """Part 6: Adam's update pass by pass (glassnet.optim.Adam's equations and calls), each
-    pass timed inside the sequence that follows a step's products, as in training; then the
-    square root against a division, the SIMD loops, and the update against the floor."""
-    n = 235_146
-    g = (rng.standard_normal(n) * 1e-3).astype(np.float32)
-    M, V, p = (g * 10).astype(np.float32), (g * g * 1000).astype(np.float32), g * 100
-    w = np.empty_like(g)
-    a, c = 1e-9, 1e-7  # the step's coefficients, small enough to keep p in range
-    passes = {  # the update of Adam._update, with its BLAS calls (see glassnet._blas)
-        "M = beta1 M + g (axpby)": lambda: _blas.axpby(1.0, g, 0.9, M, scratch=w),
-        "w = g g (np.multiply)": lambda: np.multiply(g, g, out=w),
-        "V = beta2 V + w (axpby)": lambda: _blas.axpby(1.0, w, 0.999, V),
-        "w = sqrt(V) (np.sqrt)": lambda: np.sqrt(V, out=w),
-        "w = w + eps (np.add)": lambda: np.add(w, c, out=w),
-        "w = M / w (np.divide)": lambda: np.divide(M, w, out=w),
-        "p = p - a w (axpy)": lambda: _blas.axpy(-a, w, p, scratch=w),
-    }
-    sizes = [(128, 784, 256), (128, 256, 128), (128, 128, 10)]  # batch, n_in, n_out
-    acts = [rng.random((m, k), np.float32) for m, k, _ in sizes]  # each layer's input
-    Ws = [rng.random((k, n_), np.float32) for _, k, n_ in sizes]
-    outs = [np.empty((m, n_), np.float32) for m, _, n_ in sizes]  # z, and then delta
-    dWs, dxs = [np.empty_like(W) for W in Ws], [np.empty_like(a_) for a_ in acts]
-
-    def products():  # the floor's eight: three forward, three weight and two input gradients
-        for a_, W, o in zip(acts, Ws, outs):
-            np.matmul(a_, W, out=o)
-        for a_, o, dW_ in zip(acts, outs, dWs):
-            np.matmul(a_.T, o, out=dW_)
-        for o, W, dx in list(zip(outs, Ws, dxs))[1:]:
-            np.matmul(o, W.T, out=dx)
-
-    times: dict = {name: [] for name in passes}
-    for _ in range(rounds):
-        products()  # as in training: a step's products come before the update
-        for name, fn in passes.items():
-            start = time.perf_counter()
-            fn()
-            times[name].append(time.perf_counter() - start)
-    medians = {name: 1e6 * float(np.median(ts)) for name, ts in times.items()}
-    bests = {name: 1e6 * min(ts) for name, ts in times.items()}
-    blas = "BLAS" if _blas.AVAILABLE else "NumPy: NumPy's OpenBLAS not found"
-    print(f"\nAdam's update pass by pass over {n:,} float32 entries ({blas}), each pass timed "
-          f"in the sequence after a step's products; us per pass, median and best")
-    for name in passes:
-        print(f"  {name:<44} {medians[name]:8.1f} {bests[name]:8.1f}")
-    update = sum(medians.values())
-    print(f"  {'the whole update (sum)':<44} {update:8.1f} {sum(bests.values()):8.1f}")
-    alone = {"np.sqrt(V)": lambda: np.sqrt(V, out=w),
-             "  np.power(V, 0.5)": lambda: np.power(V, 0.5, out=w),
-             "  a division of the same size, M / V": lambda: np.divide(M, V, out=w),
-             "  a multiplication, g g": lambda: np.multiply(g, g, out=w)}
-    print("\nthe square root against other passes of the same size; best us per call")
-    for name, fn in alone.items():
-        print(f"  {name:<44} {best_us(fn, 200):8.1f}")
-    print("the SIMD loop NumPy runs for each (float32; from its dispatch table):")
-    for ufunc, types in ((np.sqrt, "ff"), (np.power, "fff"), (np.divide, "fff"),
-                         (np.multiply, "fff"), (np.add, "fff")):
-        print(f"  {ufunc.__name__:<12} {simd_loop(ufunc, types)}")
-    floor = best_us(products, 100)
-    root, division = medians["w = sqrt(V) (np.sqrt)"], medians["w = M / w (np.divide)"]
-    print(f"\nthe floor's eight products of one step, best: {floor:.1f} us; Adam's update is "
-          f"{update / floor:.2f} of it, its square root alone {root / floor:.2f}; with the "
-          f"square root at the division's cost the update would be "
-          f"{(update - root + division) / floor:.2f}")
-    torch_adam(g, rounds)
-
-
-def torch_adam(g: np.ndarray, rounds: int) -> None:
-    """Part 6, end: torch's Adam step (its default CPU path) over as many parameters, with one
-    and with two intra-op threads: torch splits each element-wise op over its threads."""
-    try:
-        import torch
-    except ImportError:
-        print("torch's Adam step: torch is not installed (pip install torch), not timed")
-        return
-    param = torch.zeros(g.size, dtype=torch.float32, requires_grad=True)
-    param.grad = torch.from_numpy(g.copy())
-    opt = torch.optim.Adam([param], lr=1e-9)
-    threads = torch.get_num_threads()
-    print(f"torch {torch.__version__}'s Adam step over {g.size:,} float32 parameters; "
-          f"median us per step")
-    try:
-        for n_threads in (1, 2):
-            torch.set_num_threads(n_threads)
-            times = []
-            for _ in range(rounds):
-                start = time.perf_counter()
-                opt.step()
-                times.append(time.perf_counter() - start)
-            print(f"  {n_threads} thread{'s' if n_threads > 1 else ''}: "
-                  f"{1e6 * float(np.median(times)):8.1f}")
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _median_us(calls: dict, rounds: int, before=None) -> dict[str, float]:
