@@ -1,6 +1,6 @@
 """Where Adam's update goes, pass by pass, and why it stays on one core.
 
-Run:  python benchmarks/profile_adam.py             # about 30 seconds on 2 cores
+Run:  python benchmarks/profile_adam.py             # about 15 seconds on 2 cores
       python benchmarks/profile_adam.py --parts 1   # only the parts named
 
 The update of run.py's epoch case: the 784-256-128-10 float32 network's 235,146 parameters,
@@ -16,7 +16,7 @@ dispatched for each (``numpy.lib.introspect``, NumPy 2). Last, the passes back t
 without the products between them, with OpenBLAS's two threads and limited to one
 (threadpoolctl): OpenBLAS splits the step's ``axpy`` over its two threads, so the worker
 thread reads half of the scratch array, and the next round's multiply writes that array
-again.
+again. As a control the same multiply also writes a second array that no BLAS call reads.
 Part 2: why NumPy's passes stay on one core. NumPy runs a ufunc on one thread; the update (in
 its ten NumPy passes, as without glassnet._blas) split in halves over two Python threads
 would use both cores. Timed alone, the split saves less than half (likely the cost of waking
@@ -24,9 +24,10 @@ the worker and of passing Python's GIL between the threads; not measured apart);
 a matrix product, as in training, it costs more than one thread, because OpenBLAS's worker
 thread keeps the second core busy polling for its next job for a while after every product:
 the CPU time each thread takes while the main thread sleeps is shown too (Linux only). Then,
-when torch is installed, glassnet's ``Adam.step`` against torch's (its default CPU path) on
-one and on two threads, each after the same products done by its own library, alternating:
-torch splits each element-wise op over its threads.
+when torch is installed, glassnet's ``Adam.step`` (one flat array) against torch's (its
+default CPU path) on one and on two threads, each after the products done by its own
+library: over the network's six tensors, as a torch training loop steps them (run.py's), and
+over one flat tensor like glassnet's. torch splits each element-wise op over its threads.
 """
 
 from __future__ import annotations
@@ -82,10 +83,9 @@ def floor_products(rng: np.random.Generator):
     return products
 
 
-def adam_passes(rng: np.random.Generator) -> dict:
-    """Adam's seven passes over ``N_PARAMS`` float32 entries, as ``Adam._update`` calls them;
-    the coefficients are small enough to keep ``p`` in range over many rounds."""
-    g = (rng.standard_normal(N_PARAMS) * 1e-3).astype(np.float32)
+def adam_passes(g: np.ndarray) -> dict:
+    """Adam's seven passes over the gradient ``g``, as ``Adam._update`` calls them; the
+    coefficients are small enough to keep ``p`` in range over many rounds."""
     M, V = 10 * g, 1000 * g * g  # moments of the size a run would have
     p, w = 100 * g, np.empty_like(g)
     step, eps = 1e-9, 1e-7  # lr / (bias corrections), eps / r
@@ -103,7 +103,8 @@ def adam_passes(rng: np.random.Generator) -> dict:
 def update_passes(rng: np.random.Generator, rounds: int = 300) -> None:
     """Part 1: the passes after a step's products, the square root against other passes, the
     SIMD loops, and the passes back to back on one and two BLAS threads."""
-    passes, products = adam_passes(rng), floor_products(rng)
+    g = (rng.standard_normal(N_PARAMS) * 1e-3).astype(np.float32)
+    passes, products = adam_passes(g), floor_products(rng)
     times: dict = {name: [] for name in ["the eight products", *passes]}
     for _ in range(rounds):
         for name, fn in [("the eight products", products), *passes.items()]:
@@ -123,7 +124,6 @@ def update_passes(rng: np.random.Generator, rounds: int = 300) -> None:
     print(f"  the update is {update / floor:.2f} of the products, the square root alone "
           f"{median['w = sqrt(V) (np.sqrt)'] / floor:.2f}")
 
-    g = (rng.standard_normal(N_PARAMS) * 1e-3).astype(np.float32)
     V, w = 1000 * g * g, np.empty_like(g)
     print("\nthe square root against other passes of the same size; best us per call, and "
           "the SIMD loop NumPy runs for it (float32)")
@@ -131,9 +131,10 @@ def update_passes(rng: np.random.Generator, rounds: int = 300) -> None:
             ("sqrt(V)", "sqrt", lambda: np.sqrt(V, out=w)),
             ("V / g", "divide", lambda: np.divide(V, g, out=w)),
             ("g g", "multiply", lambda: np.multiply(g, g, out=w)),
+            ("V + eps", "add", lambda: np.add(V, 1e-7, out=w)),
             ("V ** 0.5 (np.power)", "power", lambda: np.power(V, 0.5, out=w))):
         print(f"  {name:<24} {best_us(fn):8.1f}   {simd_loop(ufunc)}")
-    back_to_back(passes, rounds)
+    back_to_back(g, passes, rounds)
 
 
 def best_us(fn, number: int = 200, repeat: int = 7) -> float:
@@ -153,9 +154,10 @@ def simd_loop(ufunc: str) -> str:
         return "(this NumPy does not say)"
 
 
-def back_to_back(passes: dict, rounds: int) -> None:
+def back_to_back(g: np.ndarray, passes: dict, rounds: int) -> None:
     """Part 1, last: the seven passes in a row, round after round, with OpenBLAS on all its
-    threads and limited to one (threadpoolctl)."""
+    threads and limited to one (threadpoolctl); before the multiply that writes the scratch
+    array, the same multiply into an array that no BLAS call reads (the control)."""
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:
@@ -165,14 +167,22 @@ def back_to_back(passes: dict, rounds: int) -> None:
     print("\nthe passes back to back, no products between; median us")
     for label, limit in (("OpenBLAS on all its threads", None), ("limited to one", 1)):
         with threadpool_limits(limits=limit, user_api="blas"):
-            times: dict = {name: [] for name in passes}
+            control = np.empty_like(g)
+            calls = {}
+            for name, fn in passes.items():
+                if name == "w = g g (np.multiply)":  # the control just before it
+                    calls["control"] = lambda: np.multiply(g, g, out=control)
+                calls[name] = fn
+            times: dict = {name: [] for name in calls}
             for _ in range(rounds):
-                for name, fn in passes.items():
+                for name, fn in calls.items():
                     start = time.perf_counter()
                     fn()
                     times[name].append(time.perf_counter() - start)
         median = {name: 1e6 * float(np.median(ts)) for name, ts in times.items()}
-        print(f"  {label}: the multiply {median['w = g g (np.multiply)']:.1f}, the step's axpy "
+        control_us = median.pop("control")
+        print(f"  {label}: the multiply {median['w = g g (np.multiply)']:.1f} (into the "
+              f"control array {control_us:.1f}), the step's axpy "
               f"{median['p = p - step w (axpy)']:.1f}, the whole update {sum(median.values()):.1f}")
 
 
@@ -257,8 +267,8 @@ def second_core(rng: np.random.Generator, rounds: int = 2000) -> None:
 
 def against_torch(rng: np.random.Generator, rounds: int = 300) -> None:
     """Part 2, last: glassnet's ``Adam.step`` and torch's over ``N_PARAMS`` float32 entries,
-    each right after the products done by its own library; blocks of rounds, each system in
-    turn after 0.2 s idle (so that the other library's threads have stopped polling)."""
+    each right after the eight products done by its own library; blocks of rounds, each system
+    in turn after 0.2 s idle (so that the other library's threads have stopped polling)."""
     try:
         import torch
     except ImportError:
@@ -268,25 +278,35 @@ def against_torch(rng: np.random.Generator, rounds: int = 300) -> None:
     g = (rng.standard_normal(N_PARAMS) * 1e-3).astype(np.float32)
     p = 100 * g
     adam = glassnet.optim.Adam(lr=1e-9)
-    param = torch.from_numpy(p.copy()).requires_grad_(True)
-    param.grad = torch.from_numpy(g.copy())
-    torch_adam = torch.optim.Adam([param], lr=1e-9)
+    shapes = [shape for n_in, n_out in LAYERS for shape in ((n_in, n_out), (n_out,))]
+    split = np.cumsum([int(np.prod(shape)) for shape in shapes])[:-1]
+    tensors = []  # the network's six parameter tensors (W1, b1, W2, ...), as torch's loop has
+    for shape, p_i, g_i in zip(shapes, np.split(p, split), np.split(g, split)):
+        tensors.append(torch.from_numpy(p_i.reshape(shape).copy()).requires_grad_(True))
+        tensors[-1].grad = torch.from_numpy(g_i.reshape(shape).copy())
+    flat = torch.from_numpy(p.copy()).requires_grad_(True)
+    flat.grad = torch.from_numpy(g.copy())
+    by_tensor, one_flat = torch.optim.Adam(tensors, lr=1e-9), torch.optim.Adam([flat], lr=1e-9)
     numpy_products = floor_products(rng)
     xs = [torch.rand(BATCH, n_in) for n_in, _ in LAYERS]
     Ws = [torch.rand(*shape) for shape in LAYERS]
     zs = [torch.empty(BATCH, n_out) for _, n_out in LAYERS]
-    dWs = [torch.empty(*shape) for shape in LAYERS]
+    dWs, dxs = [torch.empty(*shape) for shape in LAYERS], [torch.empty_like(x) for x in xs]
 
-    def torch_products() -> None:  # six of the eight, the same shapes: enough to warm torch
+    def torch_products() -> None:  # the same eight as floor_products, in torch
         for x, W, z, dW in zip(xs, Ws, zs, dWs):
-            torch.mm(x, W, out=z)
-            torch.mm(x.T, z, out=dW)
+            torch.mm(x, W, out=z)  # z = x @ W
+            torch.mm(x.T, z, out=dW)  # dW = x^T @ delta
+        for delta, W, dx in list(zip(zs, Ws, dxs))[1:]:
+            torch.mm(delta, W.T, out=dx)  # dx = delta @ W^T
 
     threads = torch.get_num_threads()
-    systems = {"glassnet Adam.step (one core; its axpy on two)": (
-                   numpy_products, lambda: adam.step([p], [g]), None),
-               "torch Adam.step, 1 thread": (torch_products, torch_adam.step, 1),
-               "torch Adam.step, 2 threads": (torch_products, torch_adam.step, 2)}
+    systems = {"glassnet Adam.step, one flat array": (numpy_products,
+                                                      lambda: adam.step([p], [g]), None),
+               "torch, the six tensors, 1 thread": (torch_products, by_tensor.step, 1),
+               "torch, the six tensors, 2 threads": (torch_products, by_tensor.step, 2),
+               "torch, one flat tensor, 1 thread": (torch_products, one_flat.step, 1),
+               "torch, one flat tensor, 2 threads": (torch_products, one_flat.step, 2)}
     times: dict = {name: [] for name in systems}
     try:
         with torch.no_grad():
