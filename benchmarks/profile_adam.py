@@ -11,8 +11,8 @@ moment and ``axpy`` for the step in BLAS, see glassnet._blas; ``g * g``, the squ
 ``+ eps`` and the division in NumPy). Each round runs a step's eight matrix products (the
 floor's) and then the seven passes, each timed on its own: medians over the rounds, the
 products' too, and the update as a share of the products. Then the square root against a
-division, a multiplication and ``np.power`` of the same size, with the SIMD loop NumPy
-dispatched for each (``numpy.lib.introspect``, NumPy 2). Last, the passes back to back
+division, a multiplication, an addition and ``np.power`` of the same size, with the SIMD loop
+NumPy dispatched for each (``numpy.lib.introspect``, NumPy 2). Last, the passes back to back
 without the products between them, with OpenBLAS's two threads and limited to one
 (threadpoolctl): OpenBLAS splits the step's ``axpy`` over its two threads, so the worker
 thread reads half of the scratch array, and the next round's multiply writes that array
