@@ -43,7 +43,7 @@ import glassnet
 from glassnet import _blas
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from profile_step import _median_us, _show  # noqa: E402  (the same timing helpers)
+from profile_step import _median_us, _show, best_us  # noqa: E402  (the same timing helpers)
 
 N_PARAMS = 235_146  # 784*256 + 256 + 256*128 + 128 + 128*10 + 10
 LAYERS = [(784, 256), (256, 128), (128, 10)]  # (n_in, n_out) of the three dense layers
@@ -104,14 +104,8 @@ def update_passes(rng: np.random.Generator, rounds: int = 300) -> None:
     """Part 1: the passes after a step's products, the square root against other passes, the
     SIMD loops, and the passes back to back on one and two BLAS threads."""
     g = (rng.standard_normal(N_PARAMS) * 1e-3).astype(np.float32)
-    passes, products = adam_passes(g), floor_products(rng)
-    times: dict = {name: [] for name in ["the eight products", *passes]}
-    for _ in range(rounds):
-        for name, fn in [("the eight products", products), *passes.items()]:
-            start = time.perf_counter()
-            fn()
-            times[name].append(time.perf_counter() - start)
-    median = {name: 1e6 * float(np.median(ts)) for name, ts in times.items()}
+    passes = adam_passes(g)
+    median = _median_us({"the eight products": floor_products(rng), **passes}, rounds)
     floor = median.pop("the eight products")
     update = sum(median.values())
     blas = "BLAS" if _blas.AVAILABLE else "NumPy alone: NumPy's OpenBLAS was not found"
@@ -133,14 +127,8 @@ def update_passes(rng: np.random.Generator, rounds: int = 300) -> None:
             ("g g", "multiply", lambda: np.multiply(g, g, out=w)),
             ("V + eps", "add", lambda: np.add(V, 1e-7, out=w)),
             ("V ** 0.5 (np.power)", "power", lambda: np.power(V, 0.5, out=w))):
-        print(f"  {name:<24} {best_us(fn):8.1f}   {simd_loop(ufunc)}")
+        print(f"  {name:<24} {best_us(fn, 200):8.1f}   {simd_loop(ufunc)}")
     back_to_back(g, passes, rounds)
-
-
-def best_us(fn, number: int = 200, repeat: int = 7) -> float:
-    """The best of ``repeat`` timed loops of ``number`` calls, in microseconds per call."""
-    import timeit
-    return min(timeit.repeat(fn, number=number, repeat=repeat)) / number * 1e6
 
 
 def simd_loop(ufunc: str) -> str:
@@ -173,13 +161,7 @@ def back_to_back(g: np.ndarray, passes: dict, rounds: int) -> None:
                 if name == "w = g g (np.multiply)":  # the control just before it
                     calls["control"] = lambda: np.multiply(g, g, out=control)
                 calls[name] = fn
-            times: dict = {name: [] for name in calls}
-            for _ in range(rounds):
-                for name, fn in calls.items():
-                    start = time.perf_counter()
-                    fn()
-                    times[name].append(time.perf_counter() - start)
-        median = {name: 1e6 * float(np.median(ts)) for name, ts in times.items()}
+            median = _median_us(calls, rounds)
         control_us = median.pop("control")
         print(f"  {label}: the multiply {median['w = g g (np.multiply)']:.1f} (into the "
               f"control array {control_us:.1f}), the step's axpy "
@@ -192,7 +174,7 @@ def second_core(rng: np.random.Generator, rounds: int = 2000) -> None:
     each timed alone and right after a matrix product; then what OpenBLAS's threads do
     after one product."""
     import threading
-    n = 235_146
+    n = N_PARAMS
     g, m, v, p = (rng.random(n, np.float32) for _ in range(4))
     w = np.empty_like(v)
     half = n // 2
