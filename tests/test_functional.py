@@ -279,3 +279,106 @@ def test_activations_accept_lists_and_scalars_as_the_notebook_did():
     np.testing.assert_array_equal(F.relu([1.0, -2.0]), [1.0, 0.0])
     assert F.relu(3.0) == 3.0
     np.testing.assert_allclose(F.apply_activation([0.0, 1.0], "sigmoid"), [0.5, 1 / (1 + np.exp(-1))])
+
+
+def test_activations_keep_float32_as_the_notebook_did():
+    x = np.array([-1.0, 0.5, 2.0], dtype=np.float32)
+    for fn in (F.relu, F.relu_derivative, F.tanh, F.tanh_derivative, F.sigmoid,
+               F.sigmoid_derivative, F.softmax, lambda v: F.apply_activation(v, "tanh")):
+        assert fn(x).dtype == np.float32
+    np.testing.assert_allclose(F.tanh(x), np.tanh(x.astype(np.float64)), rtol=1e-6)
+    assert F.relu(np.array([1, -2])).dtype == np.float64  # ints become floats
+
+
+def test_softmax_of_scores_that_span_the_float_range_is_exact_and_silent():
+    """max - min overflows to -inf: exp gives the right probability 0, with no warning."""
+    for dtype, big in ((np.float64, 1e308), (np.float32, 3e38)):
+        z = np.array([[-big, 0.0, big]], dtype=dtype)
+        with np.errstate(all="raise"):
+            np.testing.assert_array_equal(F.softmax(z), [[0.0, 0.0, 1.0]])
+
+
+def _network():
+    weights, biases, _, _ = F.initialise([2, 4, 3], seed=0)
+    X = np.random.default_rng(1).standard_normal((5, 2))
+    return X, np.array([0, 1, 2, 1, 0]), weights, biases
+
+
+@pytest.mark.parametrize("bias", [np.zeros((4, 1)), np.zeros((2, 2)), np.zeros((1, 3))])
+def test_a_misshapen_bias_is_named_and_leaves_the_network_untouched(bias):
+    """X @ W + b cannot take these biases: an error naming biases[0], before any update
+    (the bias used to be flattened, and the step stopped after updating weights[0])."""
+    X, y, weights, biases = _network()
+    biases[0] = bias
+    before = [w.copy() for w in weights]
+    with pytest.raises(ValueError, match=r"biases\[0\] must be .*shape \(1, 4\)"):
+        F.forward_pass(X, weights, biases, "relu")
+    with pytest.raises(ValueError, match=r"biases\[0\]"):
+        F.train_one_step(X, y, weights, biases, "relu", 0.1)
+    for w, w0 in zip(weights, before):
+        np.testing.assert_array_equal(w, w0)
+
+
+def test_weights_that_do_not_chain_are_named():
+    X, y, weights, biases = _network()
+    weights[1] = np.zeros((3, 3))
+    with pytest.raises(ValueError, match=r"weights\[1\] has 3 rows but weights\[0\] has 4"):
+        F.forward_pass(X, weights, biases, "relu")
+    with pytest.raises(ValueError, match=r"weights\[0\] must be a 2-D float"):
+        F.forward_pass(X, [np.zeros(2)], [np.zeros((1, 2))], "relu")
+
+
+def test_forward_pass_accepts_nested_lists_as_the_notebook_did():
+    X, _, weights, biases = _network()
+    as_lists = F.forward_pass(X, [w.tolist() for w in weights], [b.tolist() for b in biases],
+                              "relu")
+    np.testing.assert_array_equal(as_lists, F.forward_pass(X, weights, biases, "relu"))
+
+
+def test_backward_pass_checks_the_targets_against_the_cache():
+    """A (1, C) one-hot row for a batch of 5 used to be broadcast to every sample."""
+    X, y, weights, biases = _network()
+    _, cache = F.forward_pass(X, weights, biases, "relu", return_cache=True)
+    with pytest.raises(ValueError, match=r"y_true_onehot has 1 rows but there are 5"):
+        F.backward_pass(cache, np.eye(3)[:1], weights, "relu")
+    with pytest.raises(ValueError, match=r"y_true_onehot has 4 columns but the network has 3"):
+        F.backward_pass(cache, np.eye(5, 4), weights, "relu")
+    # int labels, as before: the same gradient as their one-hot rows
+    by_labels = F.backward_pass(cache, y, weights, "relu")
+    by_onehot = F.backward_pass(cache, np.eye(3)[y], weights, "relu")
+    np.testing.assert_allclose(by_labels["dW"][0], by_onehot["dW"][0], rtol=1e-14)
+
+
+def test_update_weights_checks_every_layer_before_updating_any():
+    X, y, weights, biases = _network()
+    grads = {"dW": [np.ones_like(w) for w in weights], "db": [np.ones_like(b) for b in biases]}
+    before = [w.copy() for w in weights]
+    with pytest.raises(ValueError, match=r"gradients\['db'\] has 1 layers but the network has 2"):
+        F.update_weights(weights, biases, {"dW": grads["dW"], "db": grads["db"][:1]}, 0.1)
+    with pytest.raises(ValueError, match=r"gradients\['dW'\]\[1\] has shape \(3, 4\)"):
+        F.update_weights(weights, biases, {"dW": [grads["dW"][0], np.ones((3, 4))],
+                                           "db": grads["db"]}, 0.1)
+    with pytest.raises(ValueError, match="learning_rate"):
+        F.update_weights(weights, biases, grads, float("nan"))
+    for w, w0 in zip(weights, before):
+        np.testing.assert_array_equal(w, w0)
+
+
+@pytest.mark.parametrize("y_pred, message", [
+    (np.array([[0.5, np.nan]]), r"y_pred contains NaN or inf \(first at row 0\)"),
+    (np.array([[-1.0, 2.0]]), r"y_pred must hold probabilities in \[0, 1\]"),
+    (np.zeros((0, 2)), r"y_pred has no samples"),
+])
+def test_cross_entropy_loss_rejects_what_is_not_a_probability(y_pred, message):
+    with pytest.raises(ValueError, match=message):
+        F.cross_entropy_loss(np.zeros(len(y_pred), dtype=int), y_pred)
+
+
+def test_target_errors_name_the_notebooks_arguments():
+    X, _, weights, biases = _network()
+    with pytest.raises(ValueError, match=r"y_true has a label out of range: 5 at row 2"):
+        F.train_one_step(X, np.array([0, 1, 5, 1, 0]), weights, biases, "relu")
+    with pytest.raises(ValueError, match=r"y_true must be int labels .* got shape \(\)"):
+        F.cross_entropy_loss(1, np.full((1, 2), 0.5))
+    with pytest.raises(ValueError, match=r"y_true has 3 columns but the network has 2"):
+        F.cross_entropy_loss(np.eye(3)[:2], np.full((2, 2), 0.5))

@@ -105,7 +105,7 @@ def test_y_shape_and_rows_must_match():
     model = glassnet.MLP([3, 4, 2], seed=0)
     with pytest.raises(ValueError, match=r"y has 2 rows but X has 3"):
         glassnet.value_and_grad(model, "cross_entropy", np.zeros((3, 3)), np.array([0, 1]))
-    with pytest.raises(ValueError, match=r"y has 3 columns but the model has 2 outputs"):
+    with pytest.raises(ValueError, match=r"y has 3 columns but the network has 2 outputs"):
         glassnet.value_and_grad(model, "mse", np.zeros((3, 3)), np.zeros((3, 3)))
     with pytest.raises(ValueError, match=r"y for binary_cross_entropy must lie in \[0, 1\]"):
         glassnet.value_and_grad(model, "binary_cross_entropy", np.zeros((3, 3)), np.full((3, 2), 2.0))

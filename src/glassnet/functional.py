@@ -69,35 +69,41 @@ def _activation(activation_type: str) -> Activation:
     return resolve(activation_type, ACTIVATIONS, "activation")()
 
 
+def _floats(x) -> np.ndarray:
+    """``x`` as an array of floats: float32 stays float32, anything else becomes float64."""
+    x = np.asarray(x)
+    return x if x.dtype.kind == "f" else x.astype(np.float64)
+
+
 def relu(x):
     """``max(x, 0)``."""
-    return ReLU().f(np.asarray(x, dtype=float))
+    return ReLU().f(_floats(x))
 
 
 def relu_derivative(x):
     """``1 where x > 0 else 0``."""
-    return ReLU().df(np.asarray(x, dtype=float), None)
+    return ReLU().df(_floats(x), None)
 
 
 def tanh(x):
     """``tanh(x)``."""
-    return Tanh().f(np.asarray(x, dtype=float))
+    return Tanh().f(_floats(x))
 
 
 def tanh_derivative(x):
     """``1 - tanh(x)^2``."""
-    x = np.asarray(x, dtype=float)
+    x = _floats(x)
     return Tanh().df(x, Tanh().f(x))
 
 
 def sigmoid(x):
     """``1 / (1 + exp(-x))``, computed without overflow."""
-    return Sigmoid().f(np.asarray(x, dtype=float))
+    return Sigmoid().f(_floats(x))
 
 
 def sigmoid_derivative(x):
     """``sigmoid(x) * (1 - sigmoid(x))``."""
-    x = np.asarray(x, dtype=float)
+    x = _floats(x)
     return Sigmoid().df(x, Sigmoid().f(x))
 
 
@@ -108,14 +114,41 @@ def softmax(x):
 
 def apply_activation(x, activation_type: str):
     """Apply the named activation; an unknown name raises ValueError listing the choices."""
-    return _activation(activation_type).f(np.asarray(x, dtype=float))
+    return _activation(activation_type).f(_floats(x))
 
 
 def _check_network(weights, biases=None) -> None:
+    """The notebook's network, checked before any use, so that a bad array is named and an
+    update never stops half way: ``weights[l]`` a 2-D float array whose rows match the
+    columns of ``weights[l-1]``, ``biases[l]`` a float array of shape ``(1, n_out)`` or
+    ``(n_out,)``."""
     if len(weights) == 0:
         raise ValueError("weights is empty: a network needs at least one layer")
     if biases is not None and len(biases) != len(weights):
         raise ValueError(f"weights has {len(weights)} layers but biases has {len(biases)}")
+    for l, W in enumerate(weights):
+        if not isinstance(W, np.ndarray) or W.ndim != 2 or W.dtype.kind != "f":
+            raise ValueError(f"weights[{l}] must be a 2-D float NumPy array, got {_describe(W)}")
+        if l and W.shape[0] != weights[l - 1].shape[1]:
+            raise ValueError(f"weights[{l}] has {W.shape[0]} rows but weights[{l - 1}] has "
+                             f"{weights[l - 1].shape[1]} columns")
+        if biases is not None:
+            b = biases[l]
+            if (not isinstance(b, np.ndarray) or b.dtype.kind != "f"
+                    or b.shape not in ((1, W.shape[1]), (W.shape[1],))):
+                raise ValueError(f"biases[{l}] must be a float NumPy array of shape "
+                                 f"(1, {W.shape[1]}), got {_describe(b)}")
+
+
+def _describe(a) -> str:
+    if isinstance(a, np.ndarray):
+        return f"an array of shape {a.shape} and dtype {a.dtype}"
+    return f"{type(a).__name__}"
+
+
+def _as_arrays(arrays) -> list:
+    """The caller's weights or biases, lists of numbers made arrays (only for reading)."""
+    return [a if isinstance(a, np.ndarray) else np.asarray(a, dtype=np.float64) for a in arrays]
 
 
 def forward_pass(X, weights, biases, activation_type: str, return_cache: bool = False):
@@ -123,6 +156,7 @@ def forward_pass(X, weights, biases, activation_type: str, return_cache: bool = 
 
     The cache holds ``'A0'`` (the input) to ``'AL'`` and ``'Z1'`` to ``'ZL'``.
     """
+    weights, biases = _as_arrays(weights), _as_arrays(biases)
     _check_network(weights, biases)
     _activation(activation_type)  # validates the name
     X = check_X(X, weights[0].shape[0], weights[0].dtype)
@@ -141,8 +175,8 @@ def predict(X, weights, biases, activation_type: str) -> np.ndarray:
     return np.argmax(forward_pass(X, weights, biases, activation_type), axis=1)
 
 
-def _onehot(y_true, n_classes: int, dtype) -> np.ndarray:
-    y = CrossEntropy().prepare_targets(check_y(y_true, len(y_true)), n_classes, dtype)
+def _onehot(y_true, n_rows: int, n_classes: int, dtype, name: str) -> np.ndarray:
+    y = _targets(y_true, n_rows, n_classes, dtype, name)
     if y.ndim == 2:
         return y
     onehot = np.zeros((len(y), n_classes), dtype=dtype)
@@ -160,12 +194,11 @@ def cross_entropy_loss(y_true, y_pred):
     -------
     (mean_loss, y_true_onehot)
     """
-    y_pred = np.asarray(y_pred)
-    if y_pred.ndim != 2:
-        raise ValueError(f"y_pred must be 2-D (n_samples, n_classes), got shape {y_pred.shape}")
-    if len(y_true) != len(y_pred):
-        raise ValueError(f"y_true has {len(y_true)} rows but y_pred has {len(y_pred)}")
-    Y = _onehot(y_true, y_pred.shape[1], y_pred.dtype)
+    y_pred = check_X(y_pred, name="y_pred")  # 2-D, numeric, not empty, finite
+    if np.any(y_pred < 0) or np.any(y_pred > 1):
+        raise ValueError("y_pred must hold probabilities in [0, 1] (forward_pass's output), "
+                         f"got values from {y_pred.min():.3g} to {y_pred.max():.3g}")
+    Y = _onehot(y_true, len(y_pred), y_pred.shape[1], y_pred.dtype, "y_true")
     eps = 1e-15
     sample_losses = -np.sum(Y * np.log(np.clip(y_pred, eps, 1 - eps)), axis=1)
     return float(sample_losses.sum()) / len(sample_losses), Y
@@ -179,9 +212,10 @@ def backward_pass(cache, y_true_onehot, weights, activation_type: str, verbose: 
     _check_network(weights)
     act = _activation(activation_type)
     L = len(weights)
-    Y = np.asarray(y_true_onehot)
+    Z = cache[f"Z{L}"]
+    Y = _targets(y_true_onehot, len(Z), Z.shape[1], Z.dtype, "y_true_onehot")  # or int labels
     # softmax + cross-entropy fused: dZ[L] = (softmax(Z[L]) - Y) / m
-    _, dZ = CrossEntropy().value_and_grad(cache[f"Z{L}"], Y)
+    _, dZ = CrossEntropy().value_and_grad(Z, Y)
     dW_list, db_list = [None] * L, [None] * L
     if verbose:
         trace.backward_start(len(Y), L, dZ.shape)
@@ -205,6 +239,17 @@ def backward_pass(cache, y_true_onehot, weights, activation_type: str, verbose: 
 
 def update_weights(weights, biases, gradients, learning_rate: float):
     """Gradient descent, in place: ``W -= learning_rate * dW``, ``b -= learning_rate * db``."""
+    learning_rate = check_number(learning_rate, "learning_rate")
+    _check_network(weights, biases)
+    for key, params in (("dW", weights), ("db", biases)):
+        grads = gradients[key]
+        if len(grads) != len(params):
+            raise ValueError(f"gradients[{key!r}] has {len(grads)} layers but the network has "
+                             f"{len(params)}")
+        for l, (p, g) in enumerate(zip(params, grads)):
+            if np.shape(g) != p.shape:
+                raise ValueError(f"gradients[{key!r}][{l}] has shape {np.shape(g)}, the "
+                                 f"parameter it updates {p.shape}")
     for W, b, dW, db in zip(weights, biases, gradients["dW"], gradients["db"]):
         W -= learning_rate * dW
         b -= learning_rate * db
@@ -233,14 +278,11 @@ def train_one_step(X, y_true, weights, biases, activation_type: str,
     if verbose or y_arr.ndim != 1:
         return _train_one_step_composed(X, y_true, weights, biases, activation_type,
                                         learning_rate, verbose)
-    _check_network(weights, biases)
     act = resolve(activation_type, ACTIVATIONS, "activation")
+    layers = _engine_layers(weights, biases, act, len(y_arr))  # Dense, act, ..., Dense
     X = check_X(X, weights[0].shape[0], weights[0].dtype)
-    if len(y_arr) != len(X):
-        raise ValueError(f"y_true has {len(y_arr)} rows but X has {len(X)}")
     loss_fn = _CROSS_ENTROPY
-    y = loss_fn.prepare_targets(check_y(y_arr, len(y_arr)), weights[-1].shape[1], X.dtype)
-    layers = _engine_layers(weights, biases, act, len(X))  # Dense, act, ..., Dense
+    y = _targets(y_arr, len(X), weights[-1].shape[1], X.dtype, "y_true")
     Z = X
     for layer in layers:
         Z = layer.forward(Z)  # Z[l] = A[l-1] @ W[l] + b[l]; A[l] = activation(Z[l])
@@ -280,7 +322,8 @@ def _engine_layers(weights, biases, act: type, n_rows: int) -> list:
     key = (act, *map(id, weights), *map(id, biases))
     last = getattr(_LAST_NETWORK, "value", None)
     if last is not None and last[0] == key and n_rows * last[2] <= last[3]:
-        return last[1]
+        return last[1]  # the same arrays as then: they were checked then
+    _check_network(weights, biases)
     layers = []
     for l, (W, b) in enumerate(zip(weights, biases)):
         layers += [Dense.from_arrays(W, b)] + ([act()] if l < len(weights) - 1 else [])
@@ -289,6 +332,18 @@ def _engine_layers(weights, biases, act: type, n_rows: int) -> list:
     _LAST_NETWORK.value = ((key, layers, width, room, list(weights), list(biases))
                            if n_rows * width <= room else None)
     return layers
+
+
+def _targets(y_true, n_rows: int, n_classes: int, dtype, name: str) -> np.ndarray:
+    """``y_true`` checked against ``n_rows`` predictions and ``n_classes`` outputs: int
+    labels ``(n,)`` as an index array, one-hot rows ``(n, C)`` in ``dtype``."""
+    y = np.asarray(y_true)
+    if y.ndim not in (1, 2):
+        raise ValueError(f"{name} must be int labels (n,) or one-hot rows (n, C), got shape "
+                         f"{y.shape}")
+    if len(y) != n_rows:
+        raise ValueError(f"{name} has {len(y)} rows but there are {n_rows} predictions")
+    return _CROSS_ENTROPY.prepare_targets(check_y(y, n_rows, name), n_classes, dtype, name)
 
 
 # -log(p) for p clipped to [1e-15, 1 - 1e-15], as cross_entropy_loss clips: [~1.1e-15, ~34.5]

@@ -31,16 +31,19 @@ class Loss:
     name = ""
     kinks: tuple[float, ...] = ()  # residuals z - y where the loss is not smooth
 
-    def prepare_targets(self, y: np.ndarray, n_outputs: int, dtype) -> np.ndarray:
-        """Validate ``y`` for ``n_outputs`` outputs; return it as ``(n_samples, n_outputs)``."""
+    def prepare_targets(self, y: np.ndarray, n_outputs: int, dtype, name: str = "y"
+                        ) -> np.ndarray:
+        """Validate ``y`` for ``n_outputs`` outputs; return it as ``(n_samples, n_outputs)``.
+        ``name``: the caller's name for the targets, in the errors."""
         if y.ndim == 1:
             if n_outputs != 1:
                 raise ValueError(
-                    f"y is 1-D but the model has {n_outputs} outputs; "
-                    f"pass y of shape (n_samples, {n_outputs})")
+                    f"{name} is 1-D but the network has {n_outputs} outputs; "
+                    f"pass {name} of shape (n_samples, {n_outputs})")
             y = y.reshape(-1, 1)
         if y.shape[1] != n_outputs:
-            raise ValueError(f"y has {y.shape[1]} columns but the model has {n_outputs} outputs")
+            raise ValueError(f"{name} has {y.shape[1]} columns but the network has {n_outputs} "
+                             "outputs")
         return y.astype(dtype, copy=False)
 
     def forward(self, z: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -126,30 +129,31 @@ class CrossEntropy(Loss):
 
     name = "cross_entropy"
 
-    def prepare_targets(self, y, n_outputs, dtype):
+    def prepare_targets(self, y, n_outputs, dtype, name="y"):
         if y.ndim == 1:
             if y.dtype.kind == "f":
                 if not np.all(y == np.round(y)):
                     row = int(np.flatnonzero(y != np.round(y))[0])
-                    raise ValueError(f"y must hold integer class labels; got {y[row].item()!r} "
-                                     f"at row {row}")
+                    raise ValueError(f"{name} must hold integer class labels; got "
+                                     f"{y[row].item()!r} at row {row}")
                 in_range = not y.size or (y.min() >= 0 and y.max() < n_outputs)  # before a cast
                 labels = None
             elif y.dtype.kind in "iub":  # seen as unsigned, a negative label is a huge one
                 labels = y.astype(np.intp, copy=False)
                 in_range = not y.size or np.maximum.reduce(labels.view(np.uintp)) < n_outputs
             else:
-                raise ValueError(f"y must hold integer class labels, got an array of dtype "
-                                 f"{y.dtype}")
+                raise ValueError(f"{name} must hold integer class labels, got an array of "
+                                 f"dtype {y.dtype}")
             if not in_range:
                 bad = np.flatnonzero((y < 0) | (y >= n_outputs))
                 raise ValueError(
-                    f"y has a label out of range: {y[bad[0]].item()!r} at row {bad[0]}; "
-                    f"the model has {n_outputs} outputs, so labels must be in 0..{n_outputs - 1}")
+                    f"{name} has a label out of range: {y[bad[0]].item()!r} at row {bad[0]}; "
+                    f"the network has {n_outputs} outputs, so labels must be in "
+                    f"0..{n_outputs - 1}")
             return y.astype(np.intp) if labels is None else labels
-        y = super().prepare_targets(y, n_outputs, dtype)
+        y = super().prepare_targets(y, n_outputs, dtype, name)
         if np.any(y < 0) or not np.allclose(y.sum(axis=1), 1.0, atol=1e-6):
-            raise ValueError("one-hot y must have non-negative rows that sum to 1")
+            raise ValueError(f"one-hot {name} must have non-negative rows that sum to 1")
         return y
 
     def forward(self, z, y):
@@ -218,10 +222,10 @@ class BinaryCrossEntropy(Loss):
 
     name = "binary_cross_entropy"
 
-    def prepare_targets(self, y, n_outputs, dtype):
-        y = super().prepare_targets(y, n_outputs, dtype)
+    def prepare_targets(self, y, n_outputs, dtype, name="y"):
+        y = super().prepare_targets(y, n_outputs, dtype, name)
         if np.any((y < 0) | (y > 1)):
-            raise ValueError("y for binary_cross_entropy must lie in [0, 1]")
+            raise ValueError(f"{name} for binary_cross_entropy must lie in [0, 1]")
         return y
 
     def forward(self, z, y):

@@ -55,9 +55,12 @@ def logsumexp(z: np.ndarray, axis: int = -1, keepdims: bool = False) -> np.ndarr
 
 
 def softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
-    """``exp(z) / sum(exp(z))`` over ``axis``, computed as ``exp(z - max z) / sum(...)``."""
+    """``exp(z) / sum(exp(z))`` over ``axis``, computed as ``exp(z - max z) / sum(...)``.
+
+    ``z - max z`` can overflow to -inf only for scores a float cannot span (1e308 and -1e308
+    in one row), and ``exp(-inf) = 0`` is then the right probability: not an error."""
     z = np.asarray(z)
-    with np.errstate(under="ignore"):
+    with np.errstate(under="ignore", over="ignore"):
         e = np.exp(z - np.maximum.reduce(z, axis=axis, keepdims=True))
         e /= np.add.reduce(e, axis=axis, keepdims=True)
         return e
@@ -70,5 +73,6 @@ def log_softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
     log-probabilities are close to 0.
     """
     z = np.asarray(z)
-    t = z - np.max(z, axis=axis, keepdims=True)
+    with np.errstate(over="ignore"):  # to -inf, the right log-probability (see softmax)
+        t = z - np.max(z, axis=axis, keepdims=True)
     return t - np.log(np.sum(_exp_nonpositive(t), axis=axis, keepdims=True))
