@@ -245,3 +245,42 @@ def test_verbose_gradcheck_prints_the_table(capsys):
     assert capsys.readouterr().out.strip() == str(report)
     glassnet.gradcheck(model, "cross_entropy", X, y)
     assert capsys.readouterr().out == ""
+
+
+def test_a_nan_gradient_never_passes(monkeypatch):
+    """NaN in a gradient agrees with no finite difference: the row and the report fail (NaN
+    relative errors used to fall through ``scale > 0`` to 0, a pass)."""
+    model = glassnet.MLP([3, 4, 2], dtype="float64", seed=0)
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((5, 3)), rng.integers(0, 2, 5)
+    original = Dense.backward
+
+    def nan_in_db(self, delta, *args, **kwargs):
+        out = original(self, delta, *args, **kwargs)
+        self.db[0] = np.nan  # one element of one bias gradient
+        return out
+
+    monkeypatch.setattr(Dense, "backward", nan_in_db)
+    report = glassnet.gradcheck(model, "cross_entropy", X, y)
+    assert not report.ok
+    assert [row.ok for row in report.rows] == [True, False, True, False]
+    assert "FAIL" in str(report).splitlines()[-1]
+
+
+@pytest.mark.parametrize("l2", [1e4, 1e6])
+def test_a_large_penalty_does_not_drown_the_bias_gradients(monkeypatch, l2):
+    """With l2 = 1e4 the objective is ~1e4 and its rounding error over h swamped the biases'
+    small gradients; the penalty is differenced apart from the data loss, so a correct
+    backprop passes, and the penalised weights' gradient (g + l2 W) is still audited."""
+    model = glassnet.MLP([4, 8, 3], activation="tanh", dtype="float64", seed=0)
+    rng = np.random.default_rng(1)
+    X, y = rng.standard_normal((6, 4)), rng.integers(0, 3, 6)
+    report = glassnet.gradcheck(model, "cross_entropy", X, y, l2=l2)
+    assert report.ok, str(report)
+    assert report["layers.0.b"].rel_error < 1e-9
+
+    original = glassnet.Sequential.add_l2
+    monkeypatch.setattr(glassnet.Sequential, "add_l2",  # a planted bug: l2/2 W, not l2 W
+                        lambda self, l2, grad_scale=1.0: original(self, 0.5 * l2, grad_scale))
+    wrong = glassnet.gradcheck(model, "cross_entropy", X, y, l2=l2)
+    assert not wrong["layers.0.W"].ok and wrong["layers.0.b"].ok
