@@ -369,6 +369,38 @@ def test_fit_names_the_first_row_with_nan_or_inf_and_keeps_the_model(cls, bad):
         np.testing.assert_array_equal(est.predict(X), predictions)
 
 
+@pytest.mark.parametrize("params, refit", [
+    ({"activation": "swish"}, "letters"),
+    ({"init": "nope"}, "five columns"),
+    ({"dtype": "int8"}, "letters"),
+    ({"early_stopping": True, "validation_fraction": 0.01}, "letters"),
+    ({}, "negative weights"),
+])
+def test_a_rejected_refit_leaves_the_previous_fit_as_it_was(params, refit):
+    """A refit on new labels (or a new width) that a parameter check rejects used to leave
+    the new classes_ (n_features_in_) over the old model: predict then read the old network's
+    outputs through the new labels, with no error. Everything up to the first epoch now
+    either succeeds or changes nothing."""
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((40, 4)), rng.integers(0, 3, 40)
+    est = _small_fitted(MLPClassifier, X, y, max_iter=3)
+    predictions = est.predict(X)
+    est.set_params(**params)
+    before = dict(vars(est))
+    letters = np.array(list("abc"))[y]
+    with pytest.raises(ValueError):
+        if refit == "letters":
+            est.fit(X, letters)
+        elif refit == "five columns":
+            est.fit(rng.standard_normal((40, 5)), y)
+        else:
+            est.fit(X, letters, sample_weight=-np.ones(40))
+    assert vars(est).keys() == before.keys()
+    assert all(vars(est)[k] is v for k, v in before.items())
+    np.testing.assert_array_equal(est.classes_, [0, 1, 2])
+    np.testing.assert_array_equal(est.predict(X), predictions)
+
+
 def test_partial_fit_after_fit_with_early_stopping():
     """partial_fit never holds out a validation set (scikit-learn's rule): after a fit with
     early_stopping=True it must follow the training loss, not look for a validation score."""

@@ -4,6 +4,7 @@ the fitted attributes in scikit-learn's form."""
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import warnings
 
@@ -66,6 +67,19 @@ class _Convergence(Callback):
 
     def on_train_begin(self, state) -> None:
         self._seen = 0
+
+
+@contextlib.contextmanager
+def _unchanged_on_error(estimator):
+    """Restore ``estimator``'s attributes if the block raises (attributes it replaced; setup
+    code mutates no attribute in place)."""
+    saved = dict(estimator.__dict__)
+    try:
+        yield
+    except BaseException:
+        estimator.__dict__.clear()
+        estimator.__dict__.update(saved)
+        raise
 
 
 class _BaseMLP(BaseEstimator):
@@ -133,72 +147,66 @@ class _BaseMLP(BaseEstimator):
 
     # -- fitting -----------------------------------------------------------------------------
     def _fit(self, X, y, sample_weight=None, incremental=False, classes=None):
-        self._check_params()
-        first = not (incremental or self.warm_start) or not hasattr(self, "model_")
-        # NaN/inf in X: glassnet's scan (one BLAS pass over a large C-ordered X, naming the
-        # row) instead of scikit-learn's. validate_data has already recorded X's width (and
-        # column names) by then: a rejected X must not leave them behind.
-        seen = {k: getattr(self, k) for k in ("n_features_in_", "feature_names_in_")
-                if hasattr(self, k)}
-        X, y = validate_data(self, X, y, reset=first, multi_output=True, y_numeric=not
-                             self._is_classifier, dtype=[np.float64, np.float32],
-                             ensure_all_finite=False)
-        try:
+        # Everything up to the first epoch either succeeds or leaves the estimator as it was:
+        # validate_data records X's width and names, and the targets set classes_, before the
+        # model is built and fit_iter checks its arguments; a refit rejected there must not
+        # leave a previous fit's model read through the new classes_.
+        with _unchanged_on_error(self):
+            self._check_params()
+            first = not (incremental or self.warm_start) or not hasattr(self, "model_")
+            # NaN/inf in X: glassnet's scan (one BLAS pass over a large C-ordered X, naming the
+            # row) instead of scikit-learn's
+            X, y = validate_data(self, X, y, reset=first, multi_output=True, y_numeric=not
+                                 self._is_classifier, dtype=[np.float64, np.float32],
+                                 ensure_all_finite=False)
             check_finite(X, "X")
-        except ValueError:
-            for k in ("n_features_in_", "feature_names_in_"):
-                if k in seen:
-                    setattr(self, k, seen[k])
-                elif hasattr(self, k):
-                    delattr(self, k)
-            raise
-        if y.ndim == 2 and y.shape[1] == 1:
-            y = column_or_1d(y, warn=True)  # a column vector is a 1-D target, with a warning
-        if sample_weight is not None:
-            sample_weight = check_sample_weight(sample_weight, X.shape[0])
-        targets = self._encode_targets(y, first, classes)
-        class_weight = getattr(self, "class_weight", None)
-        if class_weight is not None:
-            if getattr(self, "_multilabel", False):
-                raise ValueError("class_weight is not supported for multilabel targets")
-            cw = compute_sample_weight(class_weight, y)
-            sample_weight = cw if sample_weight is None else sample_weight * cw
-        if first:
-            rs = self.random_state
-            if isinstance(rs, np.random.RandomState):
-                rs = int(rs.randint(np.iinfo(np.int32).max))
-            self._rng = np.random.default_rng(rs)
-            sizes = [X.shape[1], *self._hidden, targets.shape[1] if targets.ndim == 2 else
-                     len(self.classes_)]
-            self.model_ = MLP(sizes, activation=self._activations(), init=self.init,
-                              dropout=self.dropout, dtype=self.dtype, seed=self._rng)
-            self.n_iter_, self.t_ = 0, 0
-            self.loss_curve_ = []
-            self._no_improvement_count = 0
-            self.best_loss_ = np.inf
-            self.validation_scores_ = [] if self.early_stopping else None
-            self.best_validation_score_ = -np.inf if self.early_stopping else None
-        if not incremental or not hasattr(self, "_optimizer"):
-            self._optimizer = self._make_optimizer()
-            self._schedule = self._make_schedule()  # kept across partial_fit calls
-        stochastic = not isinstance(self._optimizer, LBFGS)
-        self._invscaling = self.learning_rate == "invscaling" and self.solver == "sgd"
-        self._adaptive = self.learning_rate == "adaptive" and self.solver == "sgd"
-        early = self.early_stopping and not incremental and stochastic
-        batch = min(200, len(X)) if self.batch_size == "auto" else min(self.batch_size, len(X))
-        epochs = 1 if incremental else self.max_iter
-        callbacks = [_Convergence(self, early)] if stochastic else []
-        if self._schedule is not None:  # partial_fit resumes it; fit starts it afresh
-            callbacks.append(LearningRateSchedule(self._schedule, resume=incremental))
-        self._score_key = "val_accuracy" if self._is_classifier else "val_r2"
-        self._best_params = None
-        run = fit_iter(self.model_, X, targets, loss=self._loss_name, optimizer=self._optimizer,
-                       epochs=epochs, batch_size=batch if stochastic else None,
-                       shuffle=self.shuffle, seed=self._rng, sample_weight=sample_weight,
-                       validation_fraction=self.validation_fraction if early else 0.0,
-                       l2=self.alpha, l2_per_sample=True,
-                       callbacks=callbacks, progress=bool(self.verbose),
-                       check_input=False)  # validate_data scanned X for NaN/inf
+            if y.ndim == 2 and y.shape[1] == 1:
+                y = column_or_1d(y, warn=True)  # a column vector is a 1-D target, with a warning
+            if sample_weight is not None:
+                sample_weight = check_sample_weight(sample_weight, X.shape[0])
+            targets = self._encode_targets(y, first, classes)
+            class_weight = getattr(self, "class_weight", None)
+            if class_weight is not None:
+                if getattr(self, "_multilabel", False):
+                    raise ValueError("class_weight is not supported for multilabel targets")
+                cw = compute_sample_weight(class_weight, y)
+                sample_weight = cw if sample_weight is None else sample_weight * cw
+            if first:
+                rs = self.random_state
+                if isinstance(rs, np.random.RandomState):
+                    rs = int(rs.randint(np.iinfo(np.int32).max))
+                self._rng = np.random.default_rng(rs)
+                sizes = [X.shape[1], *self._hidden, targets.shape[1] if targets.ndim == 2 else
+                         len(self.classes_)]
+                self.model_ = MLP(sizes, activation=self._activations(), init=self.init,
+                                  dropout=self.dropout, dtype=self.dtype, seed=self._rng)
+                self.n_iter_, self.t_ = 0, 0
+                self.loss_curve_ = []
+                self._no_improvement_count = 0
+                self.best_loss_ = np.inf
+                self.validation_scores_ = [] if self.early_stopping else None
+                self.best_validation_score_ = -np.inf if self.early_stopping else None
+            if not incremental or not hasattr(self, "_optimizer"):
+                self._optimizer = self._make_optimizer()
+                self._schedule = self._make_schedule()  # kept across partial_fit calls
+            stochastic = not isinstance(self._optimizer, LBFGS)
+            self._invscaling = self.learning_rate == "invscaling" and self.solver == "sgd"
+            self._adaptive = self.learning_rate == "adaptive" and self.solver == "sgd"
+            early = self.early_stopping and not incremental and stochastic
+            batch = min(200, len(X)) if self.batch_size == "auto" else min(self.batch_size, len(X))
+            epochs = 1 if incremental else self.max_iter
+            callbacks = [_Convergence(self, early)] if stochastic else []
+            if self._schedule is not None:  # partial_fit resumes it; fit starts it afresh
+                callbacks.append(LearningRateSchedule(self._schedule, resume=incremental))
+            self._score_key = "val_accuracy" if self._is_classifier else "val_r2"
+            self._best_params = None
+            run = fit_iter(self.model_, X, targets, loss=self._loss_name, optimizer=self._optimizer,
+                           epochs=epochs, batch_size=batch if stochastic else None,
+                           shuffle=self.shuffle, seed=self._rng, sample_weight=sample_weight,
+                           validation_fraction=self.validation_fraction if early else 0.0,
+                           l2=self.alpha, l2_per_sample=True,
+                           callbacks=callbacks, progress=bool(self.verbose),
+                           check_input=False)  # validate_data scanned X for NaN/inf
         epochs_run = 0
         for state in run:
             epochs_run = state.epoch
