@@ -285,8 +285,7 @@ def test_validation_fraction_is_stratified_and_held_out():
     X, y = blobs(100)
     model = glassnet.MLP([2, 4, 3], seed=0)
     state = next(glassnet.fit_iter(model, X, y, epochs=1, seed=0, validation_fraction=0.2))
-    assert "val_loss" in state.logs and state.samples_seen == 100 - sum(
-        round(0.2 * c) for c in np.bincount(y))
+    assert "val_loss" in state.logs and state.samples_seen == 80  # ceil(0.2 * 100) held out
 
 
 def test_regression_logs_r2():
@@ -595,3 +594,156 @@ def test_fit_calls_the_hooks_a_callback_defines_and_skips_the_inherited_no_ops(m
                  batch_size=10, callbacks=[Partial(), Sub(), EarlyStopping("loss", patience=5)])
     assert calls == [("begin", 1), ("batch", 1, 1), ("batch", 1, 2), ("end", 1),
                      ("begin", 2), ("batch", 2, 1), ("batch", 2, 2), ("end", 2)]
+
+
+@pytest.mark.parametrize("n_per_class, n_classes, fraction", [(5, 4, 0.3), (34, 3, 0.2),
+                                                               (7, 5, 0.45)])
+def test_the_stratified_split_holds_out_scikit_learns_count(n_per_class, n_classes, fraction):
+    """ceil(fraction * n) rows, as scikit-learn's train_test_split, shared among the classes
+    in proportion (each within one row of its exact share); rounding each class apart held
+    out 8 of 20 rows at 0.3 where scikit-learn holds out 6."""
+    model_selection = pytest.importorskip("sklearn.model_selection",
+                                          reason="scikit-learn gives the reference count")
+    from glassnet.train import _split
+    y = np.repeat(np.arange(n_classes), n_per_class)
+    n = len(y)
+    _, sk_val = model_selection.train_test_split(np.arange(n), test_size=fraction, stratify=y,
+                                                 random_state=0)
+    train, val = _split(n, fraction, y, np.random.default_rng(0))
+    assert len(val) == len(sk_val)
+    assert sorted(np.concatenate([train, val]).tolist()) == list(range(n))
+    exact = len(val) * n_per_class / n
+    assert all(abs(c - exact) < 1 for c in np.bincount(y[val], minlength=n_classes))
+
+
+def test_a_single_binary_output_is_stratified_too():
+    """5% positives: every validation split holds its share of them (1 of 2 at 0.5), where
+    an unstratified split missed them in 44 of 100 seeds."""
+    X = np.random.default_rng(0).standard_normal((40, 2))
+    y = np.zeros(40)
+    y[[3, 30]] = 1.0
+    from glassnet.train import _class_labels, _split
+    held_out_positives = set()
+    for seed in range(20):
+        model = glassnet.MLP([2, 3, 1], seed=0)
+        seen = []
+        glassnet.fit(model, X, y, loss="binary_cross_entropy", epochs=1, seed=seed,
+                     validation_fraction=0.5, callbacks=[LambdaCallback(
+                         on_epoch_end=lambda s: seen.append(s.samples_seen))])
+        assert seen == [20]
+        _, val = _split(40, 0.5, _class_labels(glassnet.losses.BinaryCrossEntropy(),
+                                                 y.reshape(-1, 1)), np.random.default_rng(seed))
+        held_out_positives.add(int(y[val].sum()))
+    assert held_out_positives == {1}
+
+
+def test_a_validation_set_needs_two_samples():
+    X, y = blobs(10)
+    model = glassnet.MLP([2, 4, 3], seed=0)
+    with pytest.raises(ValueError, match=r"holds out 1 of 10 samples: validation needs at "
+                                         r"least 2"):
+        glassnet.fit(model, X, y, epochs=1, validation_fraction=0.1)
+
+
+def test_training_accuracy_is_not_changed_by_a_callback_that_runs_the_model():
+    """The batch's correct predictions are counted from the last layer's work buffer before
+    the on_batch_end hooks run: a hook calling predict overwrote it first."""
+    X, y = blobs(64)
+
+    def run(callbacks):
+        model = glassnet.MLP([2, 8, 3], dtype="float64", seed=0)
+        return glassnet.fit(model, X, y, optimizer=optim.Adam(lr=0.05), epochs=3,
+                            batch_size=16, seed=0, callbacks=callbacks)["accuracy"]
+
+    peeking = LambdaCallback(on_batch_end=lambda s: s.model.predict(X[:3]))
+    plain = run([])
+    assert run([peeking]) == plain
+    # the reference: the first epoch's batches replayed by hand from the same start
+    model = glassnet.MLP([2, 8, 3], dtype="float64", seed=0)
+    opt = optim.Adam(lr=0.05)
+    order = np.random.default_rng(0).permutation(64)
+    right = 0
+    for start in range(0, 64, 16):
+        rows = order[start:start + 16]
+        right += np.sum(model.forward(X[rows]).argmax(axis=1) == y[rows])
+        _, grads = glassnet.value_and_grad(model, "cross_entropy", X[rows], y[rows])
+        opt.step([p for _, p, _ in model.named_parameters()],
+                 [grads[name] for name, _, _ in model.named_parameters()])
+    assert plain[0] == right / 64
+
+
+def test_a_batch_without_weight_is_skipped_not_a_divergence():
+    """Its loss would be 0/0: it carries nothing to learn from, so no step is taken (the
+    divergence guard used to stop training with a false 'diverged' message)."""
+    X, y = blobs(30)
+    w = np.ones(30)
+    w[:10] = 0.0
+    a = glassnet.MLP([2, 5, 3], dtype="float64", seed=0)
+    b = glassnet.MLP([2, 5, 3], dtype="float64", seed=0)
+    ha = glassnet.fit(a, X, y, optimizer=optim.Adam(lr=0.01), epochs=4, batch_size=10,
+                      shuffle=False, sample_weight=w)
+    hb = glassnet.fit(b, X[10:], y[10:], optimizer=optim.Adam(lr=0.01), epochs=4,
+                      batch_size=10, shuffle=False)
+    for (name, p, _), (_, q, _) in zip(a.named_parameters(), b.named_parameters()):
+        np.testing.assert_allclose(p, q, rtol=1e-13, err_msg=name)
+    np.testing.assert_allclose(ha["loss"], hb["loss"], rtol=1e-13)
+
+
+def test_validation_weights_summing_to_zero_are_refused_before_training():
+    """The held-out part of sample_weight may carry no weight though the whole does: refused
+    before the first epoch, not a NaN val_loss after it."""
+    from glassnet.train import _split
+    X, y = blobs(30)
+    _, val = _split(30, 0.2, y, np.random.default_rng(5))  # the rows fit holds out, seed 5
+    w = np.ones(30)
+    w[val] = 0.0
+    model = glassnet.MLP([2, 5, 3], seed=0)
+    before = model.flat_params.copy()
+    with pytest.raises(ValueError, match="validation samples' weights sum to zero"):
+        glassnet.fit(model, X, y, sample_weight=w, validation_fraction=0.2, seed=5)
+    np.testing.assert_array_equal(model.flat_params, before)
+
+
+def test_validation_data_errors_say_they_are_about_validation_data():
+    X, y = blobs(30)
+    Xv = X[:5].copy()
+    Xv[3, 1] = np.nan
+    with pytest.raises(ValueError, match=r"validation_data: X contains NaN or inf \(first at "
+                                         r"row 3\)"):
+        glassnet.fit(glassnet.MLP([2, 5, 3], seed=0), X, y, validation_data=(Xv, y[:5]))
+
+
+def test_regression_logs_the_training_r2_of_its_batches():
+    """Full batch: the logged r2 is scikit-learn's r2_score of the model before the step."""
+    sklearn_metrics = pytest.importorskip("sklearn.metrics", reason="the r2_score reference")
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((50, 3))
+    y = np.c_[X @ [1.0, -2.0, 0.5], X[:, 0] ** 2]
+    model = glassnet.MLP([3, 8, 2], activation="tanh", dtype="float64", seed=0)
+    before = model.forward(X)
+    w = rng.uniform(0.5, 2.0, 50)
+    history = glassnet.fit(model, X, y, loss="mse", optimizer="sgd", epochs=1,
+                           batch_size=None, sample_weight=w)
+    assert history["r2"][0] == pytest.approx(
+        sklearn_metrics.r2_score(y, before, sample_weight=w), rel=1e-12)
+
+
+def test_weighted_validation_scores_follow_scikit_learn():
+    sklearn_metrics = pytest.importorskip("sklearn.metrics", reason="the weighted references")
+    X, y = blobs(60)
+    w = np.random.default_rng(1).uniform(0.0, 3.0, 20)
+    model = glassnet.MLP([2, 5, 3], dtype="float64", seed=0)
+    history = glassnet.fit(model, X[20:], y[20:], epochs=1, validation_data=(X[:20], y[:20], w))
+    predicted = model.forward(X[:20]).argmax(axis=1)
+    assert history["val_accuracy"][0] == pytest.approx(
+        sklearn_metrics.accuracy_score(y[:20], predicted, sample_weight=w), rel=1e-12)
+
+
+def test_r2_of_a_constant_target_column_follows_scikit_learn():
+    """SS_tot = 0: 1.0 when predicted exactly, else 0.0 (it was 0.0 either way)."""
+    sklearn_metrics = pytest.importorskip("sklearn.metrics", reason="the r2_score reference")
+    from glassnet.metrics import r2
+    rng = np.random.default_rng(0)
+    y = np.c_[rng.standard_normal(10), np.full(10, 3.0)]
+    for z in (y + 0.1 * rng.standard_normal((10, 2)), np.c_[y[:, 0] + 0.1, y[:, 1]]):
+        assert r2(z, y) == pytest.approx(sklearn_metrics.r2_score(y, z), rel=1e-12)

@@ -2,7 +2,9 @@
 
 ``accuracy`` counts a row as right when its arg-max class (cross-entropy) or every one of its
 labels (binary cross-entropy, ``z > 0``) is right; ``r2`` is the coefficient of determination
-``1 - SS_res / SS_tot``, averaged over outputs, as scikit-learn's ``r2_score``.
+``1 - SS_res / SS_tot``, averaged over outputs, as scikit-learn's ``r2_score``. With sample
+weights both are weighted: the weight of the right rows over the total, and weighted sums of
+squares around the weighted mean.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ import numpy as np
 from .losses import BinaryCrossEntropy, CrossEntropy, Loss
 from .model import Sequential
 
-__all__ = ["History", "TrainState", "evaluate", "n_correct", "r2"]
+__all__ = ["History", "TrainState", "evaluate", "n_correct", "r2", "r2_from_squares",
+           "residual_squares", "total_squares"]
 
 
 @dataclass
@@ -58,21 +61,47 @@ class TrainState:
     stop_reason: str = ""
 
 
-def n_correct(loss: Loss, z: np.ndarray, y: np.ndarray) -> int:
-    """Correct predictions in a batch (a row is right when every label in it is)."""
+def n_correct(loss: Loss, z: np.ndarray, y: np.ndarray,
+              sample_weight: np.ndarray | None = None) -> float:
+    """Correct predictions in a batch (a row is right when every label in it is); with
+    ``sample_weight``, the weight of the right rows."""
     if y.ndim == 1:  # class labels, softmax outputs
-        return int(np.count_nonzero(z.argmax(axis=1) == y))
-    if isinstance(loss, CrossEntropy):  # one-hot rows
-        return int(np.count_nonzero(z.argmax(axis=1) == y.argmax(axis=1)))
-    return int(np.count_nonzero(np.all((z > 0) == (y > 0.5), axis=1)))
+        right = z.argmax(axis=1) == y
+    elif isinstance(loss, CrossEntropy):  # one-hot rows
+        right = z.argmax(axis=1) == y.argmax(axis=1)
+    else:
+        right = np.all((z > 0) == (y > 0.5), axis=1)
+    if sample_weight is None:
+        return int(np.count_nonzero(right))
+    return float(np.sum(sample_weight[right]))
 
 
-def r2(z: np.ndarray, y: np.ndarray) -> float:
-    """Coefficient of determination, averaged over outputs: ``1 - SS_res / SS_tot``."""
-    ss_res = np.sum((y - z) ** 2, axis=0, dtype=np.float64)
-    ss_tot = np.sum((y - y.mean(axis=0)) ** 2, axis=0, dtype=np.float64)
-    scores = np.where(ss_tot > 0, 1 - ss_res / np.where(ss_tot > 0, ss_tot, 1), 0.0)
+def residual_squares(z: np.ndarray, y: np.ndarray,
+                     sample_weight: np.ndarray | None = None) -> np.ndarray:
+    """``SS_res`` per output: ``sum_i w_i (y_i - z_i)^2``, in float64."""
+    r = np.square(y - z, dtype=np.float64)
+    return r.sum(axis=0) if sample_weight is None else sample_weight @ r
+
+
+def total_squares(y: np.ndarray, sample_weight: np.ndarray | None = None) -> np.ndarray:
+    """``SS_tot`` per output: ``sum_i w_i (y_i - mean_w(y))^2``, in float64."""
+    mean = np.average(y, axis=0, weights=sample_weight).astype(np.float64)
+    return residual_squares(mean, y, sample_weight)
+
+
+def r2_from_squares(ss_res: np.ndarray, ss_tot: np.ndarray) -> float:
+    """``1 - SS_res / SS_tot`` per output, averaged over the outputs. An output whose targets
+    are all equal (``SS_tot = 0``) scores 1 when predicted exactly and 0 otherwise, as in
+    scikit-learn's ``r2_score``."""
+    constant = ss_tot == 0
+    scores = np.where(constant, np.where(ss_res == 0, 1.0, 0.0),
+                      1 - ss_res / np.where(constant, 1.0, ss_tot))
     return float(np.mean(scores))
+
+
+def r2(z: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None) -> float:
+    """Coefficient of determination, averaged over outputs: ``1 - SS_res / SS_tot``."""
+    return r2_from_squares(residual_squares(z, y, sample_weight), total_squares(y, sample_weight))
 
 
 def evaluate(model: Sequential, loss: Loss, X: np.ndarray, y: np.ndarray,
@@ -81,7 +110,8 @@ def evaluate(model: Sequential, loss: Loss, X: np.ndarray, y: np.ndarray,
     z = model.predict(X, check_input=False)  # in chunks: the layers' buffers stay small
     logs = {prefix + "loss": loss.value(z, y, sample_weight)}
     if isinstance(loss, (CrossEntropy, BinaryCrossEntropy)):
-        logs[prefix + "accuracy"] = n_correct(loss, z, y) / len(X)
+        total = len(X) if sample_weight is None else float(np.sum(sample_weight))
+        logs[prefix + "accuracy"] = n_correct(loss, z, y, sample_weight) / total
     else:
-        logs[prefix + "r2"] = r2(z, y)
+        logs[prefix + "r2"] = r2(z, y, sample_weight)
     return logs

@@ -23,6 +23,7 @@ epoch. L-BFGS (``optim.LBFGS``) trains full-batch through SciPy instead.
 from __future__ import annotations
 
 import copy
+import math
 from typing import Any, Iterator, Sequence
 
 import numpy as np
@@ -33,7 +34,8 @@ from .callbacks import Callback, LearningRateSchedule, StopOnDivergence
 from .grad import get_loss, objective_and_backward, prepare_data
 from .layers import Dropout
 from .losses import BinaryCrossEntropy, CrossEntropy, Loss
-from .metrics import History, TrainState, evaluate, n_correct
+from .metrics import (History, TrainState, evaluate, n_correct, r2_from_squares,
+                      residual_squares, total_squares)
 from .model import Sequential
 from .optim import LBFGS, Optimizer, get_optimizer
 from .schedules import get_schedule
@@ -59,21 +61,39 @@ def _class_weights(class_weight: Any, y: np.ndarray) -> np.ndarray:
     return per_class[y]
 
 
-def _split(n: int, fraction: float, y: np.ndarray, rng: np.random.Generator, stratify: bool):
-    """Indices (train, validation), stratified by class for int labels."""
-    if stratify and y.ndim == 1:
-        val = []
-        for label in np.unique(y):
-            members = rng.permutation(np.flatnonzero(y == label))
-            val.extend(members[:int(round(fraction * len(members)))])
-        val = np.sort(np.array(val, dtype=np.intp))
+def _split(n: int, fraction: float, labels: np.ndarray | None, rng: np.random.Generator):
+    """Indices (train, validation): ``ceil(fraction * n)`` rows held out, scikit-learn's
+    count. With class ``labels``, stratified: each class gives its share of that count,
+    ``count * n_class / n``, rounded down, and the rows still missing go to the classes with
+    the largest remainders, so that the shares add up to the count."""
+    n_val = math.ceil(fraction * n)
+    if n_val < 2 or n_val == n:
+        raise ValueError(f"validation_fraction={fraction} holds out {n_val} of {n} samples: "
+                         "validation needs at least 2 and training at least 1")
+    if labels is None:
+        val = rng.permutation(n)[:n_val]
     else:
-        val = np.sort(rng.permutation(n)[:int(round(fraction * n))])
-    if len(val) == 0 or len(val) == n:
-        raise ValueError(f"validation_fraction={fraction} leaves no samples for "
-                         f"{'validation' if len(val) == 0 else 'training'} out of {n}")
+        classes, members_of = np.unique(labels, return_inverse=True)
+        counts = np.bincount(members_of, minlength=len(classes))
+        share = n_val * counts / n
+        take = np.floor(share).astype(np.intp)
+        missing = n_val - int(take.sum())
+        take[np.argsort(take - share, kind="stable")[:missing]] += 1  # largest remainders
+        val = np.concatenate([rng.permutation(np.flatnonzero(members_of == k))[:take[k]]
+                              for k in range(len(classes))])
+    val = np.sort(val.astype(np.intp))
     train = np.setdiff1d(np.arange(n), val, assume_unique=True)
     return train, val
+
+
+def _class_labels(loss: Loss, y: np.ndarray) -> np.ndarray | None:
+    """One class label per row, to stratify by: softmax labels, or a single binary output's
+    0/1; None for regression and for several binary outputs (multilabel)."""
+    if isinstance(loss, CrossEntropy):
+        return y if y.ndim == 1 else y.argmax(axis=1)
+    if isinstance(loss, BinaryCrossEntropy) and y.shape[1] == 1:
+        return y[:, 0] > 0.5
+    return None
 
 
 def fit_iter(model: Sequential, X: Any, y: Any, loss: str | Loss = "cross_entropy",
@@ -110,13 +130,18 @@ def fit_iter(model: Sequential, X: Any, y: Any, loss: str | Loss = "cross_entrop
             raise ValueError("validation_data must be (X_val, y_val) or (X_val, y_val, w_val), "
                              f"got {type(validation_data).__name__} of length "
                              f"{len(validation_data) if hasattr(validation_data, '__len__') else '?'}")
-        val = prepare_data(model, loss, *validation_data)
+        try:
+            val = prepare_data(model, loss, *validation_data)
+        except ValueError as exc:  # it names X, y: say which ones
+            raise ValueError(f"validation_data: {exc}") from None
     elif validation_fraction > 0:
-        train_idx, val_idx = _split(len(X), validation_fraction, y, rng,
-                                    stratify=isinstance(loss, CrossEntropy))
+        train_idx, val_idx = _split(len(X), validation_fraction, _class_labels(loss, y), rng)
         pick = (lambda a, i: None if a is None else a[i])
         val = (X[val_idx], y[val_idx], pick(sample_weight, val_idx))
         X, y, sample_weight = X[train_idx], y[train_idx], pick(sample_weight, train_idx)
+    if val is not None and val[2] is not None and not np.sum(val[2]) > 0:
+        raise ValueError("the validation samples' weights sum to zero: nothing to validate on "
+                         "(validation_data's weights, or the held-out part of sample_weight)")
 
     n = len(X)
     if batch_size is None:
@@ -183,7 +208,9 @@ def _batches(X, y, sample_weight, batch_size, order, buffers):
 
 def _one_epoch(state, X, y, sample_weight, l2, l2_per_sample, batch_size, order, buffers,
                hooks) -> tuple[float, int]:
-    """Train one pass over the batches; returns (weighted sum of batch losses, # correct)."""
+    """Train one pass over the batches; returns the weighted sum of the batch losses and, for
+    a classification loss, the (weight of the) rows predicted right, else ``SS_res`` per
+    output (the batches' own forward passes)."""
     model, loss, optimizer = state.model, state.loss, state.optimizer
     params, grads = [model.flat_params], [model.flat_grads]
     classify = isinstance(loss, (CrossEntropy, BinaryCrossEntropy))
@@ -207,10 +234,14 @@ def _one_epoch(state, X, y, sample_weight, l2, l2_per_sample, batch_size, order,
     # 16 of s's last-place units, which every weight then takes within a few percent; what
     # waits is under 1e-6 (float32; 2e-15 in float64, so every step there).
     min_decay = 16.0 * float(np.finfo(model.dtype).epsneg)
-    running_loss, correct = 0.0, 0
+    running_loss, correct = 0.0, 0.0
+    squares = None if classify else np.zeros(y.shape[1])  # SS_res per output, for r2
     batches = _batches(X, y, sample_weight, batch_size, order, buffers)
     for state.batch, (xb, yb, wb) in enumerate(batches, start=1):
         batch_weight = len(xb) if wb is None else float(np.sum(wb))
+        if batch_weight == 0:  # no sample here carries weight: nothing to learn, no step
+            state.samples_seen += len(xb)
+            continue
         l2_batch = l2 / batch_weight if l2_per_sample else l2
         try:
             shrink = None
@@ -225,6 +256,13 @@ def _one_epoch(state, X, y, sample_weight, l2, l2_per_sample, batch_size, order,
                                                          sgd_shrink=shrink)
         except FloatingPointError:  # np.seterr(all="raise") turned an overflow into this
             state.batch_loss, z = float("nan"), None
+        # z is the last layer's work buffer: read it before a hook can run the model again
+        if z is None:
+            pass
+        elif classify:
+            correct += n_correct(loss, z, yb, wb)
+        else:
+            squares += residual_squares(z, yb, wb)
         for hook in hooks:  # on_batch_end; the divergence guard raises on NaN
             hook(state)
         if in_backprop:
@@ -238,10 +276,8 @@ def _one_epoch(state, X, y, sample_weight, l2, l2_per_sample, batch_size, order,
                 for hook in hooks:
                     hook(state)
         running_loss += state.batch_loss * batch_weight
-        if classify:
-            correct += n_correct(loss, z, yb)
         state.samples_seen += len(xb)
-    return running_loss, correct
+    return running_loss, correct if classify else squares
 
 
 def _epochs(state, X, y, sample_weight, l2, l2_per_sample, val, callbacks, epochs,
@@ -255,6 +291,7 @@ def _epochs(state, X, y, sample_weight, l2, l2_per_sample, val, callbacks, epoch
                          for name in ("on_batch_end", "on_epoch_begin", "on_epoch_end"))
     classify = isinstance(state.loss, (CrossEntropy, BinaryCrossEntropy))
     total_weight = n if sample_weight is None else float(np.sum(sample_weight))
+    ss_tot = None if classify else total_squares(y, sample_weight)
     for epoch in range(1, epochs + 1):
         state.epoch, state.logs = epoch, {}
         for hook in begin:
@@ -262,11 +299,13 @@ def _epochs(state, X, y, sample_weight, l2, l2_per_sample, val, callbacks, epoch
         order = rng.permutation(n) if shuffle else None
         # Underflow to 0 (tiny weights, moments, probabilities) is harmless: never an error.
         with np.errstate(under="ignore"):
-            running_loss, correct = _one_epoch(state, X, y, sample_weight, l2, l2_per_sample,
-                                               batch_size, order, buffers, hooks)
+            running_loss, right = _one_epoch(state, X, y, sample_weight, l2, l2_per_sample,
+                                             batch_size, order, buffers, hooks)
         state.logs["loss"] = running_loss / total_weight
         if classify:
-            state.logs["accuracy"] = correct / n
+            state.logs["accuracy"] = right / total_weight
+        else:
+            state.logs["r2"] = r2_from_squares(right, ss_tot)
         if val is not None:
             state.logs.update(evaluate(state.model, state.loss, *val, prefix="val_"))
         state.logs["lr"] = float(state.optimizer.lr)
