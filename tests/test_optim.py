@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from conftest import torch_or_skip
 
+import glassnet
 from glassnet.optim import (LBFGS, OPTIMIZERS, SGD, Adagrad, Adam, AdamW, RMSprop,
                             clip_grad_norm, clip_grad_value, get_optimizer)
 
@@ -465,3 +466,44 @@ def test_plain_sgd_takes_lr_folded_gradients_in_one_pass(update_path):
     np.testing.assert_allclose(b, a, rtol=1e-15)
     with pytest.raises(ValueError, match="Adam cannot take gradients scaled by lr"):
         Adam().step([b], [g], lr_applied=True)
+
+
+def test_sgd_takes_a_learning_rate_set_by_an_on_batch_end_hook_at_that_step():
+    """The hook runs between backward and step; plain SGD folded the epoch's lr into the
+    gradient and used it anyway. Reference: the batches replayed by hand."""
+    from glassnet.callbacks import LambdaCallback
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((48, 3)), rng.integers(0, 3, 48)
+    model = glassnet.MLP([3, 5, 3], dtype="float64", seed=0)
+    reference = model.copy()
+    set_lr = LambdaCallback(on_batch_end=lambda s: setattr(s.optimizer, "lr", 0.1 / s.batch))
+    glassnet.fit(model, X, y, optimizer=SGD(lr=0.1), epochs=1, batch_size=16, shuffle=False,
+                 callbacks=[set_lr])
+    for k, start in enumerate(range(0, 48, 16), start=1):
+        _, grads = glassnet.value_and_grad(reference, "cross_entropy", X[start:start + 16],
+                                           y[start:start + 16])
+        for name, p, _ in reference.named_parameters():
+            p -= 0.1 / k * grads[name]
+    np.testing.assert_allclose(model.flat_params, reference.flat_params, rtol=1e-13)
+
+
+def test_step_checks_every_gradient_shape_before_updating():
+    W, b = np.ones((3, 4)), np.ones(4)
+    for opt in (SGD(lr=0.1), Adam(lr=0.1)):
+        with pytest.raises(ValueError, match=r"grads\[1\] has shape \(1, 4\) but params\[1\] "
+                                             r"has shape \(4,\)"):
+            opt.step([W, b], [np.ones((3, 4)), np.ones((1, 4))])
+        np.testing.assert_array_equal(W, 1.0)  # grads[0] fitted, and still nothing moved
+
+
+def test_step_refuses_a_list_of_parameters_that_changes():
+    """Adam's bias corrections count the optimizer's steps: a parameter added later would
+    be corrected as if it had taken them all (torch counts per parameter)."""
+    p1, p2 = np.ones(3), np.ones(2)
+    opt = Adam(lr=0.1)
+    opt.step([p1], [np.ones(3)])
+    with pytest.raises(ValueError, match=r"Adam has stepped 1 parameter arrays and now got 2"):
+        opt.step([p1, p2], [np.ones(3), np.ones(2)])
+    opt.reset()
+    opt.step([p1, p2], [np.ones(3), np.ones(2)])  # a fresh start takes the new list
+    np.testing.assert_allclose(p2, 1.0 - 0.1)  # Adam's first step: lr * sign(g)

@@ -214,19 +214,21 @@ def _one_epoch(state, X, y, sample_weight, l2, l2_per_sample, batch_size, order,
     model, loss, optimizer = state.model, state.loss, state.optimizer
     params, grads = [model.flat_params], [model.flat_grads]
     classify = isinstance(loss, (CrossEntropy, BinaryCrossEntropy))
-    fold = optimizer.folds_lr  # plain SGD: lr rides in the gradient, the update is one pass
+    # Plain SGD: lr rides in the gradient (the loss gradient is scaled by it), the update is
+    # one pass. Only when no on_batch_end hook but the divergence guard's (which reads the
+    # loss) runs between backward and step: another could change lr for this very step.
+    fold = optimizer.folds_lr and all(
+        getattr(hook, "__func__", None) is StopOnDivergence.on_batch_end for hook in hooks)
     scale = optimizer.lr if fold else 1.0
     # Plain SGD's step is linear in the gradient, so it can run inside backprop: each weight
     # matrix takes W = (1 - lr l2) W - lr dW in the product that makes dW, which is never
     # written (objective_and_backward). Only when nothing could look at the gradients or
-    # replace the step between backward and step: no on_batch_end hook but the divergence
-    # guard's (which reads the loss), and the optimizer's own step method. And only for a
-    # network large enough for the BLAS product (below that, NumPy's product and then the
-    # update: more calls than the separate step, which an XOR-sized step would feel).
+    # replace the step between backward and step: lr folded in as above, and the
+    # optimizer's own step method. And only for a network large enough for the BLAS product
+    # (below that, NumPy's product and then the update: more calls than the separate step,
+    # which an XOR-sized step would feel).
     in_backprop = (fold and model.flat_params.size >= _blas.MIN_SIZE
-                   and type(optimizer).step is Optimizer.step and model.steps_in_backward
-                   and all(getattr(hook, "__func__", None) is StopOnDivergence.on_batch_end
-                           for hook in hooks))
+                   and type(optimizer).step is Optimizer.step and model.steps_in_backward)
     # In the weights' dtype s = 1 - lr l2 cannot hold a small decay: float32 rounds it to 1
     # below 2^-25 and moves in steps of 2^-24, and W * s then moves each weight by whole
     # units of its last place. So the decay is summed over the steps (in float64, on the

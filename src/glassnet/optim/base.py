@@ -72,6 +72,7 @@ class Optimizer:
     def reset(self) -> None:
         """Forget all state: the next step is a first step again."""
         self.t = 0
+        self._n_params: int | None = None  # the length of the list stepped (set by step)
         self.pending_decay = 0.0
         self.state: dict[int, dict[str, np.ndarray]] = {}
         self._scratch: dict[tuple[int, int], np.ndarray] = {}  # work arrays, never saved
@@ -88,6 +89,16 @@ class Optimizer:
         """
         if len(params) != len(grads):
             raise ValueError(f"got {len(params)} parameter arrays but {len(grads)} gradients")
+        if self._n_params is None:
+            self._n_params = len(params)
+        elif len(params) != self._n_params:  # t (bias corrections, lr decay) counts the steps
+            raise ValueError(f"{type(self).__name__} has stepped {self._n_params} parameter "
+                             f"arrays and now got {len(params)}: pass the same list at every "
+                             f"step, or call reset() for new parameters")
+        for i, (p, g) in enumerate(zip(params, grads)):  # all of them before any update
+            if getattr(g, "shape", None) != getattr(p, "shape", ()):
+                raise ValueError(f"grads[{i}] has shape {getattr(g, 'shape', None)} but "
+                                 f"params[{i}] has shape {getattr(p, 'shape', None)}")
         if lr_applied:
             if not self.folds_lr:
                 raise ValueError(f"{type(self).__name__} cannot take gradients scaled by lr")
