@@ -490,10 +490,13 @@ def test_sgd_takes_a_learning_rate_set_by_an_on_batch_end_hook_at_that_step():
 def test_step_checks_every_gradient_shape_before_updating():
     W, b = np.ones((3, 4)), np.ones(4)
     for opt in (SGD(lr=0.1), Adam(lr=0.1)):
-        with pytest.raises(ValueError, match=r"grads\[1\] has shape \(1, 4\) but params\[1\] "
-                                             r"has shape \(4,\)"):
+        with pytest.raises(ValueError, match=r"params\[1\] and grads\[1\] must be arrays of "
+                                             r"one shape, got ndarray of shape \(4,\) and "
+                                             r"ndarray of shape \(1, 4\)"):
             opt.step([W, b], [np.ones((3, 4)), np.ones((1, 4))])
         np.testing.assert_array_equal(W, 1.0)  # grads[0] fitted, and still nothing moved
+        with pytest.raises(ValueError, match=r"got list of shape \(3, 4\) and ndarray"):
+            opt.step([W.tolist()], [W])
 
 
 def test_step_refuses_a_list_of_parameters_that_changes():

@@ -79,14 +79,14 @@ def test_plain_sgd_steps_inside_backprop_as_the_separate_step_would(monkeypatch,
     """Plain SGD without an on_batch_end hook takes its step inside backprop (one gemm per
     weight matrix, Dense.backward): optimizer.step() is never called, and the weights, the
     loss curve and the step count equal a run whose hook keeps the separate step. That hook
-    sees the documented gradient buffer: lr * (g + l2 W), checked on the first batch."""
+    sees the documented gradient buffer: g + l2 W, checked on the first batch."""
     rng = np.random.default_rng(5)
     X, y, w = rng.standard_normal((45, 4)), rng.integers(0, 3, 45), rng.uniform(0.5, 2.0, 45)
     separate, inside = (glassnet.MLP([4, 6, 5, 3], dtype="float64", seed=0) for _ in range(2))
     first = np.random.default_rng(2).permutation(45)[:16]
     _, grads = glassnet.value_and_grad(separate, "cross_entropy", X[first], y[first],
                                        l2=0.2 / w[first].sum(), sample_weight=w[first])
-    expected = np.concatenate([0.1 * grads[name].ravel() for name, _, _ in
+    expected = np.concatenate([grads[name].ravel() for name, _, _ in
                                sorted(separate.named_parameters(), key=lambda t: -t[1].ndim)])
     seen = []
     hook = LambdaCallback(on_batch_end=lambda state: seen.append(state.model.flat_grads.copy()))
@@ -108,7 +108,7 @@ def test_plain_sgd_keeps_the_separate_step_for_layers_and_hooks_it_does_not_know
     backward (the older two-argument form here), one that penalises its bias too, and a
     divergence guard subclass that reads the gradients all get the separate step. Each run
     equals the same run forced onto the separate step by a no-op hook, and the guard
-    subclass sees lr * g, as value_and_grad gives it."""
+    subclass sees g, as value_and_grad gives it."""
     rng = np.random.default_rng(6)
     X, y = rng.standard_normal((40, 3)), rng.integers(0, 3, 40)
 
@@ -147,7 +147,7 @@ def test_plain_sgd_keeps_the_separate_step_for_layers_and_hooks_it_does_not_know
     start = build(glassnet.layers.Dense)  # the first batch's gradient, by hand
     batch = np.random.default_rng(0).permutation(40)[:16]
     _, grads = glassnet.value_and_grad(start, "cross_entropy", X[batch], y[batch], l2=0.3)
-    first = np.concatenate([0.1 * grads[name].ravel() for name, _, _ in  # weights, then biases
+    first = np.concatenate([grads[name].ravel() for name, _, _ in  # weights, then biases
                             sorted(start.named_parameters(), key=lambda t: -t[1].ndim)])
     np.testing.assert_allclose(seen[0], first, rtol=1e-12)
 

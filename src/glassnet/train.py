@@ -207,24 +207,20 @@ def _batches(X, y, sample_weight, batch_size, order, buffers):
 
 
 def _one_epoch(state, X, y, sample_weight, l2, l2_per_sample, batch_size, order, buffers,
-               hooks) -> tuple[float, int]:
+               hooks, fold: bool) -> tuple[float, Any]:
     """Train one pass over the batches; returns the weighted sum of the batch losses and, for
     a classification loss, the (weight of the) rows predicted right, else ``SS_res`` per
-    output (the batches' own forward passes)."""
+    output (the batches' own forward passes). ``fold``: plain SGD's lr rides in the gradient
+    (see ``_epochs``)."""
     model, loss, optimizer = state.model, state.loss, state.optimizer
     params, grads = [model.flat_params], [model.flat_grads]
     classify = isinstance(loss, (CrossEntropy, BinaryCrossEntropy))
-    # Plain SGD: lr rides in the gradient (the loss gradient is scaled by it), the update is
-    # one pass. Only when no on_batch_end hook but the divergence guard's (which reads the
-    # loss) runs between backward and step: another could change lr for this very step.
-    fold = optimizer.folds_lr and all(
-        getattr(hook, "__func__", None) is StopOnDivergence.on_batch_end for hook in hooks)
     scale = optimizer.lr if fold else 1.0
     # Plain SGD's step is linear in the gradient, so it can run inside backprop: each weight
     # matrix takes W = (1 - lr l2) W - lr dW in the product that makes dW, which is never
     # written (objective_and_backward). Only when nothing could look at the gradients or
-    # replace the step between backward and step: lr folded in as above, and the
-    # optimizer's own step method. And only for a network large enough for the BLAS product
+    # replace the step between backward and step: lr folded in (no hook but the guard),
+    # and the optimizer's own step method. And only for a network large enough for the BLAS product
     # (below that, NumPy's product and then the update: more calls than the separate step,
     # which an XOR-sized step would feel).
     in_backprop = (fold and model.flat_params.size >= _blas.MIN_SIZE
@@ -291,6 +287,12 @@ def _epochs(state, X, y, sample_weight, l2, l2_per_sample, val, callbacks, epoch
                    np.empty((batch_size, *y.shape[1:]), y.dtype))
     hooks, begin, end = (_hooks(callbacks, name)
                          for name in ("on_batch_end", "on_epoch_begin", "on_epoch_end"))
+    # Plain SGD: lr rides in the gradient (the loss gradient is scaled by it), the update is
+    # one pass. Only when no on_batch_end hook but the divergence guard's (which reads the
+    # loss) runs between backward and step: another could change lr for this very step, or
+    # read the gradients.
+    fold = state.optimizer.folds_lr and all(
+        getattr(hook, "__func__", None) is StopOnDivergence.on_batch_end for hook in hooks)
     classify = isinstance(state.loss, (CrossEntropy, BinaryCrossEntropy))
     total_weight = n if sample_weight is None else float(np.sum(sample_weight))
     ss_tot = None if classify else total_squares(y, sample_weight)
@@ -302,7 +304,7 @@ def _epochs(state, X, y, sample_weight, l2, l2_per_sample, val, callbacks, epoch
         # Underflow to 0 (tiny weights, moments, probabilities) is harmless: never an error.
         with np.errstate(under="ignore"):
             running_loss, right = _one_epoch(state, X, y, sample_weight, l2, l2_per_sample,
-                                             batch_size, order, buffers, hooks)
+                                             batch_size, order, buffers, hooks, fold)
         state.logs["loss"] = running_loss / total_weight
         if classify:
             state.logs["accuracy"] = right / total_weight

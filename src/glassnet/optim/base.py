@@ -89,16 +89,23 @@ class Optimizer:
         """
         if len(params) != len(grads):
             raise ValueError(f"got {len(params)} parameter arrays but {len(grads)} gradients")
-        if self._n_params is None:
-            self._n_params = len(params)
-        elif len(params) != self._n_params:  # t (bias corrections, lr decay) counts the steps
+        if self._n_params is not None and len(params) != self._n_params:
+            # t (the bias corrections, the lr decay) counts the optimizer's steps
             raise ValueError(f"{type(self).__name__} has stepped {self._n_params} parameter "
                              f"arrays and now got {len(params)}: pass the same list at every "
                              f"step, or call reset() for new parameters")
-        for i, (p, g) in enumerate(zip(params, grads)):  # all of them before any update
-            if getattr(g, "shape", None) != getattr(p, "shape", ()):
-                raise ValueError(f"grads[{i}] has shape {getattr(g, 'shape', None)} but "
-                                 f"params[{i}] has shape {getattr(p, 'shape', None)}")
+        try:  # every shape before any update
+            for p, g in zip(params, grads):
+                if g.shape != p.shape:
+                    raise AttributeError
+        except AttributeError:  # a shape that differs, or no array
+            i, p, g = next((i, p, g) for i, (p, g) in enumerate(zip(params, grads))
+                           if not (isinstance(p, np.ndarray) and isinstance(g, np.ndarray)
+                                   and g.shape == p.shape))
+            raise ValueError(f"params[{i}] and grads[{i}] must be arrays of one shape, got "
+                             f"{type(p).__name__} of shape {np.shape(p)} and "
+                             f"{type(g).__name__} of shape {np.shape(g)}") from None
+        self._n_params = len(params)
         if lr_applied:
             if not self.folds_lr:
                 raise ValueError(f"{type(self).__name__} cannot take gradients scaled by lr")
