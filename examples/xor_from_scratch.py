@@ -18,7 +18,7 @@ loss = CrossEntropy()  # softmax + cross-entropy on logits: dL/dz = (softmax(z) 
 learning_rate = 0.5
 
 for step in range(1, 501):
-    z = model.forward(X)                      # forward: z = W2 tanh(X W1 + b1) + b2
+    z = model.forward(X)                      # forward: z = tanh(X W1 + b1) W2 + b2
     value, dz = loss.value_and_grad(z, y)     # the loss and its gradient at the output
     model.backward(dz)                        # backprop fills every layer's dW, db
     model.flat_params -= learning_rate * model.flat_grads   # gradient descent, all at once

@@ -61,3 +61,51 @@ def test_bad_usage_exits_2_with_one_line(capsys, args, message):
 def test_help_exits_0(command):
     code, out, _ = run(*([command] if command else []), "--help")
     assert code == 0 and "usage: glassnet" in out
+
+
+@pytest.mark.parametrize("args, message", [
+    (["demo", "--lr", "-1"], "argument --lr: expected a positive number, got '-1'"),
+    (["demo", "--seed", "-1"], "argument --seed: expected an int from 0 to 2**32 - 1"),
+    (["gradcheck", "--seed", "abc"], "argument --seed: expected an int from 0 to 2**32 - 1"),
+    (["gradcheck", "--layers", "99999999999999999999,3"],
+     "argument --layers: expected sizes below 2**31"),
+])
+def test_bad_option_values_are_named_in_one_line(capsys, args, message):
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {message}") and err.count("\n") == 1
+
+
+def test_sizes_beyond_memory_are_bad_input_not_a_bug(capsys, monkeypatch):
+    def no_memory(*args, **kwargs):
+        raise MemoryError
+    monkeypatch.setattr("glassnet.cli.MLP", no_memory)
+    assert main(["gradcheck", "--layers", "100000,100000"]) == 2
+    assert capsys.readouterr().err == "error: not enough memory for the sizes asked for\n"
+
+
+def test_a_reader_that_goes_away_stops_the_output_quietly():
+    """glassnet demo | head -1: exit status 141 as for SIGPIPE, no traceback. A line a step
+    for 10^5 steps: far more than a pipe holds, so the demo is still writing at the close."""
+    proc = subprocess.Popen([sys.executable, "-m", "glassnet", "demo", "--no-digits",
+                             "--steps", "100000", "--every", "1"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.readline()
+    proc.stdout.close()
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 141 and err == b""
+
+
+def test_demo_without_tqdm_skips_part_two_with_the_extra_to_install(capsys, monkeypatch):
+    pytest.importorskip("sklearn", reason="scikit-learn is not installed: the tqdm branch "
+                                          "is not reached")
+    monkeypatch.setitem(sys.modules, "tqdm", None)  # import tqdm raises ImportError
+    assert main(["demo", "--steps", "5", "--every", "5"]) == 0
+    assert "skipped: this part needs scikit-learn and tqdm" in capsys.readouterr().out
+
+
+def test_version(capsys):
+    from glassnet import __version__
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    assert exit_.value.code == 0 and capsys.readouterr().out == f"glassnet {__version__}\n"

@@ -1,19 +1,23 @@
 """The ``glassnet`` command line.
 
-Exit status: 0 on success; 2 on bad usage or bad input, with a one-line ``error:`` message on
-stderr and no traceback; 1 only for a bug (or a failed gradient audit, which is one). A demo
+Exit status: 0 on success; 2 on bad usage or bad input (sizes too large for memory included),
+with a one-line ``error:`` message on stderr and no traceback; 1 only for a bug (or a failed
+gradient audit, which is one); 141 when the reader of the output goes away (``| head``), as
+for a command stopped by SIGPIPE. A demo
 that ends short of 100 % (too few ``--steps``) says so and still exits 0.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import warnings
 from typing import Sequence
 
 import numpy as np
 
+from . import __version__
 from . import functional as F
 from . import trace
 from .activations import ACTIVATIONS
@@ -43,11 +47,34 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value < 2**32:
+        raise argparse.ArgumentTypeError(f"expected an int from 0 to 2**32 - 1, got {text!r}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
+
+
 def _ints(text: str) -> list[int]:
     try:
-        return [int(t) for t in text.split(",")]
+        sizes = [int(t) for t in text.split(",")]
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected comma-separated ints, got {text!r}") from None
+    if any(size >= 2**31 for size in sizes):  # beyond any array NumPy can make
+        raise argparse.ArgumentTypeError(f"expected sizes below 2**31, got {text!r}")
+    return sizes
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -97,6 +124,7 @@ def _demo_digits(epochs: int) -> None:
         from sklearn.model_selection import train_test_split
         from sklearn.neural_network import MLPClassifier as SkMLPClassifier
         from sklearn.preprocessing import StandardScaler
+        import tqdm  # noqa: F401  (the progress bar's)
 
         from .sklearn import MLPClassifier
     except ImportError:
@@ -140,14 +168,16 @@ def cmd_gradcheck(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="glassnet", description="Neural networks with every formula in sight.")
+    parser.add_argument("--version", action="version", version=f"glassnet {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
 
     demo = sub.add_parser("demo", help="train the notebook's XOR network, with its trace")
     demo.add_argument("--hidden", type=_positive_int, default=4, help="hidden units (default 4)")
     demo.add_argument("--activation", default="relu", choices=sorted(ACTIVATIONS))
-    demo.add_argument("--lr", type=float, default=0.1, help="learning rate (default 0.1)")
-    demo.add_argument("--seed", type=int, default=42, help="initialisation seed (default 42)")
+    demo.add_argument("--lr", type=_positive_float, default=0.1,
+                      help="learning rate (default 0.1)")
+    demo.add_argument("--seed", type=_seed, default=42, help="initialisation seed (default 42)")
     demo.add_argument("--steps", type=_positive_int, default=1000, help="training steps (default 1000)")
     demo.add_argument("--every", type=_positive_int, default=100, help="print every N steps (default 100)")
     demo.add_argument("--no-digits", dest="digits", action="store_false",
@@ -163,7 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
     gc.add_argument("--init", default="xavier")
     gc.add_argument("--l2", type=float, default=0.0, help="L2 penalty strength")
     gc.add_argument("--samples", type=_positive_int, default=16)
-    gc.add_argument("--seed", type=int, default=0)
+    gc.add_argument("--seed", type=_seed, default=0)
     gc.set_defaults(func=cmd_gradcheck)
     return parser
 
@@ -175,6 +205,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (UsageError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except MemoryError:
+        print("error: not enough memory for the sizes asked for", file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # the reader went away (| head): stop quietly, as on SIGPIPE
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # no second error when Python flushes stdout
+        return 141
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
