@@ -124,9 +124,10 @@ def _demo_digits(epochs: int) -> None:
         from sklearn.model_selection import train_test_split
         from sklearn.neural_network import MLPClassifier as SkMLPClassifier
         from sklearn.preprocessing import StandardScaler
-        import tqdm  # noqa: F401  (the progress bar's)
 
+        from .progress import ProgressBar
         from .sklearn import MLPClassifier
+        ProgressBar(epochs)  # the bar verbose=True shows: ImportError without tqdm
     except ImportError:
         trace.emit("skipped: this part needs scikit-learn and tqdm "
                    "(pip install 'glassnet[demo]')")
