@@ -173,8 +173,9 @@ def _reference_per_sample(name, target, z, y):
         return special.logsumexp(z, axis=1) - z[np.arange(len(z)), y]
     if name == "cross_entropy":
         return -np.sum(y * special.log_softmax(z, axis=1), axis=1)
-    if name == "binary_cross_entropy":  # -y log s(z) - (1 - y) log(1 - s(z)), 1 - s(z) = s(-z)
-        return np.mean(-y * np.log(special.expit(z)) - (1 - y) * np.log(special.expit(-z)), axis=1)
+    if name.startswith("binary_cross_entropy"):  # -y log s(z) - (1 - y) log(s(-z)) per output
+        per_output = -y * np.log(special.expit(z)) - (1 - y) * np.log(special.expit(-z))
+        return per_output.sum(axis=1) if name.endswith("_sum") else per_output.mean(axis=1)
     r = z - y
     if name == "mse":
         return np.mean(r ** 2, axis=1)
@@ -195,6 +196,8 @@ def _reference_grad_per_sample(name, target, z, y):
         return special.softmax(z, axis=1) - onehot
     if name == "binary_cross_entropy":
         return (special.expit(z) - y) / k
+    if name == "binary_cross_entropy_sum":
+        return special.expit(z) - y
     r = z - y
     if name == "mse":
         return 2 * r / k

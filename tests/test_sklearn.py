@@ -430,3 +430,21 @@ def test_integer_labels_train_the_same_whatever_their_values(codes):
         other.fit(X, np.array(codes)[y])
     np.testing.assert_array_equal(other.classes_, codes)
     np.testing.assert_array_equal(other.predict_proba(X), ref.predict_proba(X))
+
+
+def test_multilabel_loss_sums_the_labels_log_losses_as_scikit_learn():
+    """scikit-learn's multilabel objective is the binary log-loss summed over the labels (a
+    mean over samples); averaging over the labels made loss_ K times smaller, alpha K times
+    stronger and SGD's steps K times shorter. lr ~ 0: loss_ is the loss at the start."""
+    rng = np.random.RandomState(0)
+    X, Y = rng.randn(50, 4), (rng.rand(50, 5) > 0.5).astype(int)
+    est = MLPClassifier(hidden_layer_sizes=(6,), solver="sgd", momentum=0.0,
+                        learning_rate_init=1e-12, batch_size=50, shuffle=False, max_iter=1,
+                        random_state=0, alpha=0.0, dtype="float64")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est.fit(X, Y)
+    h = np.maximum(X @ est.coefs_[0] + est.intercepts_[0], 0)
+    p = 1 / (1 + np.exp(-(h @ est.coefs_[1] + est.intercepts_[1])))
+    by_hand = -np.mean(np.sum(Y * np.log(p) + (1 - Y) * np.log(1 - p), axis=1))
+    assert est.loss_ == pytest.approx(by_hand, rel=1e-9)

@@ -23,6 +23,7 @@ LOSS_CASES = [
     pytest.param("cross_entropy", "onehot", id="cross_entropy-onehot"),
     pytest.param("cross_entropy", "probs", id="cross_entropy-probs"),
     pytest.param("binary_cross_entropy", "unit", id="binary_cross_entropy"),
+    pytest.param("binary_cross_entropy_sum", "unit", id="binary_cross_entropy_sum"),
     pytest.param("mse", "real", id="mse"),
     pytest.param("squared_error", "real", id="squared_error"),
     pytest.param("mae", "real", id="mae"),
@@ -96,6 +97,9 @@ def torch_loss(torch, name, z, y, sample_weight=None):
         out = F.cross_entropy(z, y, reduction=reduction)  # y: int64 labels or probability rows
     elif name == "binary_cross_entropy":
         out = F.binary_cross_entropy_with_logits(z, y, reduction=reduction)
+    elif name == "binary_cross_entropy_sum":  # summed over the outputs, a mean over samples
+        out = F.binary_cross_entropy_with_logits(z, y, reduction="none").sum(dim=1)
+        out = out.mean() if sample_weight is None else out
     elif name == "mse":
         out = F.mse_loss(z, y, reduction=reduction)
     elif name == "squared_error":  # scikit-learn's: half the mean squared error

@@ -24,7 +24,7 @@ from .activations import ACTIVATIONS
 from .datasets import xor
 from .grad import gradcheck
 from .layers import Dense
-from .losses import LOSSES
+from .losses import LOSSES, BinaryCrossEntropy
 from .model import MLP, Sequential
 
 
@@ -156,7 +156,7 @@ def cmd_gradcheck(args: argparse.Namespace) -> int:
     X = rng.standard_normal((args.samples, sizes[0]))
     if args.loss == "cross_entropy":
         y = rng.integers(0, sizes[-1], args.samples)
-    elif args.loss == "binary_cross_entropy":
+    elif issubclass(LOSSES[args.loss], BinaryCrossEntropy):  # 0/1 labels
         y = rng.integers(0, 2, (args.samples, sizes[-1])).astype(float)
     else:
         y = rng.standard_normal((args.samples, sizes[-1]))

@@ -21,8 +21,8 @@ import numpy as np
 
 from .numerics import log_softmax, logsumexp, sigmoid, softmax, softplus
 
-__all__ = ["LOSSES", "Loss", "CrossEntropy", "BinaryCrossEntropy", "MSE", "SquaredError", "MAE",
-           "Huber"]
+__all__ = ["LOSSES", "Loss", "CrossEntropy", "BinaryCrossEntropy", "SummedBinaryCrossEntropy",
+           "MSE", "SquaredError", "MAE", "Huber"]
 
 
 class Loss:
@@ -235,6 +235,22 @@ class BinaryCrossEntropy(Loss):
         return (sigmoid(z) - y) / z.shape[1]
 
 
+class SummedBinaryCrossEntropy(BinaryCrossEntropy):
+    """Sigmoid cross-entropy summed over outputs: scikit-learn's multilabel loss.
+
+    ``l = sum_k [softplus(z_k) - y_k z_k]``; ``dl/dz_k = sigmoid(z_k) - y_k``. For one output it
+    is ``binary_cross_entropy``; for K labels, K times it.
+    """
+
+    name = "binary_cross_entropy_sum"
+
+    def forward(self, z, y):
+        return np.sum(softplus(z) - y * z, axis=1)
+
+    def backward(self, z, y):
+        return sigmoid(z) - y
+
+
 class MSE(Loss):
     """Mean squared error: ``l = mean_k (z_k - y_k)^2``; ``dl/dz_k = 2 (z_k - y_k) / K``."""
 
@@ -308,5 +324,6 @@ class Huber(Loss):
 
 
 LOSSES: dict[str, type[Loss]] = {
-    cls.name: cls for cls in (CrossEntropy, BinaryCrossEntropy, MSE, SquaredError, MAE, Huber)
+    cls.name: cls for cls in (CrossEntropy, BinaryCrossEntropy, SummedBinaryCrossEntropy, MSE,
+                              SquaredError, MAE, Huber)
 }

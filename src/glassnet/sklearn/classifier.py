@@ -51,8 +51,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         if not self._multilabel and not np.isin(labels, self.classes_).all():
             raise ValueError(f"y has labels {sorted(set(labels) - set(self.classes_))} "
                              f"that are not in classes_ {list(self.classes_)}")
-        if self._multilabel:
-            self._loss_name = "binary_cross_entropy"
+        if self._multilabel:  # scikit-learn sums the labels' log-losses
+            self._loss_name = "binary_cross_entropy_sum"
             return np.asarray(y, dtype=np.float64)
         if self.out_activation_ == "logistic":
             self._loss_name = "binary_cross_entropy"
