@@ -286,3 +286,41 @@ def test_predict_says_when_a_finite_value_overflowed_the_models_dtype():
     X[4, 0] = np.nan
     with pytest.raises(ValueError, match=r"X contains NaN or inf \(first at row 4\)"):
         glassnet.MLP([3, 4, 2], dtype="float64", seed=0).predict(X)
+
+
+def test_load_state_dict_refuses_a_value_that_overflows_the_models_dtype():
+    """1e39 is finite in float64 and inf in float32: refused by name, nothing loaded."""
+    model = glassnet.MLP([2, 3, 2], seed=0)  # float32
+    state = {k: v.astype(np.float64) for k, v in model.state_dict().items()}
+    before = model.flat_params.copy()
+    state["layers.0.W"] = state["layers.0.W"] * 0 + 1.0
+    state["layers.2.b"] = np.array([1e39, 0.0])
+    with pytest.raises(ValueError, match=r"state_dict\['layers.2.b'\] contains NaN or inf once "
+                                         r"cast to float32"):
+        model.load_state_dict(state)
+    np.testing.assert_array_equal(model.flat_params, before)
+    with pytest.raises(TypeError, match="state_dict must be a mapping"):
+        model.load_state_dict(list(state.items()))
+
+
+def test_sequential_refuses_dense_layers_whose_widths_do_not_chain():
+    from glassnet.activations import ReLU
+    from glassnet.layers import Dense, Dropout
+    with pytest.raises(ValueError, match=r"layers\[3\] \(Dense\) takes 5 inputs but "
+                                         r"layers\[0\] \(Dense\) gives 4"):
+        glassnet.Sequential([Dense(3, 4), ReLU(), Dropout(0.1), Dense(5, 2)])
+    assert glassnet.Sequential([Dense(3, 4), ReLU(), Dense(4, 2)]).n_outputs == 2
+
+
+def test_public_backward_takes_an_underflowing_gradient_as_zero():
+    """sigmoid'(-100) underflows float32: under seterr(all='raise') (conftest) the public
+    backward must still give the (tiny) gradient, as value_and_grad does."""
+    from glassnet.activations import Sigmoid
+    from glassnet.layers import Dense
+    model = glassnet.Sequential([Dense(1, 1), Sigmoid(), Dense(1, 1)])
+    model.load_state_dict({"layers.0.W": np.ones((1, 1)), "layers.0.b": np.zeros(1),
+                           "layers.2.W": np.ones((1, 1)), "layers.2.b": np.zeros(1)})
+    model.forward(np.array([[-100.0]]))
+    dx = model.backward(np.array([[0.3]]))
+    expected = 0.3 * np.exp(-100.0)  # 0.3 sigma'(-100) = 0.3 e^-100, 1.1e-44 (subnormal)
+    assert abs(float(dx[0, 0]) - expected) <= 3e-45  # float32's subnormals: 1.4e-45 apart

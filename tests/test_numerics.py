@@ -334,3 +334,20 @@ def test_activation_extreme_inputs_finite_and_dtype_preserving(name, dtype, v):
     tol = dict(rtol=1e-5, atol=1e-6) if dtype == np.float32 else dict(rtol=0, atol=0)
     assert_close(a, a64, **tol)
     assert_close(d, ref.df(z64, a64), **tol)
+
+
+@pytest.mark.parametrize("dtype, big", [(np.float32, [1e13, 1e20, 3e38]),
+                                        (np.float64, [1e103, 1e155, 1e300])])
+def test_gelu_at_huge_inputs_takes_its_limits_without_overflow(dtype, big):
+    """f(z) -> z and f'(z) -> 1 as z -> +inf, f -> 0 and f' -> 0 as z -> -inf; z^3 used to
+    overflow (an error under seterr(all='raise'), and f' = 0 * inf = NaN)."""
+    from glassnet.activations import GELU
+    z = np.array([big + [-b for b in big]], dtype=dtype)
+    with np.errstate(all="raise"):
+        g = GELU()
+        a = g.forward(z.copy()).copy()
+        d = g.backward(np.ones_like(z))
+    n = len(big)
+    np.testing.assert_array_equal(a[0, :n], z[0, :n])
+    np.testing.assert_array_equal(a[0, n:], 0.0)
+    np.testing.assert_array_equal(d[0], [1.0] * n + [0.0] * n)

@@ -128,21 +128,26 @@ class GELU(Activation):
     ``u = c * (z + k z^3)`` with ``c = sqrt(2 / pi)``, ``k = 0.044715``; ``t = tanh(u)``;
     ``f(z) = z / 2 * (1 + t)``;
     ``f'(z) = (1 + t) / 2 + z / 2 * (1 - t^2) * c * (1 + 3 k z^2)``.
+
+    ``u`` and ``f'``'s second term take ``z`` clipped to [-10, 10]: beyond it ``|u| > 43``, so
+    ``t`` is exactly +-1 and ``1 - t^2`` exactly 0 in float32 and float64, and nothing changes,
+    but ``z^3`` can no longer overflow (``0 * inf`` made ``f'`` NaN above 1e19 in float32).
     """
 
     name = "gelu"
     c = math.sqrt(2.0 / math.pi)  # a Python float: keeps float32 arrays float32
     k = 0.044715
 
-    def _t(self, z):
-        return np.tanh(self.c * (z + self.k * z**3))
+    def _t(self, zc):
+        return np.tanh(self.c * (zc + self.k * zc**3))
 
     def f(self, z):
-        return 0.5 * z * (1.0 + self._t(z))
+        return 0.5 * z * (1.0 + self._t(np.clip(z, -10.0, 10.0)))
 
     def df(self, z, a):
-        t = self._t(z)
-        return 0.5 * (1.0 + t) + 0.5 * z * (1.0 - t * t) * self.c * (1.0 + 3.0 * self.k * z * z)
+        zc = np.clip(z, -10.0, 10.0)
+        t = self._t(zc)
+        return 0.5 * (1.0 + t) + 0.5 * zc * (1.0 - t * t) * self.c * (1.0 + 3.0 * self.k * zc * zc)
 
 
 class Tanh(Activation):

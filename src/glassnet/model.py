@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 from collections import OrderedDict
+from collections.abc import Mapping
 from typing import Any, Iterable, Sequence
 
 import numpy as np
@@ -50,6 +51,15 @@ class Sequential:
                 raise ValueError(f"layers[{i}] is the same object as an earlier layer; "
                                  f"use a new {type(layer).__name__}() for each position")
             seen.add(id(layer))
+        width, source = None, ""  # what the layers so far output, and which one set it
+        for i, layer in enumerate(self.layers):
+            if isinstance(layer, Dense):
+                if width is not None and layer.n_in != width:
+                    raise ValueError(f"layers[{i}] (Dense) takes {layer.n_in} inputs but "
+                                     f"{source} gives {width}")
+                width, source = layer.n_out, f"layers[{i}] (Dense)"
+            elif width is not None:
+                width = layer.output_size(width)
         self._pack(dtype)
 
     # -- parameters -------------------------------------------------------------------------
@@ -133,13 +143,18 @@ class Sequential:
         return OrderedDict((name, p.copy()) for name, p, _ in self.named_parameters())
 
     def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
-        """Copy ``state`` into the parameters; names and shapes must match exactly."""
+        """Copy ``state`` into the parameters; names and shapes must match exactly, and every
+        value must be finite in the model's dtype (1e39 is inf in float32)."""
+        if not isinstance(state, Mapping):
+            raise TypeError(f"state_dict must be a mapping {{name: array}}, got "
+                            f"{type(state).__name__}")
         own = {name: p for name, p, _ in self.named_parameters()}
         missing = [k for k in own if k not in state]
         unexpected = [k for k in state if k not in own]
         if missing or unexpected:
             raise ValueError(f"state_dict does not match the model: missing {missing}, "
                              f"unexpected {unexpected}")
+        values = {}
         for name, p in own.items():
             value = np.asarray(state[name])
             if value.dtype.kind not in "fiu":
@@ -147,10 +162,13 @@ class Sequential:
             if value.shape != p.shape:
                 raise ValueError(f"state_dict[{name!r}] has shape {value.shape}, "
                                  f"the model expects {p.shape}")
-            if not np.isfinite(value).all():
-                raise ValueError(f"state_dict[{name!r}] contains NaN or inf")
+            with np.errstate(over="ignore"):  # an overflow is caught just below, by name
+                values[name] = value.astype(p.dtype)
+            if not np.isfinite(values[name]).all():
+                beyond = "" if not np.isfinite(value).all() else f" once cast to {p.dtype}"
+                raise ValueError(f"state_dict[{name!r}] contains NaN or inf{beyond}")
         for name, p in own.items():  # only after every check passed: never half-loaded
-            p[...] = state[name]
+            p[...] = values[name]
 
     # -- computation ------------------------------------------------------------------------
     @property
@@ -206,7 +224,9 @@ class Sequential:
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
         """Backpropagate ``dL/d(output)``; fills every ``d<param>``; returns ``dL/dX``."""
-        return self._backward(np.array(grad_output, dtype=self.dtype), input_grad=True).copy()
+        with np.errstate(under="ignore"):  # a gradient that rounds to 0 is 0: not an error
+            return self._backward(np.array(grad_output, dtype=self.dtype),
+                                  input_grad=True).copy()
 
     def _backward(self, delta: np.ndarray, input_grad: bool = False,
                   sgd_step: float | None = None) -> np.ndarray | None:
