@@ -747,3 +747,16 @@ def test_r2_of_a_constant_target_column_follows_scikit_learn():
     y = np.c_[rng.standard_normal(10), np.full(10, 3.0)]
     for z in (y + 0.1 * rng.standard_normal((10, 2)), np.c_[y[:, 0] + 0.1, y[:, 1]]):
         assert r2(z, y) == pytest.approx(sklearn_metrics.r2_score(y, z), rel=1e-12)
+
+
+@pytest.mark.parametrize("callback", [EarlyStopping(), Checkpoint(monitor="val_accuracy")])
+def test_a_validation_metric_without_validation_data_is_refused_before_training(callback):
+    """EarlyStopping() watches val_loss: without validation data that used to fail only after
+    a whole epoch had changed the weights."""
+    X, y = blobs(40)
+    model = glassnet.MLP([2, 5, 3], seed=0)
+    before = model.flat_params.copy()
+    with pytest.raises(ValueError, match=r"monitors 'val_.*', but this run has no validation "
+                                         r"data"):
+        glassnet.fit(model, X, y, epochs=2, callbacks=[callback])
+    np.testing.assert_array_equal(model.flat_params, before)

@@ -71,6 +71,13 @@ def _monitored(state, monitor: str, who: str) -> float:
     return state.logs[monitor]
 
 
+def _check_monitor_before_training(state, monitor: str | None, who: str) -> None:
+    """A ``val_`` metric needs validation data: say so before the first epoch, not after it."""
+    if monitor is not None and monitor.startswith("val_") and not state.validation:
+        raise ValueError(f"{who} monitors {monitor!r}, but this run has no validation data: "
+                         "pass validation_data or validation_fraction, or monitor 'loss'")
+
+
 def _resolve_mode(monitor: str, mode: str) -> str:
     if mode == "auto":
         return "max" if ("accuracy" in monitor or "r2" in monitor) else "min"
@@ -106,6 +113,7 @@ class EarlyStopping(Callback):
         self.restore_best = restore_best
 
     def on_train_begin(self, state) -> None:
+        _check_monitor_before_training(state, self.monitor, "EarlyStopping")
         self.best = math.inf if self.mode == "min" else -math.inf
         self.best_epoch, self.best_params, self.wait = 0, None, 0
 
@@ -154,6 +162,7 @@ class Checkpoint(Callback):
         self.state_dict, self.epoch = None, None
 
     def on_train_begin(self, state) -> None:
+        _check_monitor_before_training(state, self.monitor, "Checkpoint")
         self.best = math.inf if self.mode == "min" else -math.inf
 
     def on_epoch_end(self, state) -> None:
@@ -228,6 +237,7 @@ class LearningRateSchedule(Callback):
         self.schedule, self.monitor, self.resume = schedule, monitor, resume
 
     def on_train_begin(self, state) -> None:
+        _check_monitor_before_training(state, self.monitor, "LearningRateSchedule")
         self.base_lr = state.optimizer.lr
         if self.resume and getattr(self.schedule, "lr", None) is not None:
             state.optimizer.lr = self.schedule.lr

@@ -59,6 +59,7 @@ class TrainState:
     logs: dict[str, float] = field(default_factory=dict)
     stop: bool = False
     stop_reason: str = ""
+    validation: bool = False  # whether val_ metrics are logged (validation data)
 
 
 def n_correct(loss: Loss, z: np.ndarray, y: np.ndarray,

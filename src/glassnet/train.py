@@ -156,7 +156,7 @@ def fit_iter(model: Sequential, X: Any, y: Any, loss: str | Loss = "cross_entrop
     if progress:
         from .progress import ProgressBar
         callbacks.append(ProgressBar(epochs))
-    state = TrainState(model, optimizer, loss, History())
+    state = TrainState(model, optimizer, loss, History(), validation=val is not None)
     return _run(state, X, y, sample_weight, l2, l2_per_sample, val, callbacks, epochs,
                 batch_size, shuffle, rng)
 
