@@ -18,6 +18,7 @@ pytest.importorskip("sklearn", reason="scikit-learn is not installed: the estima
                                       "need it (pip install 'glassnet[sklearn]')")
 from sklearn.base import clone
 from sklearn.datasets import load_iris, make_multilabel_classification, make_regression
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.neural_network import MLPClassifier as SkMLPClassifier
 from sklearn.pipeline import make_pipeline
@@ -163,7 +164,9 @@ def test_warm_start_continues_from_the_fitted_weights():
         first = clf.coefs_[0].copy()
         model = clf.model_
         clf.fit(X, y)
-    assert clf.model_ is model and clf.n_iter_ == 10
+        reference = SkMLPClassifier(max_iter=5, warm_start=True, random_state=0).fit(X, y)
+        reference.fit(X, y)
+    assert clf.model_ is model and clf.n_iter_ == reference.n_iter_ == 5  # this call's epochs
     assert not np.array_equal(first, clf.coefs_[0])
 
 
@@ -401,19 +404,22 @@ def test_a_rejected_refit_leaves_the_previous_fit_as_it_was(params, refit):
     np.testing.assert_array_equal(est.predict(X), predictions)
 
 
-def test_partial_fit_after_fit_with_early_stopping():
-    """partial_fit never holds out a validation set (scikit-learn's rule): after a fit with
-    early_stopping=True it must follow the training loss, not look for a validation score."""
+@pytest.mark.parametrize("cls", [MLPClassifier, MLPRegressor])
+def test_partial_fit_refuses_early_stopping_as_scikit_learn(cls):
+    """scikit-learn 1.9: partial_fit never holds out a validation set, and says so when
+    early_stopping=True (it used to follow the training loss silently)."""
+    from sklearn import neural_network
     rng = np.random.default_rng(2)
     X, y = rng.standard_normal((200, 4)), rng.integers(0, 3, 200)
-    est = MLPClassifier(hidden_layer_sizes=(5,), max_iter=5, random_state=0,
-                        early_stopping=True)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        est.fit(X, y)
-    scores = list(est.validation_scores_)
-    est.partial_fit(X, y)
-    assert len(est.loss_curve_) == len(scores) + 1 and est.validation_scores_ == scores
+    for estimator in (cls(hidden_layer_sizes=(5,), max_iter=5, random_state=0,
+                          early_stopping=True),
+                      getattr(neural_network, cls.__name__)(hidden_layer_sizes=(5,), max_iter=5,
+                                                            random_state=0, early_stopping=True)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            estimator.fit(X, y)
+        with pytest.raises(ValueError, match="partial_fit does not support early_stopping=True"):
+            estimator.partial_fit(X, y)
 
 
 @pytest.mark.parametrize("codes", [[0, 1, 2], [5, 7, 9], [0, 1, 3], [-1, 0, 1]])
@@ -448,3 +454,88 @@ def test_multilabel_loss_sums_the_labels_log_losses_as_scikit_learn():
     p = 1 / (1 + np.exp(-(h @ est.coefs_[1] + est.intercepts_[1])))
     by_hand = -np.mean(np.sum(Y * np.log(p) + (1 - Y) * np.log(1 - p), axis=1))
     assert est.loss_ == pytest.approx(by_hand, rel=1e-9)
+
+
+def _both(name, **params):
+    """glassnet's estimator and scikit-learn's, with the same parameters."""
+    from sklearn import neural_network
+    ours = MLPClassifier if name == "MLPClassifier" else MLPRegressor
+    return ours(**params), getattr(neural_network, name)(**params)
+
+
+@pytest.mark.parametrize("params", [{"n_iter_no_change": np.inf}, {"validation_fraction": 0.0}])
+def test_settings_scikit_learn_accepts_are_accepted_and_stop_as_there(params):
+    """tol=10: no epoch improves enough, so n_iter_no_change=10 stops at epoch 12 and inf
+    never stops (all 15 epochs); validation_fraction=0 is fine without early stopping."""
+    X, y = load_iris(return_X_y=True)
+    runs = []
+    for est in _both("MLPClassifier", hidden_layer_sizes=(5,), max_iter=15, random_state=0,
+                     tol=10.0, **params):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            runs.append(est.fit(X, y).n_iter_)
+    assert runs[0] == runs[1] == (15 if "n_iter_no_change" in params else 12)
+
+
+def test_one_number_as_sample_weight_weighs_every_sample_alike():
+    X, y = load_iris(return_X_y=True)
+    a, b = (MLPClassifier(hidden_layer_sizes=(5,), max_iter=3, random_state=0, dtype="float64")
+            for _ in range(2))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        a.fit(X, y, sample_weight=2.0)
+        b.fit(X, y, sample_weight=np.full(len(X), 2.0))
+    np.testing.assert_array_equal(a.coefs_[0], b.coefs_[0])
+
+
+def test_fitted_attributes_and_refusals_follow_scikit_learn():
+    X, y = load_iris(return_X_y=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for est in _both("MLPClassifier", hidden_layer_sizes=(5,), max_iter=3,
+                         early_stopping=True, random_state=0):
+            assert est.fit(X, y).best_loss_ is None  # early stopping keeps scores, not losses
+        for est in _both("MLPClassifier", hidden_layer_sizes=(5,), max_iter=3, random_state=0):
+            est.partial_fit(X, y, classes=[0, 1, 2])
+            with pytest.raises(ValueError, match="not the same as on"):
+                est.partial_fit(X, y, classes=[0, 1, 2, 3])
+        for est in _both("MLPClassifier", hidden_layer_sizes=(5,), max_iter=3, random_state=0,
+                         warm_start=True):
+            est.fit(X, y)
+            with pytest.raises(ValueError, match="warm_start"):
+                est.fit(X[y < 2], y[y < 2])
+    for est in _both("MLPClassifier", solver="lbfgs", hidden_layer_sizes=(5,), max_iter=2,
+                     random_state=0):
+        with pytest.warns(ConvergenceWarning):
+            est.fit(X, y)
+    for est in _both("MLPClassifier", hidden_layer_sizes=(5,), max_iter=1, batch_size=1000,
+                     random_state=0):
+        with pytest.warns(UserWarning, match="batch_size"):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                est.fit(X, y)
+
+
+@pytest.mark.parametrize("param, value", [("hidden_layer_sizes", None),
+                                          ("hidden_layer_sizes", True), ("activation", None),
+                                          ("random_state", "abc"), ("shuffle", "yes")])
+def test_a_bad_parameter_is_named_as_scikit_learn_names_it(param, value):
+    X, y = load_iris(return_X_y=True)
+    for est in _both("MLPClassifier", max_iter=1, **{param: value}):
+        with pytest.raises((ValueError, TypeError), match=param if est.__module__.startswith(
+                "glassnet") else ""):
+            est.fit(X, y)
+
+
+def test_setting_coefs_and_intercepts_sets_the_weights_as_in_scikit_learn():
+    X, y = load_iris(return_X_y=True)
+    ours, theirs = _both("MLPClassifier", hidden_layer_sizes=(6,), max_iter=2, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ours.set_params(dtype="float64").fit(X, y)
+        theirs.fit(X, y)
+    ours.coefs_ = [W.copy() for W in theirs.coefs_]
+    ours.intercepts_ = [b.copy() for b in theirs.intercepts_]
+    np.testing.assert_allclose(ours.predict_proba(X), theirs.predict_proba(X), rtol=1e-12)
+    with pytest.raises(ValueError, match=r"coefs_\[1\] must be finite of shape \(6, 3\)"):
+        ours.coefs_ = [theirs.coefs_[0], np.zeros((6, 2))]

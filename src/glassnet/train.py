@@ -345,10 +345,13 @@ def _fit_lbfgs(state, X, y, sample_weight, l2, l2_per_sample, val, callbacks, ma
     lbfgs = copy.copy(state.optimizer)
     lbfgs.max_iter = min(lbfgs.max_iter, max_iter)  # fit's `epochs` caps the iterations too
     with np.errstate(under="ignore"):  # underflow to 0 is harmless
-        theta, n_iter, _ = lbfgs.minimize(fun_and_grad, model64.flat_params.copy())
+        theta, n_iter, result = lbfgs.minimize(fun_and_grad, model64.flat_params.copy())
         loss_at_theta = fun_and_grad(theta)[0]  # objective_and_backward wants the errstate too
     model.flat_params[...] = theta
     state.epoch = n_iter
+    if not result.success:
+        state.stop_reason = (f"L-BFGS stopped without converging after {n_iter} iterations: "
+                             f"{result.message}")
     state.logs = {"loss": loss_at_theta}
     if val is not None:
         state.logs.update(evaluate(model, loss, *val, prefix="val_"))

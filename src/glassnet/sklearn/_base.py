@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import numbers
 import warnings
 
 import numpy as np
@@ -96,15 +97,33 @@ class _BaseMLP(BaseEstimator):
 
     # -- configuration -----------------------------------------------------------------------
     def _check_params(self) -> None:
-        if isinstance(self.hidden_layer_sizes, (int, np.integer)):
-            hidden = [self.hidden_layer_sizes]
-        else:
-            hidden = list(self.hidden_layer_sizes)
-        if any(not isinstance(h, (int, np.integer)) or h <= 0 for h in hidden):
-            raise ValueError(f"hidden_layer_sizes must be positive ints, "
-                             f"got {self.hidden_layer_sizes!r}")
-        for name in ("max_iter", "n_iter_no_change", "max_fun"):
+        sizes = self.hidden_layer_sizes
+        hidden = [sizes] if isinstance(sizes, (int, np.integer)) else sizes
+        if (isinstance(sizes, (bool, np.bool_)) or not isinstance(hidden, (list, tuple, np.ndarray))
+                or any(isinstance(h, (bool, np.bool_)) or not isinstance(h, (int, np.integer))
+                       or h <= 0 for h in hidden)):
+            raise ValueError(f"hidden_layer_sizes must be a positive int or a list of them, "
+                             f"got {sizes!r}")
+        for name in ("max_iter", "max_fun"):
             check_number(getattr(self, name), name, integer=True, ge=1)
+        if self.n_iter_no_change != np.inf:  # inf: never stop early (scikit-learn's way)
+            check_number(self.n_iter_no_change, "n_iter_no_change (an int or np.inf)",
+                         integer=True, ge=1)
+        for name in ("shuffle", "warm_start", "early_stopping", "nesterovs_momentum"):
+            if not isinstance(getattr(self, name), (bool, np.bool_)):
+                raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
+        rs = self.random_state
+        if not (rs is None or isinstance(rs, np.random.RandomState)
+                or (isinstance(rs, (int, np.integer)) and not isinstance(rs, bool)
+                    and 0 <= rs < 2**32)):
+            raise ValueError(f"random_state must be None, an int in [0, 2**32 - 1] or a "
+                             f"numpy RandomState, got {rs!r}")
+        activations = ([self.activation] if isinstance(self.activation, str)
+                       else self.activation)
+        if (not isinstance(activations, (list, tuple))
+                or not all(isinstance(a, str) for a in activations)):
+            raise ValueError(f"activation must be a name or a list of names (one per hidden "
+                             f"layer), got {self.activation!r}")
         for name in ("alpha", "tol", "power_t"):
             check_number(getattr(self, name), name, ge=0)
         check_number(self.learning_rate_init, "learning_rate_init", gt=0)
@@ -112,7 +131,9 @@ class _BaseMLP(BaseEstimator):
         check_number(self.beta_1, "beta_1", ge=0, lt=1)
         check_number(self.beta_2, "beta_2", ge=0, lt=1)
         check_number(self.epsilon, "epsilon", gt=0)
-        check_number(self.validation_fraction, "validation_fraction", gt=0, lt=1)
+        check_number(self.validation_fraction, "validation_fraction", ge=0, lt=1)
+        if self.early_stopping and self.validation_fraction == 0:
+            raise ValueError("early_stopping needs a validation_fraction above 0")
         if self.solver not in ("lbfgs", *OPTIMIZERS):
             raise ValueError(f"solver must be 'lbfgs' or one of {sorted(OPTIMIZERS)}, "
                              f"got {self.solver!r}")
@@ -163,6 +184,8 @@ class _BaseMLP(BaseEstimator):
             if y.ndim == 2 and y.shape[1] == 1:
                 y = column_or_1d(y, warn=True)  # a column vector is a 1-D target, with a warning
             if sample_weight is not None:
+                if isinstance(sample_weight, numbers.Real):  # one for all, as scikit-learn
+                    sample_weight = np.full(X.shape[0], sample_weight, dtype=np.float64)
                 sample_weight = check_sample_weight(sample_weight, X.shape[0])
             targets = self._encode_targets(y, first, classes)
             class_weight = getattr(self, "class_weight", None)
@@ -183,7 +206,7 @@ class _BaseMLP(BaseEstimator):
                 self.n_iter_, self.t_ = 0, 0
                 self.loss_curve_ = []
                 self._no_improvement_count = 0
-                self.best_loss_ = np.inf
+                self.best_loss_ = None if self.early_stopping else np.inf  # as scikit-learn
                 self.validation_scores_ = [] if self.early_stopping else None
                 self.best_validation_score_ = -np.inf if self.early_stopping else None
             if not incremental or not hasattr(self, "_optimizer"):
@@ -193,7 +216,13 @@ class _BaseMLP(BaseEstimator):
             self._invscaling = self.learning_rate == "invscaling" and self.solver == "sgd"
             self._adaptive = self.learning_rate == "adaptive" and self.solver == "sgd"
             early = self.early_stopping and not incremental and stochastic
-            batch = min(200, len(X)) if self.batch_size == "auto" else min(self.batch_size, len(X))
+            if self.batch_size == "auto":
+                batch = min(200, len(X))
+            else:
+                if self.batch_size > len(X):
+                    warnings.warn(f"batch_size={self.batch_size} is larger than the {len(X)} "
+                                  "samples: it is clipped to that", UserWarning)
+                batch = min(self.batch_size, len(X))
             epochs = 1 if incremental else self.max_iter
             callbacks = [_Convergence(self, early)] if stochastic else []
             if self._schedule is not None:  # partial_fit resumes it; fit starts it afresh
@@ -210,7 +239,7 @@ class _BaseMLP(BaseEstimator):
         epochs_run = 0
         for state in run:
             epochs_run = state.epoch
-        self.n_iter_ += epochs_run
+        self.n_iter_ = epochs_run  # this call's, as scikit-learn 1.9 counts
         self.history_ = state.history
         self.loss_ = state.history["loss"][-1]
         if not stochastic:
@@ -221,6 +250,8 @@ class _BaseMLP(BaseEstimator):
         if stochastic and not incremental and not state.stop and epochs_run == self.max_iter:
             warnings.warn(f"Stochastic optimizer: maximum iterations ({self.max_iter}) reached "
                           "and the optimization hasn't converged yet.", ConvergenceWarning)
+        if not stochastic and state.stop_reason:  # L-BFGS stopped short of convergence
+            warnings.warn(state.stop_reason, ConvergenceWarning)
         return self
 
     def fit(self, X, y, sample_weight=None):
@@ -234,11 +265,34 @@ class _BaseMLP(BaseEstimator):
         check_is_fitted(self, "model_")
         return [layer.W for layer in self.model_.layers if hasattr(layer, "W")]
 
+    @coefs_.setter
+    def coefs_(self, values) -> None:
+        """Copy ``values`` into the weights (scikit-learn users set them this way)."""
+        self._set_parameters("W", "coefs_", values)
+
     @property
     def intercepts_(self):
         """Bias vectors, ``intercepts_[i]`` of shape ``(n_units_{i+1},)`` (live views)."""
         check_is_fitted(self, "model_")
         return [layer.b for layer in self.model_.layers if hasattr(layer, "b")]
+
+    @intercepts_.setter
+    def intercepts_(self, values) -> None:
+        self._set_parameters("b", "intercepts_", values)
+
+    def _set_parameters(self, kind: str, what: str, values) -> None:
+        """All of ``values`` checked (count, shapes, finite) before any is copied in."""
+        check_is_fitted(self, "model_")
+        targets = [getattr(layer, kind) for layer in self.model_.layers if hasattr(layer, kind)]
+        arrays = [np.asarray(v, dtype=np.float64) for v in values]
+        if len(arrays) != len(targets):
+            raise ValueError(f"{what} needs {len(targets)} arrays, got {len(arrays)}")
+        for i, (a, t) in enumerate(zip(arrays, targets)):
+            if a.shape != t.shape or not np.isfinite(a).all():
+                raise ValueError(f"{what}[{i}] must be finite of shape {t.shape}, got shape "
+                                 f"{a.shape}")
+        for a, t in zip(arrays, targets):
+            t[...] = a
 
     @property
     def n_layers_(self) -> int:

@@ -17,7 +17,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
     Multiclass targets train a softmax output with cross-entropy; binary targets a single
     sigmoid output, and multilabel indicator matrices one sigmoid per label, with binary
-    cross-entropy (averaged over labels). Parameters are
+    cross-entropy (summed over the labels, as scikit-learn). Parameters are
     scikit-learn's, plus ``dropout``, ``init``, ``dtype`` (float32 by default, float64 on
     request), ``optimizer``, ``schedule`` and ``class_weight`` (dict or 'balanced').
     """
@@ -48,6 +48,13 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             self._multilabel = kind == "multilabel-indicator"
             self.out_activation_ = ("logistic" if self._multilabel or len(self.classes_) <= 2
                                     else "softmax")
+        elif classes is not None and not np.array_equal(unique_labels(classes), self.classes_):
+            raise ValueError(f"classes={list(classes)} is not the same as on the first call "
+                             f"to partial_fit, {list(self.classes_)}")
+        elif self.warm_start and classes is None and not self._multilabel and not (
+                len(labels) == len(self.classes_) and np.all(labels == self.classes_)):
+            raise ValueError(f"warm_start needs y with the classes of the previous fit, "
+                             f"{list(self.classes_)}; y has {list(labels)}")
         if not self._multilabel and not np.isin(labels, self.classes_).all():
             raise ValueError(f"y has labels {sorted(set(labels) - set(self.classes_))} "
                              f"that are not in classes_ {list(self.classes_)}")
@@ -68,6 +75,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
         ``classes`` (all labels that will ever appear) is needed on the first call.
         """
+        if self.early_stopping:
+            raise ValueError("partial_fit does not support early_stopping=True")
         if not hasattr(self, "model_") and classes is None:
             raise ValueError("classes must be passed on the first call to partial_fit")
         return self._fit(X, y, sample_weight, incremental=True, classes=classes)

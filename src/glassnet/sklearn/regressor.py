@@ -41,6 +41,8 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
 
     def partial_fit(self, X, y, sample_weight=None):
         """One epoch over ``(X, y)``, continuing from the current state."""
+        if self.early_stopping:
+            raise ValueError("partial_fit does not support early_stopping=True")
         return self._fit(X, y, sample_weight, incremental=True)
 
     def predict(self, X) -> np.ndarray:
