@@ -145,7 +145,8 @@ class GradcheckReport:
 
     ``rel_error = ||g_backprop - g_numeric|| / (||g_backprop|| + ||g_numeric||)`` over the checked
     elements (0 when both are 0); a parameter passes when ``rel_error < rtol`` or its
-    ``max_abs_error < atol``, and never with a NaN or inf in either gradient. ``skipped`` counts elements whose step crossed a kink.
+    ``max_abs_error < atol``, and never with a NaN or inf in either gradient. ``skipped``
+    counts elements whose step crossed a kink.
     """
 
     rows: list[GradcheckRow] = field(default_factory=list)
