@@ -109,3 +109,23 @@ def test_version(capsys):
     with pytest.raises(SystemExit) as exit_:
         main(["--version"])
     assert exit_.value.code == 0 and capsys.readouterr().out == f"glassnet {__version__}\n"
+
+
+def test_quiet_prints_nothing_and_the_exit_status_still_tells():
+    code, out, err = run("demo", "--quiet", "--digits-epochs", "2")
+    assert (code, out, err) == (0, "", "")
+    code, out, err = run("gradcheck", "-q", "--layers", "3,4,2")
+    assert (code, out, err) == (0, "", "")
+
+
+def test_quiet_gradcheck_reports_a_planted_bug_by_its_exit_status(capsys, monkeypatch):
+    from glassnet.layers import Dense
+    original = Dense.backward
+
+    def flipped_bias(self, delta, *args, **kwargs):
+        out = original(self, delta, *args, **kwargs)
+        self.db *= -1.0
+        return out
+    monkeypatch.setattr(Dense, "backward", flipped_bias)
+    assert main(["gradcheck", "--quiet"]) == 1
+    assert capsys.readouterr() == ("", "")

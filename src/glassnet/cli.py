@@ -10,6 +10,7 @@ that ends short of 100 % (too few ``--steps``) says so and still exits 0.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import warnings
@@ -112,11 +113,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
     trace.emit("Network summary (the output layer feeds a softmax):",
                Sequential(layers).summary())
     if args.digits:
-        _demo_digits(args.digits_epochs)
+        _demo_digits(args.digits_epochs, progress=not args.quiet)
     return 0
 
 
-def _demo_digits(epochs: int) -> None:
+def _demo_digits(epochs: int, progress: bool = True) -> None:
     """Part 2: handwritten digits with a progress bar, next to scikit-learn's MLP."""
     trace.emit("", "=" * 60, "PART 2: HANDWRITTEN DIGITS (8x8 images, 10 classes)", "=" * 60)
     try:
@@ -142,7 +143,7 @@ def _demo_digits(epochs: int) -> None:
                f"Adam, {epochs} epochs, the same settings for both libraries", "")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # convergence warnings: both stop at `epochs`
-        ours = MLPClassifier(verbose=True, **params).fit(X_train, y_train)
+        ours = MLPClassifier(verbose=progress, **params).fit(X_train, y_train)
         theirs = SkMLPClassifier(**params).fit(X_train, y_train)
     trace.emit(f"glassnet     test accuracy: {100 * ours.score(X_test, y_test):.2f}%",
                f"scikit-learn test accuracy: {100 * theirs.score(X_test, y_test):.2f}%")
@@ -172,8 +173,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"glassnet {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-q", "--quiet", action="store_true",
+                        help="print nothing (no trace, no progress bar): the exit status tells")
 
-    demo = sub.add_parser("demo", help="train the notebook's XOR network, with its trace")
+    demo = sub.add_parser("demo", parents=[common],
+                          help="train the notebook's XOR network, with its trace")
     demo.add_argument("--hidden", type=_positive_int, default=4, help="hidden units (default 4)")
     demo.add_argument("--activation", default="relu", choices=sorted(ACTIVATIONS))
     demo.add_argument("--lr", type=_positive_float, default=0.1,
@@ -187,7 +192,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="epochs for part 2 (default 100)")
     demo.set_defaults(func=cmd_demo)
 
-    gc = sub.add_parser("gradcheck", help="audit backprop against finite differences")
+    gc = sub.add_parser("gradcheck", parents=[common],
+                        help="audit backprop against finite differences")
     gc.add_argument("--layers", type=_ints, default=[4, 8, 3], help="sizes, e.g. 4,8,3")
     gc.add_argument("--activation", default="tanh", choices=sorted(ACTIVATIONS))
     gc.add_argument("--loss", default="cross_entropy", choices=sorted(LOSSES))
@@ -202,7 +208,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
-        return args.func(args)
+        if not args.quiet:
+            return args.func(args)
+        with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):
+            return args.func(args)
     except (UsageError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
