@@ -539,3 +539,28 @@ def test_setting_coefs_and_intercepts_sets_the_weights_as_in_scikit_learn():
     np.testing.assert_allclose(ours.predict_proba(X), theirs.predict_proba(X), rtol=1e-12)
     with pytest.raises(ValueError, match=r"coefs_\[1\] must be finite of shape \(6, 3\)"):
         ours.coefs_ = [theirs.coefs_[0], np.zeros((6, 2))]
+
+
+def test_poisson_regression_follows_scikit_learn_from_the_same_weights():
+    """loss='poisson' (scikit-learn 1.7+): half the Poisson deviance with a log link, so
+    predict is exp of the network's output and y must be >= 0. With scikit-learn's weights
+    in glassnet's network, predictions agree, and so does the loss of one full-batch epoch at
+    a learning rate of ~0 (the loss at those weights)."""
+    from sklearn.neural_network import MLPRegressor as SkMLPRegressor
+    rng = np.random.RandomState(0)
+    X = rng.randn(80, 3)
+    y = rng.poisson(np.exp(0.5 * X[:, 0] - 0.3 * X[:, 1]))
+    params = dict(loss="poisson", hidden_layer_sizes=(7,), solver="sgd", momentum=0.0,
+                  learning_rate_init=1e-12, batch_size=80, shuffle=False, max_iter=1,
+                  random_state=0, alpha=0.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs = SkMLPRegressor(**params).fit(X, y)
+        ours = MLPRegressor(dtype="float64", warm_start=True, **params).fit(X, y)
+        ours.coefs_, ours.intercepts_ = theirs.coefs_, theirs.intercepts_
+        np.testing.assert_allclose(ours.predict(X), theirs.predict(X), rtol=1e-12)
+        ours.fit(X, y)  # one more epoch from those weights, lr ~ 0
+    assert ours.out_activation_ == theirs.out_activation_ == "exp"
+    assert ours.loss_ == pytest.approx(theirs.loss_, rel=1e-9)
+    with pytest.raises(ValueError, match="y for poisson must be >= 0"):
+        MLPRegressor(loss="poisson", max_iter=1).fit(X, y - 1.0)

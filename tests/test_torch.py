@@ -28,6 +28,7 @@ LOSS_CASES = [
     pytest.param("squared_error", "real", id="squared_error"),
     pytest.param("mae", "real", id="mae"),
     pytest.param("huber", "real", id="huber"),
+    pytest.param("poisson", "unit", id="poisson"),
 ]
 
 
@@ -108,6 +109,10 @@ def torch_loss(torch, name, z, y, sample_weight=None):
         out = F.l1_loss(z, y, reduction=reduction)
     elif name == "huber":
         out = F.huber_loss(z, y, delta=1.0, reduction=reduction)
+    elif name == "poisson":  # torch's e^z - y z, plus the constant xlogy(y, y) - y
+        out = (F.poisson_nll_loss(z, y, log_input=True, full=False, reduction="none")
+               + torch.special.xlogy(y, y) - y)
+        out = out.mean() if sample_weight is None else out
     else:
         pytest.fail(f"no torch equivalent for loss {name!r}")
     if sample_weight is None:

@@ -22,7 +22,7 @@ import numpy as np
 from .numerics import log_softmax, logsumexp, sigmoid, softmax, softplus
 
 __all__ = ["LOSSES", "Loss", "CrossEntropy", "BinaryCrossEntropy", "SummedBinaryCrossEntropy",
-           "MSE", "SquaredError", "MAE", "Huber"]
+           "MSE", "SquaredError", "MAE", "Huber", "Poisson"]
 
 
 class Loss:
@@ -45,6 +45,11 @@ class Loss:
             raise ValueError(f"{name} has {y.shape[1]} columns but the network has {n_outputs} "
                              "outputs")
         return y.astype(dtype, copy=False)
+
+    def output(self, z: np.ndarray) -> np.ndarray:
+        """The prediction, in the targets' units, from the model's output ``z``: ``z`` itself
+        but for a loss with a link (``Poisson``: ``exp(z)``). Regression metrics use it."""
+        return z
 
     def forward(self, z: np.ndarray, y: np.ndarray) -> np.ndarray:
         """Per-sample losses ``l``, shape ``(n_samples,)``."""
@@ -323,7 +328,35 @@ class Huber(Loss):
         return np.clip(z - y, -self.delta, self.delta) / z.shape[1]
 
 
+class Poisson(Loss):
+    """Half the Poisson deviance with a log link (scikit-learn's ``loss='poisson'``).
+
+    The output ``z`` is the log of the predicted mean, ``mu = exp(z)`` (``output``); targets are
+    counts or rates ``y >= 0``. Per output ``mu - y z + y log y - y`` (``0 log 0 = 0``: the
+    last two terms make a perfect prediction cost 0), averaged over outputs;
+    ``dl/dz_k = (exp(z_k) - y_k) / K``.
+    """
+
+    name = "poisson"
+
+    def prepare_targets(self, y, n_outputs, dtype, name="y"):
+        y = super().prepare_targets(y, n_outputs, dtype, name)
+        if np.any(y < 0):
+            raise ValueError(f"{name} for poisson must be >= 0 (counts or rates)")
+        return y
+
+    def output(self, z):
+        return np.exp(z)
+
+    def forward(self, z, y):
+        y_log_y = y * np.log(np.where(y > 0, y, 1.0))  # 0 where y = 0
+        return np.mean(np.exp(z) - y * z + y_log_y - y, axis=1)
+
+    def backward(self, z, y):
+        return (np.exp(z) - y) / z.shape[1]
+
+
 LOSSES: dict[str, type[Loss]] = {
     cls.name: cls for cls in (CrossEntropy, BinaryCrossEntropy, SummedBinaryCrossEntropy, MSE,
-                              SquaredError, MAE, Huber)
+                              SquaredError, MAE, Huber, Poisson)
 }

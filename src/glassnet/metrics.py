@@ -114,5 +114,5 @@ def evaluate(model: Sequential, loss: Loss, X: np.ndarray, y: np.ndarray,
         total = len(X) if sample_weight is None else float(np.sum(sample_weight))
         logs[prefix + "accuracy"] = n_correct(loss, z, y, sample_weight) / total
     else:
-        logs[prefix + "r2"] = r2(z, y, sample_weight)
+        logs[prefix + "r2"] = r2(loss.output(z), y, sample_weight)
     return logs

@@ -260,7 +260,7 @@ def _one_epoch(state, X, y, sample_weight, l2, l2_per_sample, batch_size, order,
         elif classify:
             correct += n_correct(loss, z, yb, wb)
         else:
-            squares += residual_squares(z, yb, wb)
+            squares += residual_squares(loss.output(z), yb, wb)
         for hook in hooks:  # on_batch_end; the divergence guard raises on NaN
             hook(state)
         if in_backprop:

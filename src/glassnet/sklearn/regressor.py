@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import RegressorMixin
 
+from ..grad import get_loss
 from ._base import _BaseMLP
 
 __all__ = ["MLPRegressor"]
@@ -13,9 +14,10 @@ __all__ = ["MLPRegressor"]
 class MLPRegressor(RegressorMixin, _BaseMLP):
     """Multi-layer perceptron regressor, a drop-in for ``sklearn.neural_network.MLPRegressor``.
 
-    ``loss='squared_error'`` (scikit-learn's half mean squared error) by default; glassnet's
-    'mse', 'mae' and 'huber' also work. Multi-output ``y`` of shape ``(n, k)`` trains ``k``
-    linear outputs.
+    ``loss='squared_error'`` (scikit-learn's half mean squared error) by default, or
+    ``'poisson'`` (half the Poisson deviance, log link: ``predict`` gives ``exp`` of the output,
+    ``y >= 0``); glassnet's 'mse', 'mae' and 'huber' also work. Multi-output ``y`` of shape
+    ``(n, k)`` trains ``k`` outputs.
     """
 
     def __init__(self, loss="squared_error", hidden_layer_sizes=(100,), activation="relu", *,
@@ -29,14 +31,14 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         self._store(locals())
 
     def _encode_targets(self, y, first, classes):
-        if self.loss not in ("squared_error", "mse", "mae", "huber"):
-            raise ValueError("loss must be 'squared_error', 'mse', 'mae' or 'huber', "
+        if self.loss not in ("squared_error", "poisson", "mse", "mae", "huber"):
+            raise ValueError("loss must be 'squared_error', 'poisson', 'mse', 'mae' or 'huber', "
                              f"got {self.loss!r}")
         self._loss_name = self.loss
         y = np.asarray(y, dtype=np.float64)
         if first:
             self._y_1d = y.ndim == 1
-            self.out_activation_ = "identity"
+            self.out_activation_ = "exp" if self.loss == "poisson" else "identity"
         return y.reshape(len(y), -1)
 
     def partial_fit(self, X, y, sample_weight=None):
@@ -47,5 +49,6 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
 
     def predict(self, X) -> np.ndarray:
         """Predictions, shape ``(n_samples,)`` or ``(n_samples, n_outputs)`` like the ``y`` fitted."""
-        z = self._scores(X)
+        z = self._scores(X)  # checks first that the estimator is fitted
+        z = get_loss(self._loss_name).output(z)  # exp(z) for 'poisson'
         return z.ravel() if self._y_1d else z
