@@ -564,3 +564,30 @@ def test_poisson_regression_follows_scikit_learn_from_the_same_weights():
     assert ours.loss_ == pytest.approx(theirs.loss_, rel=1e-9)
     with pytest.raises(ValueError, match="y for poisson must be >= 0"):
         MLPRegressor(loss="poisson", max_iter=1).fit(X, y - 1.0)
+
+
+@pytest.mark.parametrize("nesterov", [False, True])
+@pytest.mark.parametrize("schedule", [{"learning_rate": "invscaling"},
+                                      {"learning_rate": "adaptive", "tol": 10.0,
+                                       "n_iter_no_change": 2}])
+def test_sgd_momentum_with_a_changing_rate_follows_scikit_learn(schedule, nesterov):
+    """scikit-learn's velocity keeps each step's own rate (v = mu v - lr g); the same
+    20 epochs from the same weights must end on the same weights (they drifted apart by
+    6e-2 when the new rate was applied to the whole momentum buffer)."""
+    from sklearn.neural_network import MLPRegressor as SkMLPRegressor
+    rng = np.random.RandomState(0)
+    X = rng.randn(60, 4)
+    y = X @ rng.randn(4) + 0.1 * rng.randn(60)
+    params = dict(hidden_layer_sizes=(7,), solver="sgd", momentum=0.9, learning_rate_init=0.01,
+                  nesterovs_momentum=nesterov, batch_size=20, shuffle=False, random_state=0,
+                  max_iter=1, warm_start=True, **schedule)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs = SkMLPRegressor(**params).fit(X, y)
+        ours = MLPRegressor(dtype="float64", **params).fit(X, y)
+        ours.coefs_, ours.intercepts_ = theirs.coefs_, theirs.intercepts_
+        for est in (theirs, ours):  # a fresh start from these weights
+            est.loss_curve_, est.best_loss_, est._no_improvement_count, est.t_ = [], np.inf, 0, 0
+            est.set_params(max_iter=20).fit(X, y)
+    for a, b in zip(ours.coefs_ + ours.intercepts_, theirs.coefs_ + theirs.intercepts_):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)

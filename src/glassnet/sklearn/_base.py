@@ -26,6 +26,19 @@ from ..train import fit_iter
 _ACTIVATION_ALIASES = {"logistic": "sigmoid"}
 
 
+def _set_lr(optimizer, lr: float) -> None:
+    """A new learning rate, with scikit-learn's momentum rule: its velocity
+    ``v = momentum v - lr g`` keeps each step's own rate, while glassnet's SGD (torch's rule,
+    ``b = momentum b + g``, ``p -= lr b``) applies today's rate to the whole buffer. The two
+    agree when ``b = -v / lr``, so a change of rate rescales ``b`` by ``old / new``."""
+    if isinstance(optimizer, SGD) and optimizer.momentum and lr != optimizer.lr:
+        for slots in optimizer.state.values():
+            buffer = slots.get("momentum_buffer")
+            if buffer is not None:
+                buffer *= optimizer.lr / lr
+    optimizer.lr = lr
+
+
 class _Convergence(Callback):
     """scikit-learn's stopping rule, epoch by epoch.
 
@@ -58,10 +71,10 @@ class _Convergence(Callback):
                                          if loss > est.best_loss_ - est.tol else 0)
             est.best_loss_ = min(est.best_loss_, loss)
         if est._invscaling:  # lr = lr0 / (t + 1)^power_t, t = samples seen (scikit-learn)
-            state.optimizer.lr = est.learning_rate_init / (est.t_ + 1) ** est.power_t
+            _set_lr(state.optimizer, est.learning_rate_init / (est.t_ + 1) ** est.power_t)
         if est._no_improvement_count > est.n_iter_no_change:
             if est._adaptive and state.optimizer.lr > 1e-6:
-                state.optimizer.lr /= 5.0
+                _set_lr(state.optimizer, state.optimizer.lr / 5.0)
                 est._no_improvement_count = 0
             else:
                 state.stop = True
