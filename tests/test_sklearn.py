@@ -591,3 +591,15 @@ def test_sgd_momentum_with_a_changing_rate_follows_scikit_learn(schedule, nester
             est.set_params(max_iter=20).fit(X, y)
     for a, b in zip(ours.coefs_ + ours.intercepts_, theirs.coefs_ + theirs.intercepts_):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
+def test_divergence_is_a_value_error_as_in_scikit_learn():
+    """scikit-learn raises ValueError for non-finite weights; glassnet's DivergenceError
+    (a FloatingPointError, naming the epoch and batch) is one too."""
+    from sklearn.neural_network import MLPRegressor as SkMLPRegressor
+    X, y = load_iris(return_X_y=True)
+    for cls in (MLPRegressor, SkMLPRegressor):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with pytest.raises(ValueError):
+                cls(solver="sgd", learning_rate_init=1e6, max_iter=20, random_state=0).fit(X, y)

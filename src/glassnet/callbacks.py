@@ -178,8 +178,11 @@ class Checkpoint(Callback):
             self.save(state)
 
 
-class DivergenceError(FloatingPointError):
-    """Training produced a non-finite loss or weights; the message names the epoch and batch."""
+class DivergenceError(FloatingPointError, ValueError):
+    """Training produced a non-finite loss or weights; the message names the epoch and batch.
+
+    Also a ``ValueError``, as scikit-learn's MLPs raise for non-finite weights, so that code
+    written for those catches it."""
 
 
 class StopOnDivergence(Callback):
