@@ -129,3 +129,10 @@ def test_quiet_gradcheck_reports_a_planted_bug_by_its_exit_status(capsys, monkey
     monkeypatch.setattr(Dense, "backward", flipped_bias)
     assert main(["gradcheck", "--quiet"]) == 1
     assert capsys.readouterr() == ("", "")
+
+
+def test_a_learning_rate_that_diverges_is_named(capsys):
+    assert main(["demo", "--lr", "1e200", "--no-digits"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: training diverged at step") and "--lr 1e+200" in err
+    assert err.count("\n") == 1

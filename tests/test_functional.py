@@ -382,3 +382,27 @@ def test_target_errors_name_the_notebooks_arguments():
         F.cross_entropy_loss(1, np.full((1, 2), 0.5))
     with pytest.raises(ValueError, match=r"y_true has 3 columns but the network has 2"):
         F.cross_entropy_loss(np.eye(3)[:2], np.full((2, 2), 0.5))
+
+
+def test_a_diverged_network_gives_a_nan_loss_on_every_path():
+    """As the notebook's: NaN weights give a NaN loss, with the trace or without, for labels
+    or one-hot rows (the composed path used to refuse its own NaN probabilities)."""
+    X, y, weights, biases = _network()
+    for verbose, targets in ((False, y), (True, y), (False, np.eye(3)[y])):
+        w = [np.full_like(W, np.nan) for W in weights]
+        with np.errstate(invalid="ignore"):
+            loss, _, _, _ = F.train_one_step(X, targets, w, [b.copy() for b in biases], "relu",
+                                             verbose=verbose)
+        assert np.isnan(loss)
+
+
+def test_integer_biases_are_read_and_flat_biases_take_backward_pass_gradients():
+    X, y, weights, biases = _network()
+    as_ints = [np.zeros((1, W.shape[1]), dtype=int) for W in weights]
+    np.testing.assert_array_equal(F.forward_pass(X, weights, as_ints, "relu"),
+                                  F.forward_pass(X, weights, biases, "relu"))
+    flat = [b.reshape(-1).copy() for b in biases]
+    probs, cache = F.forward_pass(X, weights, flat, "relu", return_cache=True)
+    grads = F.backward_pass(cache, y, weights, "relu")  # db of shape (1, n_out)
+    F.update_weights(weights, flat, grads, 0.5)
+    np.testing.assert_allclose(flat[1], -0.5 * grads["db"][1][0], rtol=1e-15)

@@ -286,3 +286,8 @@ def test_a_large_penalty_does_not_drown_the_bias_gradients(monkeypatch, l2):
                         lambda self, l2, grad_scale=1.0: original(self, 0.5 * l2, grad_scale))
     wrong = glassnet.gradcheck(model, "cross_entropy", X, y, l2=l2)
     assert not wrong["layers.0.W"].ok and wrong["layers.0.b"].ok
+    monkeypatch.undo()
+    penalty = glassnet.Sequential.l2_penalty
+    monkeypatch.setattr(glassnet.Sequential, "l2_penalty",  # the value twice: J disagrees
+                        lambda self, l2: 2.0 * penalty(self, l2))  # with its gradient
+    assert not glassnet.gradcheck(model, "cross_entropy", X, y, l2=l2)["layers.0.W"].ok

@@ -510,3 +510,14 @@ def test_step_refuses_a_list_of_parameters_that_changes():
     opt.reset()
     opt.step([p1, p2], [np.ones(3), np.ones(2)])  # a fresh start takes the new list
     np.testing.assert_allclose(p2, 1.0 - 0.1)  # Adam's first step: lr * sign(g)
+
+
+def test_an_optimizer_pickled_before_the_step_count_check_still_steps():
+    import pickle
+    opt = Adam(lr=0.1)
+    p = np.ones(3)
+    opt.step([p], [np.ones(3)])
+    del opt.__dict__["_n_params"]  # as unpickled from a version without it
+    opt = pickle.loads(pickle.dumps(opt))
+    opt.step([p], [np.ones(3)])
+    assert opt.t == 2 and opt._n_params == 1

@@ -537,7 +537,8 @@ def test_setting_coefs_and_intercepts_sets_the_weights_as_in_scikit_learn():
     ours.coefs_ = [W.copy() for W in theirs.coefs_]
     ours.intercepts_ = [b.copy() for b in theirs.intercepts_]
     np.testing.assert_allclose(ours.predict_proba(X), theirs.predict_proba(X), rtol=1e-12)
-    with pytest.raises(ValueError, match=r"coefs_\[1\] must be finite of shape \(6, 3\)"):
+    with pytest.raises(ValueError, match=r"coefs_\[1\] must be finite in float64 and of "
+                                         r"shape \(6, 3\)"):
         ours.coefs_ = [theirs.coefs_[0], np.zeros((6, 2))]
 
 
@@ -604,3 +605,55 @@ def test_divergence_is_a_value_error_as_in_scikit_learn():
             warnings.simplefilter("ignore")
             with pytest.raises(ValueError):
                 cls(solver="sgd", learning_rate_init=1e6, max_iter=20, random_state=0).fit(X, y)
+
+
+def test_review_round_two_against_scikit_learn():
+    """hidden_layer_sizes as any sequence; the clipped batch_size warning counts the rows left
+    for training; a partial_fit after a fit with early stopping (then switched off) follows
+    the training loss (scikit-learn 1.9.1 raises a TypeError there)."""
+    X, y = load_iris(return_X_y=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for est in _both("MLPClassifier", hidden_layer_sizes=range(3, 5), max_iter=1,
+                         random_state=0):
+            assert [W.shape for W in est.fit(X, y).coefs_] == [(4, 3), (3, 4), (4, 3)]
+        for est in _both("MLPClassifier", hidden_layer_sizes=(3,), max_iter=1, random_state=0,
+                         early_stopping=True, batch_size=140):  # 135 rows left for training
+            with pytest.warns(UserWarning, match="batch_size"):
+                est.fit(X, y)
+        est = MLPClassifier(hidden_layer_sizes=(3,), max_iter=2, random_state=0,
+                            early_stopping=True).fit(X, y)
+        est.set_params(early_stopping=False).partial_fit(X, y)
+    assert len(est.loss_curve_) == 3 and est.best_loss_ == est.loss_curve_[-1]
+
+
+def test_setting_coefs_beyond_the_models_dtype_is_refused():
+    X, y = load_iris(return_X_y=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est = MLPClassifier(hidden_layer_sizes=(3,), max_iter=1, random_state=0).fit(X, y)
+    before = [W.copy() for W in est.coefs_]
+    with pytest.raises(ValueError, match=r"coefs_\[0\] must be finite in float32"):
+        est.coefs_ = [np.full((4, 3), 1e39), before[1]]
+    for W, W0 in zip(est.coefs_, before):
+        np.testing.assert_array_equal(W, W0)
+
+
+def test_a_rejected_refit_leaves_the_random_state_as_it_was():
+    """The validation split draws from the estimator's generator before a later check can
+    refuse the call: the next fit must be the one it would have been."""
+    X, y = load_iris(return_X_y=True)
+    params = dict(hidden_layer_sizes=(5,), max_iter=2, random_state=0, warm_start=True,
+                  early_stopping=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        plain = MLPClassifier(**params).fit(X, y).fit(X, y)
+        rejected = MLPClassifier(**params).fit(X, y)
+        state = rejected._rng.bit_generator.state
+        w = np.zeros(len(X))
+        w[0] = 1.0  # one weighted row: one of the two parts is left without weight
+        with pytest.raises(ValueError, match="weights sum to zero"):
+            rejected.fit(X, y, sample_weight=w)
+        assert rejected._rng.bit_generator.state == state
+        rejected.fit(X, y)
+    np.testing.assert_array_equal(rejected.predict_proba(X), plain.predict_proba(X))

@@ -760,3 +760,14 @@ def test_a_validation_metric_without_validation_data_is_refused_before_training(
                                          r"data"):
         glassnet.fit(model, X, y, epochs=2, callbacks=[callback])
     np.testing.assert_array_equal(model.flat_params, before)
+
+
+def test_training_weights_summing_to_zero_are_refused_before_training():
+    """class_weight zeroing every class: nothing to learn from. It used to run a whole epoch
+    of skipped batches and end in a ZeroDivisionError."""
+    X, y = blobs(30)
+    model = glassnet.MLP([2, 5, 3], seed=0)
+    before = model.flat_params.copy()
+    with pytest.raises(ValueError, match="training samples' weights sum to zero"):
+        glassnet.fit(model, X, y, class_weight={0: 0.0, 1: 0.0, 2: 0.0})
+    np.testing.assert_array_equal(model.flat_params, before)

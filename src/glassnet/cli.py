@@ -88,8 +88,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     trace.emit("", f"Training for {args.steps} steps with learning_rate = {args.lr}", "-" * 60)
     solved_at = None
     for step in range(1, args.steps + 1):
-        loss, accuracy, weights, biases = F.train_one_step(
-            X, y, weights, biases, activation, args.lr, verbose=(step == 1))
+        with np.errstate(over="ignore", invalid="ignore"):  # a too large --lr: named below
+            loss, accuracy, weights, biases = F.train_one_step(
+                X, y, weights, biases, activation, args.lr, verbose=(step == 1))
+        if not np.isfinite(loss):
+            raise UsageError(f"training diverged at step {step} (the loss is {loss}): "
+                             f"--lr {args.lr} is too large for this network")
         if step == 1 or step % args.every == 0:
             trace.training_step(step, loss, accuracy)
         if solved_at is None and accuracy == 100.0:

@@ -147,8 +147,10 @@ def _describe(a) -> str:
 
 
 def _as_arrays(arrays) -> list:
-    """The caller's weights or biases, lists of numbers made arrays (only for reading)."""
-    return [a if isinstance(a, np.ndarray) else np.asarray(a, dtype=np.float64) for a in arrays]
+    """The caller's weights or biases as float arrays, for reading only: lists and integer
+    arrays become float64 copies (an update in place needs float arrays of the caller's)."""
+    return [a if isinstance(a, np.ndarray) and a.dtype.kind == "f"
+            else np.asarray(a, dtype=np.float64) for a in arrays]
 
 
 def forward_pass(X, weights, biases, activation_type: str, return_cache: bool = False):
@@ -198,6 +200,12 @@ def cross_entropy_loss(y_true, y_pred):
     if np.any(y_pred < 0) or np.any(y_pred > 1):
         raise ValueError("y_pred must hold probabilities in [0, 1] (forward_pass's output), "
                          f"got values from {y_pred.min():.3g} to {y_pred.max():.3g}")
+    return _cross_entropy(y_true, y_pred)
+
+
+def _cross_entropy(y_true, y_pred: np.ndarray):
+    """``cross_entropy_loss`` on the network's own probabilities, unchecked: from diverged
+    weights they are NaN, and so is the loss (as the notebook's was), not an error."""
     Y = _onehot(y_true, len(y_pred), y_pred.shape[1], y_pred.dtype, "y_true")
     eps = 1e-15
     sample_losses = -np.sum(Y * np.log(np.clip(y_pred, eps, 1 - eps)), axis=1)
@@ -247,12 +255,14 @@ def update_weights(weights, biases, gradients, learning_rate: float):
             raise ValueError(f"gradients[{key!r}] has {len(grads)} layers but the network has "
                              f"{len(params)}")
         for l, (p, g) in enumerate(zip(params, grads)):
-            if np.shape(g) != p.shape:
+            same = np.shape(g) == p.shape or (key == "db" and np.size(g) == p.size
+                                              and np.ndim(g) <= 2)  # (1, n) or (n,)
+            if not same:
                 raise ValueError(f"gradients[{key!r}][{l}] has shape {np.shape(g)}, the "
                                  f"parameter it updates {p.shape}")
     for W, b, dW, db in zip(weights, biases, gradients["dW"], gradients["db"]):
         W -= learning_rate * dW
-        b -= learning_rate * db
+        b -= learning_rate * np.reshape(db, b.shape)
     return weights, biases
 
 
@@ -353,7 +363,7 @@ _CLIPPED_LOSS = (-np.log1p(-1e-15), -np.log(1e-15))
 def _train_one_step_composed(X, y_true, weights, biases, activation_type, learning_rate,
                              verbose):
     predictions, cache = forward_pass(X, weights, biases, activation_type, return_cache=True)
-    loss, Y = cross_entropy_loss(y_true, predictions)
+    loss, Y = _cross_entropy(y_true, predictions)
     correct = np.count_nonzero(np.argmax(predictions, axis=1) == np.argmax(Y, axis=1))
     accuracy = 100.0 * correct / len(Y)
     gradients = backward_pass(cache, Y, weights, activation_type, verbose=verbose)

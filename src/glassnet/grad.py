@@ -234,13 +234,14 @@ def gradcheck(model: Sequential, loss: str | Loss, X: Any, y: Any, l2: float = 0
     _, base = _loss_and_pattern(model64, loss, X, y, sample_weight)
     rng = np.random.default_rng(seed)
     report = GradcheckReport(rtol=rtol, atol=atol)
-    # J = L + l2/2 sum W^2 is differenced as L plus the one changed weight's own term,
-    # l2/2 (W_j + h)^2 (the others cancel): a large l2 makes J large, and J's rounding error,
-    # divided by h, would swamp the small gradients of the biases.
+    # J = L + l2/2 sum W^2 for the penalised parameters; for the others the penalty does not
+    # change, and L alone is differenced: a large l2 makes J large, and J's rounding error,
+    # divided by h, would swamp the small gradients of the biases. (The weights' own
+    # gradients grow with l2, so their J differences keep their digits.)
     penalized = {id(W) for W, _ in model64.penalized_parameters()}
 
     for name, p, g in model64.named_parameters():
-        half_l2 = 0.5 * l2 if id(p) in penalized else 0.0
+        penalty = l2 if id(p) in penalized else 0.0
         flat_p, flat_g = p.reshape(-1), g.reshape(-1)
         idx = np.arange(p.size)
         if max_per_param is not None and p.size > max_per_param:
@@ -252,7 +253,7 @@ def gradcheck(model: Sequential, loss: str | Loss, X: Any, y: Any, l2: float = 0
             for step in (2 * eps, eps, -eps, -2 * eps):
                 flat_p[j] = original + step
                 value, pattern = _loss_and_pattern(model64, loss, X, y, sample_weight)
-                values.append(value + half_l2 * (original + step) ** 2)
+                values.append(value + model64.l2_penalty(penalty) if penalty else value)
                 patterns.append(pattern)
             flat_p[j] = original
             if not all(_same(pattern, base) for pattern in patterns):

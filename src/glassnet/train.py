@@ -142,6 +142,9 @@ def fit_iter(model: Sequential, X: Any, y: Any, loss: str | Loss = "cross_entrop
     if val is not None and val[2] is not None and not np.sum(val[2]) > 0:
         raise ValueError("the validation samples' weights sum to zero: nothing to validate on "
                          "(validation_data's weights, or the held-out part of sample_weight)")
+    if sample_weight is not None and not np.sum(sample_weight) > 0:
+        raise ValueError("the training samples' weights sum to zero: nothing to learn from "
+                         "(sample_weight times class_weight, on the rows left for training)")
 
     n = len(X)
     if batch_size is None:

@@ -59,6 +59,9 @@ class Optimizer:
     """
 
     slots: tuple[str, ...] = ()  # names of the per-parameter state arrays
+    # How many arrays step() takes (set by the first step); a class default, for optimizers
+    # pickled before it existed.
+    _n_params: int | None = None
 
     def __init__(self, lr: float, weight_decay: float = 0.0, clip_norm: float | None = None,
                  clip_value: float | None = None) -> None:
@@ -72,7 +75,7 @@ class Optimizer:
     def reset(self) -> None:
         """Forget all state: the next step is a first step again."""
         self.t = 0
-        self._n_params: int | None = None  # the length of the list stepped (set by step)
+        self._n_params = None
         self.pending_decay = 0.0
         self.state: dict[int, dict[str, np.ndarray]] = {}
         self._scratch: dict[tuple[int, int], np.ndarray] = {}  # work arrays, never saved

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import math
 import numbers
 import warnings
 
@@ -67,9 +68,10 @@ class _Convergence(Callback):
                 est._best_params = state.model.flat_params.copy()
         else:
             loss = est.loss_curve_[-1]
-            est._no_improvement_count = (est._no_improvement_count + 1
-                                         if loss > est.best_loss_ - est.tol else 0)
-            est.best_loss_ = min(est.best_loss_, loss)
+            best = np.inf if est.best_loss_ is None else est.best_loss_  # None: a fit with
+            est._no_improvement_count = (est._no_improvement_count + 1  # early stopping
+                                         if loss > best - est.tol else 0)
+            est.best_loss_ = min(best, loss)
         if est._invscaling:  # lr = lr0 / (t + 1)^power_t, t = samples seen (scikit-learn)
             _set_lr(state.optimizer, est.learning_rate_init / (est.t_ + 1) ** est.power_t)
         if est._no_improvement_count > est.n_iter_no_change:
@@ -85,14 +87,19 @@ class _Convergence(Callback):
 
 @contextlib.contextmanager
 def _unchanged_on_error(estimator):
-    """Restore ``estimator``'s attributes if the block raises (attributes it replaced; setup
-    code mutates no attribute in place)."""
+    """Restore ``estimator``'s attributes if the block raises. The setup code replaces
+    attributes rather than changing them in place, but for the random generator, which the
+    validation split draws from: its state is restored too."""
     saved = dict(estimator.__dict__)
+    rng = saved.get("_rng")
+    rng_state = None if rng is None else rng.bit_generator.state
     try:
         yield
     except BaseException:
         estimator.__dict__.clear()
         estimator.__dict__.update(saved)
+        if rng is not None:
+            rng.bit_generator.state = rng_state
         raise
 
 
@@ -111,12 +118,15 @@ class _BaseMLP(BaseEstimator):
     # -- configuration -----------------------------------------------------------------------
     def _check_params(self) -> None:
         sizes = self.hidden_layer_sizes
-        hidden = [sizes] if isinstance(sizes, (int, np.integer)) else sizes
-        if (isinstance(sizes, (bool, np.bool_)) or not isinstance(hidden, (list, tuple, np.ndarray))
+        try:
+            hidden = [sizes] if isinstance(sizes, (int, np.integer)) else list(sizes)
+        except TypeError:
+            hidden = None
+        if (isinstance(sizes, (bool, np.bool_, str)) or hidden is None
                 or any(isinstance(h, (bool, np.bool_)) or not isinstance(h, (int, np.integer))
                        or h <= 0 for h in hidden)):
-            raise ValueError(f"hidden_layer_sizes must be a positive int or a list of them, "
-                             f"got {sizes!r}")
+            raise ValueError(f"hidden_layer_sizes must be a positive int or a sequence of "
+                             f"them, got {sizes!r}")
         for name in ("max_iter", "max_fun"):
             check_number(getattr(self, name), name, integer=True, ge=1)
         if self.n_iter_no_change != np.inf:  # inf: never stop early (scikit-learn's way)
@@ -229,13 +239,15 @@ class _BaseMLP(BaseEstimator):
             self._invscaling = self.learning_rate == "invscaling" and self.solver == "sgd"
             self._adaptive = self.learning_rate == "adaptive" and self.solver == "sgd"
             early = self.early_stopping and not incremental and stochastic
+            # the rows left for training: early stopping holds out ceil(fraction n) (train._split)
+            n_train = len(X) - (math.ceil(self.validation_fraction * len(X)) if early else 0)
             if self.batch_size == "auto":
-                batch = min(200, len(X))
+                batch = min(200, n_train)
             else:
-                if self.batch_size > len(X):
-                    warnings.warn(f"batch_size={self.batch_size} is larger than the {len(X)} "
-                                  "samples: it is clipped to that", UserWarning)
-                batch = min(self.batch_size, len(X))
+                if self.batch_size > n_train:
+                    warnings.warn(f"batch_size={self.batch_size} is larger than the {n_train} "
+                                  "training samples: it is clipped to that", UserWarning)
+                batch = min(self.batch_size, n_train)
             epochs = 1 if incremental else self.max_iter
             callbacks = [_Convergence(self, early)] if stochastic else []
             if self._schedule is not None:  # partial_fit resumes it; fit starts it afresh
@@ -297,13 +309,14 @@ class _BaseMLP(BaseEstimator):
         """All of ``values`` checked (count, shapes, finite) before any is copied in."""
         check_is_fitted(self, "model_")
         targets = [getattr(layer, kind) for layer in self.model_.layers if hasattr(layer, kind)]
-        arrays = [np.asarray(v, dtype=np.float64) for v in values]
-        if len(arrays) != len(targets):
-            raise ValueError(f"{what} needs {len(targets)} arrays, got {len(arrays)}")
+        with np.errstate(over="ignore"):  # a value beyond the dtype is refused just below
+            arrays = [np.asarray(v, dtype=t.dtype) for v, t in zip(values, targets)]
+        if len(arrays) != len(targets) or len(values) != len(targets):
+            raise ValueError(f"{what} needs {len(targets)} arrays, got {len(values)}")
         for i, (a, t) in enumerate(zip(arrays, targets)):
             if a.shape != t.shape or not np.isfinite(a).all():
-                raise ValueError(f"{what}[{i}] must be finite of shape {t.shape}, got shape "
-                                 f"{a.shape}")
+                raise ValueError(f"{what}[{i}] must be finite in {t.dtype} and of shape "
+                                 f"{t.shape}, got shape {a.shape}")
         for a, t in zip(arrays, targets):
             t[...] = a
 
