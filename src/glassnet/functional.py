@@ -292,7 +292,8 @@ def train_one_step(X, y_true, weights, biases, activation_type: str,
     layers = _engine_layers(weights, biases, act, len(y_arr))  # Dense, act, ..., Dense
     X = check_X(X, weights[0].shape[0], weights[0].dtype)
     loss_fn = _CROSS_ENTROPY
-    y = _targets(y_arr, len(X), weights[-1].shape[1], X.dtype, "y_true")
+    y = loss_fn.prepare_targets(check_y(y_arr, len(X), "y_true"), weights[-1].shape[1],
+                                X.dtype, "y_true")  # labels: y_arr is 1-D here
     Z = X
     for layer in layers:
         Z = layer.forward(Z)  # Z[l] = A[l-1] @ W[l] + b[l]; A[l] = activation(Z[l])
