@@ -186,23 +186,38 @@ def test_plain_sgds_l2_decay_is_kept_below_the_dtypes_resolution(update_path, dt
         np.testing.assert_allclose(W, W0 * (1.0 - 1e-8) ** 3000, rtol=rtol)
 
 
-def test_plain_sgd_takes_no_step_on_a_non_finite_loss(update_path):
-    """A batch whose loss is not finite (a row of 3e38 overflows the logits) must not be
-    stepped on inside backprop: the divergence guard keeps the weights of the batches
-    before it, as with the separate step, instead of going back to the epoch's start."""
+def test_a_non_finite_loss_restores_the_weights_of_the_epochs_start(update_path):
+    """A batch whose loss is not finite (here a row of 3e38 overflows the logits, with plain
+    SGD stepping inside backprop or apart): the guard puts back the weights the epoch began
+    with, which gave finite losses, not the ones in place when the loss overflowed."""
     rng = np.random.default_rng(8)
     X, y = rng.standard_normal((24, 3)).astype(np.float32), rng.integers(0, 2, 24)
     X[20] = 3e38
-    model, reference = (glassnet.MLP([3, 64, 2], seed=0) for _ in range(2))
-    for m in (model, reference):
-        m.layers[-1].W[...] *= 10.0  # so that the large row's logits overflow to -inf
+    model = glassnet.MLP([3, 64, 2], seed=0)
+    model.layers[-1].W[...] *= 10.0  # so that the large row's logits overflow to -inf
+    glassnet.fit(model, X[:8], y[:8], optimizer=optim.SGD(lr=0.1), epochs=1, batch_size=8,
+                 shuffle=False)  # an epoch that ends well: the start of the next
+    start = model.flat_params.copy()
     with np.errstate(over="ignore", invalid="ignore"):  # NumPy's defaults warn, not raise
-        glassnet.fit(reference, X[:16], y[:16], optimizer=optim.SGD(lr=0.1), epochs=1,
-                     batch_size=8, shuffle=False)
-        with pytest.raises(glassnet.DivergenceError, match="last finite weights were kept"):
+        with pytest.raises(glassnet.DivergenceError, match="batch 3: the loss is .*the weights "
+                                                           "from the start of epoch 1 were"):
             glassnet.fit(model, X, y, optimizer=optim.SGD(lr=0.1), epochs=1, batch_size=8,
                          shuffle=False)
-    np.testing.assert_array_equal(model.flat_params, reference.flat_params)
+    np.testing.assert_array_equal(model.flat_params, start)
+
+
+def test_weights_that_overflow_the_loss_are_not_kept():
+    """lr far too large: the weights grow huge but finite, and the loss overflows. Keeping
+    them (they were finite) left a model whose every next fit diverged at once."""
+    X, y = blobs(64)
+    model = glassnet.MLP([2, 16, 3], seed=0)  # float32
+    glassnet.fit(model, X, y, optimizer=optim.SGD(lr=0.01), epochs=1, batch_size=16)
+    start = model.flat_params.copy()
+    with np.errstate(all="ignore"), pytest.raises(glassnet.DivergenceError):
+        glassnet.fit(model, X * 1e3, y, optimizer=optim.SGD(lr=1e12), epochs=1, batch_size=16)
+    np.testing.assert_array_equal(model.flat_params, start)
+    glassnet.fit(model, X, y, optimizer=optim.SGD(lr=1e-3), epochs=1, batch_size=16)
+    assert np.isfinite(model.flat_params).all()
 
 
 def test_a_model_in_the_older_buffer_order_trains_as_one_with_the_weights_first(update_path):

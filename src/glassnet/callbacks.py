@@ -188,10 +188,10 @@ class DivergenceError(FloatingPointError, ValueError):
 class StopOnDivergence(Callback):
     """Raise ``DivergenceError`` as soon as the loss or the weights stop being finite.
 
-    The model keeps the last finite weights: those in place when the bad loss appeared if
-    they are finite, else the weights from the start of that epoch (a copy is taken once per
-    epoch, which keeps the check free of per-batch copies). Plain SGD stepping inside
-    backprop takes no step on a non-finite loss, so the same holds for it.
+    The model goes back to the weights it had at the start of that epoch (a copy is taken
+    once per epoch, which keeps the check free of per-batch copies). The weights in place when
+    the loss overflowed are finite more often than not, but they are what overflowed it: a
+    next fit from them diverges again at its first batch.
     """
 
     def on_epoch_begin(self, state) -> None:
@@ -203,14 +203,10 @@ class StopOnDivergence(Callback):
             np.copyto(snapshot, params)  # reuse the copy: no allocation per epoch
 
     def _fail(self, state, what: str) -> None:
-        params = state.model.flat_params
-        if np.isfinite(params).all():
-            kept = "the last finite weights were kept"
-        else:
-            params[...] = self.snapshot
-            kept = f"the weights from the start of epoch {state.epoch} were restored"
-        raise DivergenceError(f"training diverged at epoch {state.epoch}, {what}; {kept}. "
-                              f"Try a smaller learning rate (optimizer lr={state.optimizer.lr:g}).")
+        state.model.flat_params[...] = self.snapshot
+        raise DivergenceError(f"training diverged at epoch {state.epoch}, {what}; the weights "
+                              f"from the start of epoch {state.epoch} were restored. Try a "
+                              f"smaller learning rate (optimizer lr={state.optimizer.lr:g}).")
 
     def on_batch_end(self, state) -> None:
         if not math.isfinite(state.batch_loss):
