@@ -5,6 +5,7 @@ import sys
 
 import pytest
 
+import glassnet.losses
 from glassnet.cli import main
 
 
@@ -136,3 +137,9 @@ def test_a_learning_rate_that_diverges_is_named(capsys):
     err = capsys.readouterr().err
     assert err.startswith("error: training diverged at step") and "--lr 1e+200" in err
     assert err.count("\n") == 1
+
+
+@pytest.mark.parametrize("loss", sorted(glassnet.losses.LOSSES))
+def test_gradcheck_draws_targets_every_loss_accepts(capsys, loss):
+    """Each loss in --loss's choices gets valid targets (poisson needs counts >= 0)."""
+    assert main(["gradcheck", "--quiet", "--loss", loss, "--layers", "3,4,2"]) == 0
