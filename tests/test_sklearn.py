@@ -657,3 +657,34 @@ def test_a_rejected_refit_leaves_the_random_state_as_it_was():
         assert rejected._rng.bit_generator.state == state
         rejected.fit(X, y)
     np.testing.assert_array_equal(rejected.predict_proba(X), plain.predict_proba(X))
+
+
+def test_ctrl_c_keeps_what_was_learnt_and_consistent_attributes(monkeypatch):
+    """scikit-learn's rule for KeyboardInterrupt: a warning, and the fit returns with what it
+    learnt. Interrupted inside the third epoch's callbacks (after loss_curve_ took that
+    epoch's loss), the attributes describe the two epochs that ended."""
+    from glassnet.sklearn._base import _Convergence
+    X, y = load_iris(return_X_y=True)
+    original = _Convergence.on_epoch_end
+
+    def interrupt_at_three(self, state):
+        original(self, state)
+        if state.epoch == 3:
+            raise KeyboardInterrupt
+    monkeypatch.setattr(_Convergence, "on_epoch_end", interrupt_at_three)
+    est = MLPClassifier(hidden_layer_sizes=(5,), max_iter=10, random_state=0)
+    with pytest.warns(UserWarning, match="Training interrupted by user"):
+        est.fit(X, y)
+    assert est.n_iter_ == len(est.loss_curve_) == len(est.history_) == 2
+    assert est.loss_ == est.loss_curve_[-1] == est.history_["loss"][-1]
+
+
+def test_a_fit_that_diverges_leaves_attributes_of_the_epochs_that_ran():
+    X, y = load_iris(return_X_y=True)
+    est = MLPRegressor(solver="sgd", learning_rate_init=1e6, max_iter=20, random_state=0)
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        with pytest.raises(glassnet.DivergenceError):
+            est.fit(X, y)
+    assert est.n_iter_ == len(est.loss_curve_) == len(est.history_)
+    assert np.isfinite(est.coefs_[0]).all()

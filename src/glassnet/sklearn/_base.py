@@ -261,18 +261,35 @@ class _BaseMLP(BaseEstimator):
                            l2=self.alpha, l2_per_sample=True,
                            callbacks=callbacks, progress=bool(self.verbose),
                            check_input=False)  # validate_data scanned X for NaN/inf
-        epochs_run = 0
-        for state in run:
-            epochs_run = state.epoch
-        self.n_iter_ = epochs_run  # this call's, as scikit-learn 1.9 counts
-        self.history_ = state.history
-        self.loss_ = state.history["loss"][-1]
-        if not stochastic:
-            self.best_loss_ = self.loss_
-            self.loss_curve_ = None
-        if early and self._best_params is not None:
-            self.model_.flat_params[...] = self._best_params
-        if stochastic and not incremental and not state.stop and epochs_run == self.max_iter:
+        # The attributes describe the epochs that ran, also when training stops on an error
+        # (which is then raised) or on Ctrl-C (scikit-learn's rule: a warning, and the fit
+        # keeps what it learnt, the best epoch's weights with early stopping).
+        state, interrupted = None, False
+        curves = [c for c in (self.loss_curve_, self.validation_scores_) if c is not None]
+        lengths = [len(c) for c in curves]  # what earlier calls recorded
+        try:
+            for state in run:
+                pass
+        except KeyboardInterrupt:
+            interrupted = True
+            warnings.warn("Training interrupted by user.", UserWarning)
+        finally:
+            # this call's epochs (scikit-learn 1.9), the ones that ended: the history's last
+            # (for L-BFGS, its iterations)
+            self.n_iter_ = state.history.epochs[-1] if state and state.history.epochs else 0
+            for curve, length in zip(curves, lengths):  # an epoch stopped in its callbacks
+                del curve[length + (self.n_iter_ if stochastic else 0):]  # is not recorded
+            if state is not None:
+                self.history_ = state.history
+                self.loss_ = state.history["loss"][-1]
+                if not stochastic:
+                    self.best_loss_ = self.loss_
+                    self.loss_curve_ = None
+            if early and self._best_params is not None:
+                self.model_.flat_params[...] = self._best_params
+        if state is None or interrupted:
+            return self
+        if stochastic and not incremental and not state.stop and self.n_iter_ == self.max_iter:
             warnings.warn(f"Stochastic optimizer: maximum iterations ({self.max_iter}) reached "
                           "and the optimization hasn't converged yet.", ConvergenceWarning)
         if not stochastic and state.stop_reason:  # L-BFGS stopped short of convergence
