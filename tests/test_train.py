@@ -786,3 +786,25 @@ def test_training_weights_summing_to_zero_are_refused_before_training():
     with pytest.raises(ValueError, match="training samples' weights sum to zero"):
         glassnet.fit(model, X, y, class_weight={0: 0.0, 1: 0.0, 2: 0.0})
     np.testing.assert_array_equal(model.flat_params, before)
+
+
+def test_a_dropped_paused_run_does_not_undo_later_training():
+    """A paused fit_iter run closed by the garbage collector after another fit trained the
+    model: its EarlyStopping used to write its stale best weights over that training."""
+    import gc
+    X, y = blobs(60)
+    model = glassnet.MLP([2, 5, 3], seed=0)
+    paused = glassnet.fit_iter(model, X, y, epochs=5, seed=0,
+                               callbacks=[EarlyStopping(monitor="loss")])
+    next(paused)  # one epoch, then left paused
+    glassnet.fit(model, X, y, epochs=3, seed=1)
+    after = model.flat_params.copy()
+    del paused
+    gc.collect()
+    np.testing.assert_array_equal(model.flat_params, after)
+    ended = []  # a run still the model's own ends with its hooks when closed
+    closed = glassnet.fit_iter(model, X, y, epochs=5, seed=0, callbacks=[LambdaCallback(
+        on_train_end=lambda state: ended.append(state.epoch))])
+    next(closed)
+    closed.close()
+    assert ended == [1]

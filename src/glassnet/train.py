@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import copy
 import math
+import weakref
 from typing import Any, Iterator, Sequence
 
 import numpy as np
@@ -166,7 +167,13 @@ def fit_iter(model: Sequential, X: Any, y: Any, loss: str | Loss = "cross_entrop
 
 def _run(state, X, y, sample_weight, l2, l2_per_sample, val, callbacks, epochs, batch_size,
          shuffle, rng) -> Iterator[TrainState]:
-    """The training generator behind ``fit_iter`` (arguments already validated)."""
+    """The training generator behind ``fit_iter`` (arguments already validated).
+
+    The run that starts last owns the model: a paused run that is dropped (garbage-collected,
+    which closes it) after another has trained the model skips its ``on_train_end`` hooks,
+    which would act on weights that are no longer its own (``EarlyStopping`` would put back
+    its stale best)."""
+    token = _OWNER[state.model] = object()
     _call(callbacks, "on_train_begin", state)
     try:
         if isinstance(state.optimizer, LBFGS):
@@ -176,7 +183,11 @@ def _run(state, X, y, sample_weight, l2, l2_per_sample, val, callbacks, epochs, 
         yield from _epochs(state, X, y, sample_weight, l2, l2_per_sample, val, callbacks,
                            epochs, batch_size, shuffle, rng)
     finally:
-        _call(callbacks, "on_train_end", state)
+        if _OWNER.get(state.model) is token:
+            _call(callbacks, "on_train_end", state)
+
+
+_OWNER: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # model -> its latest run
 
 
 def _call(callbacks, hook: str, state: TrainState) -> None:
