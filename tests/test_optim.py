@@ -521,3 +521,50 @@ def test_an_optimizer_pickled_before_the_step_count_check_still_steps():
     opt = pickle.loads(pickle.dumps(opt))
     opt.step([p], [np.ones(3)])
     assert opt.t == 2 and opt._n_params == 1
+
+
+def test_loading_state_is_all_or_nothing_and_takes_the_parameters_dtype():
+    rng = np.random.default_rng(0)
+    p = rng.standard_normal(5).astype(np.float32)
+    grads = [rng.standard_normal(5).astype(np.float32) for _ in range(4)]
+    opt = Adam(lr=0.1)
+    for g in grads[:3]:
+        opt.step([p], [g])
+    as_json = {k: (v.astype(np.float64).tolist() if isinstance(v, np.ndarray) else v)
+               for k, v in opt.state_dict().items()}  # float64 lists, as after a JSON trip
+    resumed, q = Adam(lr=0.1), p.copy()
+    resumed.load_state_dict(as_json)
+    opt.step([p], [grads[3]])
+    resumed.step([q], [grads[3]])  # float64 moments cast to the float32 parameter's dtype
+    np.testing.assert_array_equal(q, p)
+    assert all(a.dtype == np.float32 for a in resumed.state[0].values())
+    before = resumed.state_dict()
+    for bad in ({**as_json, "lr": -1.0}, {**as_json, "lr": 0.0}):
+        with pytest.raises(ValueError, match=r"state\['lr'\] must be > 0"):
+            resumed.load_state_dict(bad)
+        after = resumed.state_dict()
+        assert after.keys() == before.keys() and after["t"] == before["t"] == 4
+        np.testing.assert_array_equal(after["0.exp_avg_scaled"], before["0.exp_avg_scaled"])
+
+
+def test_a_step_refused_for_its_state_changes_nothing():
+    p1, p2 = np.ones(3), np.ones(2)
+    opt = Adam(lr=0.1)
+    opt.step([p1, p2], [np.ones(3), np.ones(2)])
+    opt.state[1]["exp_avg_scaled"] = np.zeros(4)  # state of another shape for params[1]
+    with pytest.raises(ValueError, match=r"optimizer state 1.exp_avg_scaled has shape \(4,\)"):
+        opt.step([p1, p2], [np.ones(3), np.ones(2)])
+    np.testing.assert_allclose(p1, 0.9)  # the first step only
+    assert opt.t == 1
+
+
+def test_fit_refuses_an_optimizer_of_another_model_before_training():
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((20, 3)), rng.integers(0, 2, 20)
+    opt = Adam(lr=0.01)
+    glassnet.fit(glassnet.MLP([3, 4, 2], seed=0), X, y, optimizer=opt, epochs=1)
+    other = glassnet.MLP([3, 7, 2], seed=0)
+    before = other.flat_params.copy()
+    with pytest.raises(ValueError, match="optimizer state 0.exp_avg_scaled has shape"):
+        glassnet.fit_iter(other, X, y, optimizer=opt, epochs=1)  # at the call, no next()
+    np.testing.assert_array_equal(other.flat_params, before)

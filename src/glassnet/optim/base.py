@@ -92,11 +92,6 @@ class Optimizer:
         """
         if len(params) != len(grads):
             raise ValueError(f"got {len(params)} parameter arrays but {len(grads)} gradients")
-        if self._n_params is not None and len(params) != self._n_params:
-            # t (the bias corrections, the lr decay) counts the optimizer's steps
-            raise ValueError(f"{type(self).__name__} has stepped {self._n_params} parameter "
-                             f"arrays and now got {len(params)}: pass the same list at every "
-                             f"step, or call reset() for new parameters")
         try:  # every shape before any update
             for p, g in zip(params, grads):
                 if g.shape != p.shape:
@@ -108,6 +103,7 @@ class Optimizer:
             raise ValueError(f"params[{i}] and grads[{i}] must be arrays of one shape, got "
                              f"{type(p).__name__} of shape {np.shape(p)} and "
                              f"{type(g).__name__} of shape {np.shape(g)}") from None
+        states = self.check_params(params)  # and the state of each, before any update
         self._n_params = len(params)
         if lr_applied:
             if not self.folds_lr:
@@ -123,19 +119,34 @@ class Optimizer:
         self.t += 1
         # Moments that decay towards zero may pass through subnormal numbers: harmless here.
         with np.errstate(under="ignore"):
-            for i, (p, g) in enumerate(zip(params, grads)):
-                self._update(p, g, self._state(i, p), i)
+            for i, (p, g, state) in enumerate(zip(params, grads, states)):
+                self._update(p, g, state, i)
 
-    def _state(self, i: int, p: np.ndarray) -> dict[str, np.ndarray]:
-        state = self.state.get(i)
-        if state is None:
-            state = self.state[i] = self._init_state(p)
-        for slot, a in state.items():
-            if a.shape != p.shape or a.dtype != p.dtype:
-                raise ValueError(f"optimizer state {i}.{slot} has shape {a.shape} and dtype "
-                                 f"{a.dtype} but parameter {i} has shape {p.shape} and dtype "
-                                 f"{p.dtype}; call reset() for new parameters")
-        return state
+    def check_params(self, params: Sequence[np.ndarray]) -> list[dict[str, np.ndarray]]:
+        """The state of every ``params[i]`` (made on first use), checked against it: the same
+        number of arrays as the steps so far took, and state of each one's shape. State of
+        another float dtype (loaded from a float64 model's optimizer, or from JSON) is cast to
+        the parameter's, as ``torch.optim`` does when it loads state. ``glassnet.fit`` calls
+        this before training, so an optimizer of another model is refused before any step."""
+        if self._n_params is not None and len(params) != self._n_params:
+            # t (the bias corrections, the lr decay) counts the optimizer's steps
+            raise ValueError(f"{type(self).__name__} has stepped {self._n_params} parameter "
+                             f"arrays and now got {len(params)}: pass the same list at every "
+                             f"step, or call reset() for new parameters")
+        states = []
+        for i, p in enumerate(params):
+            state = self.state.get(i)
+            if state is None:
+                state = self.state[i] = self._init_state(p)
+            for slot, a in list(state.items()):
+                if a.shape != p.shape:
+                    raise ValueError(f"optimizer state {i}.{slot} has shape {a.shape} but "
+                                     f"parameter {i} has shape {p.shape}; call reset() for new "
+                                     f"parameters")
+                if a.dtype != p.dtype:
+                    state[slot] = a.astype(p.dtype)
+            states.append(state)
+        return states
 
     def _work(self, i: int, p: np.ndarray, k: int) -> np.ndarray:
         """Scratch array ``k`` for parameter ``i``, allocated on first use."""
@@ -167,8 +178,10 @@ class Optimizer:
         return out
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restore what ``state_dict`` returned; unknown keys or non-finite arrays raise."""
+        """Restore what ``state_dict`` returned; unknown keys, a bad ``t`` or ``lr`` or
+        non-finite arrays raise, before anything is replaced."""
         t = check_number(state.get("t"), "state['t']", ge=0, integer=True)
+        lr = check_number(state["lr"], "state['lr']", gt=0) if "lr" in state else self.lr
         arrays: dict[int, dict[str, np.ndarray]] = {}
         for key, value in state.items():
             if key in ("t", "lr"):
@@ -186,9 +199,7 @@ class Optimizer:
             if not needed <= set(slots):
                 raise ValueError(f"state for parameter {index} lacks {sorted(needed - set(slots))}")
         self.reset()
-        self.t, self.state = t, arrays
-        if "lr" in state:
-            self.lr = check_number(state["lr"], "state['lr']", ge=0)
+        self.t, self.state, self.lr = t, arrays, lr
 
     def config(self) -> dict[str, Any]:
         """Constructor arguments that rebuild this optimizer."""
