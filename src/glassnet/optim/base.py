@@ -138,15 +138,22 @@ class Optimizer:
             state = self.state.get(i)
             if state is None:
                 state = self.state[i] = self._init_state(p)
-            for slot, a in list(state.items()):
-                if a.shape != p.shape:
-                    raise ValueError(f"optimizer state {i}.{slot} has shape {a.shape} but "
-                                     f"parameter {i} has shape {p.shape}; call reset() for new "
-                                     f"parameters")
-                if a.dtype != p.dtype:
-                    state[slot] = a.astype(p.dtype)
+            else:
+                for a in state.values():
+                    if a.shape != p.shape or a.dtype != p.dtype:
+                        state = self._state_for(i, p)
+                        break
             states.append(state)
         return states
+
+    def _state_for(self, i: int, p: np.ndarray) -> dict[str, np.ndarray]:
+        """Parameter ``i``'s state, cast to ``p``'s dtype; a shape of another is refused."""
+        for slot, a in self.state[i].items():
+            if a.shape != p.shape:
+                raise ValueError(f"optimizer state {i}.{slot} has shape {a.shape} but parameter "
+                                 f"{i} has shape {p.shape}; call reset() for new parameters")
+        self.state[i] = {slot: a.astype(p.dtype) for slot, a in self.state[i].items()}
+        return self.state[i]
 
     def _work(self, i: int, p: np.ndarray, k: int) -> np.ndarray:
         """Scratch array ``k`` for parameter ``i``, allocated on first use."""
