@@ -357,3 +357,8 @@ def test_gelu_at_huge_inputs_takes_its_limits_without_overflow(dtype, big):
     np.testing.assert_array_equal(a[0, :n], z[0, :n])
     np.testing.assert_array_equal(a[0, n:], 0.0)
     np.testing.assert_array_equal(d[0], [1.0] * n + [0.0] * n)
+
+
+def test_logsumexp_of_scores_that_span_the_float_range_is_exact_and_silent():
+    with np.errstate(all="raise"):
+        np.testing.assert_array_equal(numerics.logsumexp(np.array([[1e308, -1e308]])), [1e308])

@@ -688,3 +688,14 @@ def test_a_fit_that_diverges_leaves_attributes_of_the_epochs_that_ran():
             est.fit(X, y)
     assert est.n_iter_ == len(est.loss_curve_) == len(est.history_)
     assert np.isfinite(est.coefs_[0]).all()
+
+
+def test_partial_fit_exists_only_for_stochastic_solvers_as_in_scikit_learn():
+    """scikit-learn's MLPRegressor means to do the same, but its check is never called (it
+    passes the method, always true), so its lbfgs partial_fit runs a whole fit: glassnet's
+    regressor follows the classifier's rule."""
+    for est in _both("MLPClassifier", solver="lbfgs"):
+        assert not hasattr(est, "partial_fit")
+    assert not hasattr(MLPRegressor(solver="lbfgs"), "partial_fit")
+    for est in (*_both("MLPClassifier", solver="sgd"), *_both("MLPRegressor", solver="adam")):
+        assert hasattr(est, "partial_fit")

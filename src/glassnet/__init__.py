@@ -14,7 +14,8 @@ Where things are:
   grad.py         value_and_grad, gradcheck
   optim/          one file per optimizer: sgd.py, adam.py (Adam, AdamW), rmsprop.py,
                   adagrad.py, lbfgs.py; base.py (the Optimizer class, clipping)
-  _blas.py        axpy, axpby, scal from NumPy's own OpenBLAS: the optimizers' updates
+  _blas.py        axpy, axpby, scal and gemm from NumPy's own OpenBLAS: the optimizers'
+                  updates, plain SGD's step inside a product, bias added inside a product
   schedules.py    learning-rate schedules
   train.py        fit, fit_iter
   metrics.py      History, TrainState, accuracy and r2 of an epoch

@@ -179,7 +179,8 @@ class Checkpoint(Callback):
 
 
 class DivergenceError(FloatingPointError, ValueError):
-    """Training produced a non-finite loss or weights; the message names the epoch and batch.
+    """Training produced a non-finite loss or weights; the message names the epoch (and the
+    batch, when a batch's loss was not finite).
 
     Also a ``ValueError``, as scikit-learn's MLPs raise for non-finite weights, so that code
     written for those catches it."""

@@ -9,7 +9,9 @@ The total loss is the (weighted) mean over samples,
 
 and ``dL/dz_i = w_i / sum(w) * dl_i/dz_i``; the ``1/n`` of the mean lives here, not in the
 layers. Per-sample values average over outputs for the elementwise losses (binary
-cross-entropy, mse, mae, huber), which matches PyTorch's ``reduction='mean'``.
+cross-entropy, mse, mae, huber, poisson), which matches PyTorch's ``reduction='mean'``;
+``binary_cross_entropy_sum`` sums them (scikit-learn's multilabel loss) and ``squared_error``
+is half of ``mse`` (scikit-learn's regression loss).
 """
 
 from __future__ import annotations

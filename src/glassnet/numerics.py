@@ -50,7 +50,9 @@ def logsumexp(z: np.ndarray, axis: int = -1, keepdims: bool = False) -> np.ndarr
     """``log(sum(exp(z)))`` over ``axis``: ``m + log(sum(exp(z - m)))`` with ``m = max(z)``."""
     z = np.asarray(z)
     m = np.max(z, axis=axis, keepdims=True)
-    out = m + np.log(np.sum(_exp_nonpositive(z - m), axis=axis, keepdims=True))
+    with np.errstate(over="ignore"):  # to -inf only for scores a float cannot span: exp gives 0
+        t = z - m
+    out = m + np.log(np.sum(_exp_nonpositive(t), axis=axis, keepdims=True))
     return out if keepdims else np.squeeze(out, axis=axis)
 
 

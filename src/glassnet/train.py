@@ -14,10 +14,13 @@ Plain SGD (no momentum, decay or clipping) takes its step inside the backward pa
 hold: its own ``step`` method, only the engine's own ``Dense`` layers, at least
 ``_blas.MIN_SIZE`` parameters, no ``on_batch_end`` callback but the divergence guard's.
 
-Metrics: ``loss`` (mean batch objective over the epoch, as scikit-learn's ``loss_curve_``),
-``accuracy`` for the cross-entropies (from the batches' own forward passes), ``r2`` for the
-regression losses; with validation data, the same with a ``val_`` prefix, measured after the
-epoch. L-BFGS (``optim.LBFGS``) trains full-batch through SciPy instead.
+Metrics: ``loss`` (mean batch objective over the epoch, as scikit-learn's ``loss_curve_``;
+with sample weights the weighted mean over the epoch, where scikit-learn weighs each batch's
+mean by its row count), ``accuracy`` for the cross-entropies and ``r2`` for the regression
+losses (both from the batches' own forward passes, weighted by the sample weights), and
+``lr``; with validation data, ``val_loss`` and ``val_accuracy`` or ``val_r2``, measured after
+the epoch. L-BFGS (``optim.LBFGS``) trains full-batch through SciPy instead, and logs
+``loss`` (and the ``val_`` metrics) of its result only.
 """
 
 from __future__ import annotations
@@ -108,7 +111,9 @@ def fit_iter(model: Sequential, X: Any, y: Any, loss: str | Loss = "cross_entrop
 
     Pause, inspect, plot, then continue with ``next()``; closing the generator ends
     training cleanly (``on_train_end`` callbacks run). Parameters are those of ``fit``; they
-    are checked when ``fit_iter`` is called, before the first epoch.
+    are checked when ``fit_iter`` is called, and the callbacks check theirs (a ``val_``
+    metric needs validation data) in ``on_train_begin``, at the first ``next()``: all before
+    the first epoch.
     """
     loss = get_loss(loss)
     optimizer = get_optimizer(optimizer)

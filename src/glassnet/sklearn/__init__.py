@@ -2,7 +2,8 @@
 ``sklearn.neural_network``'s, trained by ``glassnet.fit`` on a ``glassnet.MLP``.
 
 Same parameter names, defaults, methods and fitted attributes as scikit-learn's, with the
-same objective: the mean loss of a batch plus ``alpha / 2 * sum ||W||^2 / n_batch``. Beyond
+same objective: the mean loss of a batch plus ``alpha / 2 * sum ||W||^2 / n_batch`` (with
+sample weights, the weighted mean and the batch's total weight in place of ``n_batch``). Beyond
 them: ``dropout``, per-layer ``activation`` lists, every glassnet optimizer (``solver`` is any
 name in ``glassnet.optim.OPTIMIZERS`` or 'lbfgs', or pass ``optimizer=`` an instance),
 ``schedule`` (any ``glassnet.schedules`` schedule), ``class_weight``, ``init`` and ``dtype``.
@@ -12,7 +13,8 @@ Needs scikit-learn (``pip install 'glassnet[sklearn]'``).
   _base.py        what both share: parameters, fitting through ``glassnet.fit_iter``, scikit-
                   learn's stopping rule (``_Convergence``), ``coefs_`` and ``intercepts_``
   classifier.py   MLPClassifier: labels, softmax or sigmoid outputs, probabilities
-  regressor.py    MLPRegressor: squared error (or mse, mae, huber), one or many outputs
+  regressor.py    MLPRegressor: squared error or poisson (or mse, mae, huber), one or many
+                  outputs
 """
 
 try:  # first: a clear message when scikit-learn is missing or older than 1.6

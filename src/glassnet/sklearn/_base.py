@@ -85,6 +85,15 @@ class _Convergence(Callback):
         self._seen = 0
 
 
+def _stochastic_solver(estimator) -> bool:
+    """``partial_fit`` exists only for stochastic solvers, as in scikit-learn (``available_if``:
+    ``hasattr(est, 'partial_fit')`` is False for 'lbfgs')."""
+    if estimator.solver == "lbfgs":
+        raise AttributeError("partial_fit is only available for stochastic optimizers; "
+                             "'lbfgs' is not one")
+    return True
+
+
 @contextlib.contextmanager
 def _unchanged_on_error(estimator):
     """Restore ``estimator``'s attributes if the block raises. The setup code replaces

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.base import ClassifierMixin
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target, unique_labels
 
 from ..numerics import log_softmax, sigmoid, softmax
-from ._base import _BaseMLP
+from ._base import _BaseMLP, _stochastic_solver
 
 __all__ = ["MLPClassifier"]
 
@@ -70,6 +71,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             return y  # labels 0..K-1 are their own indices (sorted, unique: no gap)
         return np.searchsorted(classes, y)
 
+    @available_if(_stochastic_solver)
     def partial_fit(self, X, y, sample_weight=None, classes=None):
         """One epoch over ``(X, y)``, continuing from the current state.
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.base import RegressorMixin
+from sklearn.utils.metaestimators import available_if
 
 from ..grad import get_loss
-from ._base import _BaseMLP
+from ._base import _BaseMLP, _stochastic_solver
 
 __all__ = ["MLPRegressor"]
 
@@ -41,6 +42,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
             self.out_activation_ = "exp" if self.loss == "poisson" else "identity"
         return y.reshape(len(y), -1)
 
+    @available_if(_stochastic_solver)
     def partial_fit(self, X, y, sample_weight=None):
         """One epoch over ``(X, y)``, continuing from the current state."""
         if self.early_stopping:
