@@ -324,3 +324,12 @@ def test_public_backward_takes_an_underflowing_gradient_as_zero():
     dx = model.backward(np.array([[0.3]]))
     expected = 0.3 * np.exp(-100.0)  # 0.3 sigma'(-100) = 0.3 e^-100, 1.1e-44 (subnormal)
     assert abs(float(dx[0, 0]) - expected) <= 3e-45  # float32's subnormals: 1.4e-45 apart
+
+
+def test_a_float64_layer_after_a_float32_one_is_not_rounded_silently():
+    from glassnet.layers import Dense
+    with pytest.raises(ValueError, match="would round: pass dtype="):
+        glassnet.Sequential([Dense(3, 4, dtype="float32"), Dense(4, 2, dtype="float64")])
+    model = glassnet.Sequential([Dense(3, 4, dtype="float32"), Dense(4, 2, dtype="float64")],
+                                dtype="float64")
+    assert model.layers[0].W.dtype == model.layers[1].W.dtype == np.float64

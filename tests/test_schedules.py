@@ -232,3 +232,14 @@ def test_bad_base_lr_and_unknown_name():
         Constant().start(-0.1)
     with pytest.raises(ValueError, match="unknown schedule 'linear'.*'cosine'"):
         get_schedule("linear")
+
+
+def test_load_state_dict_checks_the_settings_as_the_constructor_does():
+    s = StepDecay(2, gamma=0.5)
+    s.start(1.0)
+    bad = {**s.state_dict(), "gamma": -1.0}
+    with pytest.raises(ValueError, match="gamma"):
+        StepDecay(2, gamma=-1.0)
+    with pytest.raises(ValueError, match="gamma"):
+        s.load_state_dict(bad)
+    assert s.gamma == 0.5 and s.step() == 1.0

@@ -1,6 +1,6 @@
 """Validation at the library's boundary, in one place.
 
-Public constructors, ``value_and_grad``, ``fit`` and file loading call these; internal code
+Public constructors, ``value_and_grad`` and ``fit`` call these; internal code
 trusts its inputs. Every error is a ``ValueError`` (or ``TypeError`` for a wrong type) that
 names the argument and the value received.
 """

@@ -70,7 +70,12 @@ class Sequential:
         came first (optimizer state and snapshots saved with it index that order)."""
         slots = [(layer, name) for layer in self.layers for name in layer.param_names]
         if dtype is None:
-            dtype = getattr(slots[0][0], slots[0][1]).dtype if slots else np.float32
+            dtypes = [getattr(layer, name).dtype for layer, name in slots]
+            dtype = dtypes[0] if dtypes else np.float32
+            if any(d.itemsize > np.dtype(dtype).itemsize for d in dtypes):  # never rounded
+                raise ValueError(f"the first parameter is {dtype} but a later layer holds "
+                                 f"float64 ones, which it would round: pass dtype= to choose, "
+                                 f"e.g. Sequential(layers, dtype='float64')")
         self.dtype = check_dtype(dtype)
         self._n_penalized = None  # None: the L2 term goes layer by layer
         if weights_first:  # the penalised parameters first, in layer order: one flat slice

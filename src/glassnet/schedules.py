@@ -66,7 +66,10 @@ class Schedule:
         return {k: v for k, v in vars(self).items() if isinstance(v, (int, float, str, bool))}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restore what ``state_dict`` returned."""
+        """Restore what ``state_dict`` returned; its settings pass the constructor's checks
+        first (a ``gamma`` of -1 is refused here too), before anything changes."""
+        merged = {**self.state_dict(), **state}
+        type(self)(**{name: merged[name] for name in self.config()})  # the settings' checks
         vars(self).update(state)
 
     def config(self) -> dict[str, Any]:
