@@ -699,3 +699,20 @@ def test_partial_fit_exists_only_for_stochastic_solvers_as_in_scikit_learn():
     assert not hasattr(MLPRegressor(solver="lbfgs"), "partial_fit")
     for est in (*_both("MLPClassifier", solver="sgd"), *_both("MLPRegressor", solver="adam")):
         assert hasattr(est, "partial_fit")
+
+
+def test_prediction_dtypes_follow_scikit_learns_arithmetic():
+    """float32 data and float32 weights give float32 results, as scikit-learn's MLPs fitted
+    and used on float32 data; float64 data gives float64 (it used to be float64 always)."""
+    X, y = load_iris(return_X_y=True)
+    X32 = X.astype(np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ours = MLPClassifier(hidden_layer_sizes=(4,), max_iter=2, random_state=0).fit(X32, y)
+        theirs = SkMLPClassifier(hidden_layer_sizes=(4,), max_iter=2, random_state=0).fit(X32, y)
+        regressors = [est.fit(X32, X32[:, 0]) for est in _both("MLPRegressor", max_iter=2,
+                                                                hidden_layer_sizes=(4,))]
+    for method in ("predict_proba", "predict_log_proba"):
+        assert getattr(ours, method)(X32).dtype == getattr(theirs, method)(X32).dtype == np.float32
+        assert getattr(ours, method)(X).dtype == np.float64
+    assert regressors[0].predict(X32).dtype == regressors[1].predict(X32).dtype == np.float32

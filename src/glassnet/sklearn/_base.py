@@ -356,14 +356,17 @@ class _BaseMLP(BaseEstimator):
         check_is_fitted(self, "model_")
         return self.model_.n_outputs
 
-    def _scores(self, X) -> np.ndarray:
-        """Logits for validated ``X``, in float64 for the post-processing."""
+    def _scores(self, X) -> tuple[np.ndarray, np.dtype]:
+        """Logits for validated ``X``, in float64 for the post-processing, and the dtype of
+        the results: scikit-learn's arithmetic, ``X``'s and the weights' (float32 with both
+        float32, else float64)."""
         check_is_fitted(self, "model_")
         # model_.predict scans each chunk for NaN/inf as it reaches it (a pass over data in
         # cache), so scikit-learn's separate pass over the whole of X is skipped
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32],
                           ensure_all_finite=False)
-        return self.model_.predict(X).astype(np.float64)
+        dtype = np.result_type(X.dtype, self.model_.dtype)
+        return self.model_.predict(X).astype(np.float64), dtype
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

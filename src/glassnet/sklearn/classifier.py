@@ -85,23 +85,24 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
     def predict_proba(self, X) -> np.ndarray:
         """Class probabilities, shape ``(n_samples, n_classes)``, columns in ``classes_`` order."""
-        z = self._scores(X)
+        z, dtype = self._scores(X)
         if self.out_activation_ == "softmax":
-            return softmax(z)
+            return softmax(z).astype(dtype, copy=False)
         p = sigmoid(z)
-        return p if self._multilabel else np.hstack([1 - p, p])
+        return (p if self._multilabel else np.hstack([1 - p, p])).astype(dtype, copy=False)
 
     def predict_log_proba(self, X) -> np.ndarray:
         """Log of ``predict_proba``, computed stably from the logits."""
-        z = self._scores(X)
+        z, dtype = self._scores(X)
         if self.out_activation_ == "softmax":
-            return log_softmax(z)
+            return log_softmax(z).astype(dtype, copy=False)
         log_p, log_q = -np.logaddexp(0, -z), -np.logaddexp(0, z)  # log s(z), log (1 - s(z))
-        return log_p if self._multilabel else np.hstack([log_q, log_p])
+        return (log_p if self._multilabel else np.hstack([log_q, log_p])).astype(dtype,
+                                                                                 copy=False)
 
     def predict(self, X) -> np.ndarray:
         """Predicted labels (an indicator matrix for multilabel targets)."""
-        z = self._scores(X)
+        z, _ = self._scores(X)
         if self._multilabel:
             return (z > 0).astype(int)
         if self.out_activation_ == "logistic":

@@ -51,6 +51,6 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
 
     def predict(self, X) -> np.ndarray:
         """Predictions, shape ``(n_samples,)`` or ``(n_samples, n_outputs)`` like the ``y`` fitted."""
-        z = self._scores(X)  # checks first that the estimator is fitted
-        z = get_loss(self._loss_name).output(z)  # exp(z) for 'poisson'
+        z, dtype = self._scores(X)  # checks first that the estimator is fitted
+        z = get_loss(self._loss_name).output(z).astype(dtype, copy=False)  # exp for 'poisson'
         return z.ravel() if self._y_1d else z
