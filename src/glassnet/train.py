@@ -125,8 +125,8 @@ def fit_iter(model: Sequential, X: Any, y: Any, loss: str | Loss = "cross_entrop
         cw = _class_weights(class_weight, y)
         sample_weight = cw if sample_weight is None else sample_weight * cw
     rng = as_rng(seed)
-    if isinstance(optimizer, Optimizer):  # one that stepped another model: refused now
-        optimizer.check_params([model.flat_params])
+    if isinstance(optimizer, Optimizer) and optimizer.t:  # stepped (or loaded) state of
+        optimizer.check_params([model.flat_params])  # another model: refused now
     if isinstance(optimizer, LBFGS) and any(isinstance(layer, Dropout) and layer.p > 0
                                             for layer in model.layers):
         raise ValueError("L-BFGS needs a deterministic objective: use a model without "

@@ -68,8 +68,9 @@ class _Convergence(Callback):
                 est._best_params = state.model.flat_params.copy()
         else:
             loss = est.loss_curve_[-1]
-            best = np.inf if est.best_loss_ is None else est.best_loss_  # None: a fit with
-            est._no_improvement_count = (est._no_improvement_count + 1  # early stopping
+            # best_loss_ is None after a fit with early stopping (scikit-learn's convention)
+            best = np.inf if est.best_loss_ is None else est.best_loss_
+            est._no_improvement_count = (est._no_improvement_count + 1
                                          if loss > best - est.tol else 0)
             est.best_loss_ = min(best, loss)
         if est._invscaling:  # lr = lr0 / (t + 1)^power_t, t = samples seen (scikit-learn)
