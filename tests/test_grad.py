@@ -23,7 +23,7 @@ def make_targets(loss_name, rng, n=N_SAMPLES, k=N_OUT):
     """Valid targets for each loss: labels, 0/1 indicators or real values."""
     if loss_name == "cross_entropy":
         return rng.integers(0, k, n)
-    if loss_name == "poisson":  # counts
+    if loss_name.startswith("poisson"):  # counts
         return rng.poisson(2.0, (n, k)).astype(float)
     if issubclass(LOSSES[loss_name], BinaryCrossEntropy):
         return rng.integers(0, 2, (n, k)).astype(float)

@@ -716,3 +716,60 @@ def test_prediction_dtypes_follow_scikit_learns_arithmetic():
         assert getattr(ours, method)(X32).dtype == getattr(theirs, method)(X32).dtype == np.float32
         assert getattr(ours, method)(X).dtype == np.float64
     assert regressors[0].predict(X32).dtype == regressors[1].predict(X32).dtype == np.float32
+
+
+def test_after_a_divergent_partial_fit_the_next_ones_train():
+    """The guard restores the weights and the optimizer starts afresh: its momentum had
+    taken in the overflowing gradient, and every later partial_fit diverged from it."""
+    rng = np.random.RandomState(0)
+    X = rng.randn(200, 4)
+    y = X @ [1.0, -2.0, 0.5, 3.0]
+    est = MLPRegressor(solver="sgd", momentum=0.9, learning_rate_init=0.01, random_state=0,
+                       hidden_layer_sizes=(16,), batch_size=20)
+    for _ in range(3):
+        est.partial_fit(X, y)
+    y_bad = y.copy()
+    y_bad[100:] = 1e17
+    with np.errstate(all="ignore"), pytest.raises(glassnet.DivergenceError):
+        est.partial_fit(X, y_bad)
+    for _ in range(5):
+        est.partial_fit(X, y)
+    assert np.isfinite(est.loss_) and est.loss_ < est.loss_curve_[0]
+
+
+def test_multi_output_poisson_follows_scikit_learn():
+    """scikit-learn's poisson sums over the outputs (value and gradient): from the same
+    weights, five SGD epochs end on the same weights and losses."""
+    from sklearn.neural_network import MLPRegressor as SkMLPRegressor
+    rng = np.random.RandomState(0)
+    X = rng.randn(60, 3)
+    Y = rng.poisson(np.exp(np.c_[0.4 * X[:, 0], -0.3 * X[:, 1]]))
+    params = dict(loss="poisson", hidden_layer_sizes=(5,), solver="sgd", momentum=0.0,
+                  learning_rate_init=0.01, batch_size=20, shuffle=False, random_state=0,
+                  max_iter=1, warm_start=True, alpha=0.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs = SkMLPRegressor(**params).fit(X, Y)
+        ours = MLPRegressor(dtype="float64", **params).fit(X, Y)
+        ours.coefs_, ours.intercepts_ = theirs.coefs_, theirs.intercepts_
+        for est in (theirs, ours):
+            est.set_params(max_iter=5).fit(X, Y)
+    np.testing.assert_allclose(ours.loss_, theirs.loss_, rtol=1e-10)
+    for a, b in zip(ours.coefs_, theirs.coefs_):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
+
+
+def test_ctrl_c_in_lbfgs_is_raised_as_in_scikit_learn(monkeypatch):
+    from glassnet.optim import LBFGS
+
+    def interrupted(self, *args, **kwargs):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(LBFGS, "minimize", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        MLPClassifier(solver="lbfgs", max_iter=5).fit(*load_iris(return_X_y=True))
+
+
+def test_partial_fit_follows_the_optimizer_actually_used():
+    from glassnet.optim import LBFGS, SGD
+    assert not hasattr(MLPClassifier(optimizer=LBFGS()), "partial_fit")
+    assert hasattr(MLPClassifier(solver="lbfgs", optimizer=SGD(0.1)), "partial_fit")

@@ -29,6 +29,7 @@ LOSS_CASES = [
     pytest.param("mae", "real", id="mae"),
     pytest.param("huber", "real", id="huber"),
     pytest.param("poisson", "unit", id="poisson"),
+    pytest.param("poisson_sum", "unit", id="poisson_sum"),
 ]
 
 
@@ -109,9 +110,11 @@ def torch_loss(torch, name, z, y, sample_weight=None):
         out = F.l1_loss(z, y, reduction=reduction)
     elif name == "huber":
         out = F.huber_loss(z, y, delta=1.0, reduction=reduction)
-    elif name == "poisson":  # torch's e^z - y z, plus the constant xlogy(y, y) - y
+    elif name.startswith("poisson"):  # torch's e^z - y z, plus the constant xlogy(y, y) - y
         out = (F.poisson_nll_loss(z, y, log_input=True, full=False, reduction="none")
                + torch.special.xlogy(y, y) - y)
+        if name == "poisson_sum":  # summed over the outputs, a mean over samples
+            out = out.sum(dim=1)
         out = out.mean() if sample_weight is None else out
     else:
         pytest.fail(f"no torch equivalent for loss {name!r}")

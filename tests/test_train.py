@@ -808,3 +808,31 @@ def test_a_dropped_paused_run_does_not_undo_later_training():
     next(closed)
     closed.close()
     assert ended == [1]
+
+
+def test_a_paused_run_that_later_ends_runs_its_end_hooks():
+    """Only a run that is closed or dropped after another trained the model skips them."""
+    X, y = blobs(40)
+    model = glassnet.MLP([2, 5, 3], seed=0)
+    ended = []
+    paused = glassnet.fit_iter(model, X, y, epochs=2, seed=0, callbacks=[LambdaCallback(
+        on_train_end=lambda state: ended.append("paused"))])
+    next(paused)
+    glassnet.fit(model, X, y, epochs=1, seed=1)
+    for _ in paused:  # resumed to its end
+        pass
+    assert ended == ["paused"]
+
+
+def test_training_r2_of_huge_float32_targets_does_not_overflow():
+    """Residuals of 1e20 square beyond float32: the sums are float64 (a false 'r2 is -inf'
+    divergence before)."""
+    sklearn_metrics = pytest.importorskip("sklearn.metrics", reason="the r2_score reference")
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((40, 2)).astype(np.float32)
+    y = (rng.standard_normal(40) * 1e20).astype(np.float32)
+    model = glassnet.MLP([2, 3, 1], seed=0)
+    before = model.forward(X)[:, 0].astype(np.float64)
+    history = glassnet.fit(model, X, y, loss="mae", optimizer="sgd", epochs=1, batch_size=None)
+    assert history["r2"][0] == pytest.approx(sklearn_metrics.r2_score(y.astype(np.float64),
+                                                                      before), rel=1e-6)

@@ -192,7 +192,9 @@ class StopOnDivergence(Callback):
     The model goes back to the weights it had at the start of that epoch (a copy is taken
     once per epoch, which keeps the check free of per-batch copies). The weights in place when
     the loss overflowed are finite more often than not, but they are what overflowed it: a
-    next fit from them diverges again at its first batch.
+    next fit from them diverges again at its first batch. The optimizer starts afresh
+    (``reset()``): its moments have taken in the overflowing gradients, and would carry them
+    into the next fit.
     """
 
     def on_epoch_begin(self, state) -> None:
@@ -205,6 +207,9 @@ class StopOnDivergence(Callback):
 
     def _fail(self, state, what: str) -> None:
         state.model.flat_params[...] = self.snapshot
+        reset = getattr(state.optimizer, "reset", None)
+        if reset is not None:
+            reset()
         raise DivergenceError(f"training diverged at epoch {state.epoch}, {what}; the weights "
                               f"from the start of epoch {state.epoch} were restored. Try a "
                               f"smaller learning rate (optimizer lr={state.optimizer.lr:g}).")

@@ -149,7 +149,7 @@ def cmd_gradcheck(args: argparse.Namespace) -> int:
     X = rng.standard_normal((args.samples, sizes[0]))
     if args.loss == "cross_entropy":
         y = rng.integers(0, sizes[-1], args.samples)
-    elif args.loss == "poisson":  # counts
+    elif args.loss.startswith("poisson"):  # counts
         y = rng.poisson(2.0, (args.samples, sizes[-1])).astype(float)
     elif issubclass(LOSSES[args.loss], BinaryCrossEntropy):  # 0/1 labels
         y = rng.integers(0, 2, (args.samples, sizes[-1])).astype(float)

@@ -24,7 +24,7 @@ import numpy as np
 from .numerics import log_softmax, logsumexp, sigmoid, softmax, softplus
 
 __all__ = ["LOSSES", "Loss", "CrossEntropy", "BinaryCrossEntropy", "SummedBinaryCrossEntropy",
-           "MSE", "SquaredError", "MAE", "Huber", "Poisson"]
+           "MSE", "SquaredError", "MAE", "Huber", "Poisson", "SummedPoisson"]
 
 
 class Loss:
@@ -358,7 +358,22 @@ class Poisson(Loss):
         return (np.exp(z) - y) / z.shape[1]
 
 
+class SummedPoisson(Poisson):
+    """``Poisson`` summed over outputs: scikit-learn's ``loss='poisson'`` for several outputs.
+
+    ``l = sum_k [exp(z_k) - y_k z_k + y_k log y_k - y_k]``; ``dl/dz_k = exp(z_k) - y_k``.
+    """
+
+    name = "poisson_sum"
+
+    def forward(self, z, y):
+        return z.shape[1] * super().forward(z, y)
+
+    def backward(self, z, y):
+        return np.exp(z) - y
+
+
 LOSSES: dict[str, type[Loss]] = {
     cls.name: cls for cls in (CrossEntropy, BinaryCrossEntropy, SummedBinaryCrossEntropy, MSE,
-                              SquaredError, MAE, Huber, Poisson)
+                              SquaredError, MAE, Huber, Poisson, SummedPoisson)
 }

@@ -79,12 +79,11 @@ def n_correct(loss: Loss, z: np.ndarray, y: np.ndarray,
 
 def residual_squares(z: np.ndarray, y: np.ndarray,
                      sample_weight: np.ndarray | None = None) -> np.ndarray:
-    """``SS_res`` per output: ``sum_i w_i (y_i - z_i)^2``, summed in float64."""
-    r = y - z
+    """``SS_res`` per output: ``sum_i w_i (y_i - z_i)^2``, in float64 (a float32 residual of
+    1e20 would square to inf)."""
+    r = np.subtract(y, z, dtype=np.float64)
     r *= r  # r^2, in place: training calls this every batch
-    if sample_weight is None:
-        return np.add.reduce(r, axis=0, dtype=np.float64)
-    return sample_weight @ r.astype(np.float64, copy=False)
+    return np.add.reduce(r, axis=0) if sample_weight is None else sample_weight @ r
 
 
 def total_squares(y: np.ndarray, sample_weight: np.ndarray | None = None) -> np.ndarray:

@@ -176,12 +176,13 @@ def _run(state, X, y, sample_weight, l2, l2_per_sample, val, callbacks, epochs, 
          shuffle, rng) -> Iterator[TrainState]:
     """The training generator behind ``fit_iter`` (arguments already validated).
 
-    The run that starts last owns the model: a paused run that is dropped (garbage-collected,
-    which closes it) after another has trained the model skips its ``on_train_end`` hooks,
-    which would act on weights that are no longer its own (``EarlyStopping`` would put back
-    its stale best)."""
+    The run that starts last owns the model: a paused run that is closed or dropped
+    (garbage-collected, which closes it) after another has trained the model skips its
+    ``on_train_end`` hooks, which would act on weights that are no longer its own
+    (``EarlyStopping`` would put back its stale best). A run that ends, or fails, runs them."""
     token = _OWNER[state.model] = object()
     _call(callbacks, "on_train_begin", state)
+    closed = False
     try:
         if isinstance(state.optimizer, LBFGS):
             _fit_lbfgs(state, X, y, sample_weight, l2, l2_per_sample, val, callbacks, epochs)
@@ -189,8 +190,11 @@ def _run(state, X, y, sample_weight, l2, l2_per_sample, val, callbacks, epochs, 
             return
         yield from _epochs(state, X, y, sample_weight, l2, l2_per_sample, val, callbacks,
                            epochs, batch_size, shuffle, rng)
+    except GeneratorExit:
+        closed = True
+        raise
     finally:
-        if _OWNER.get(state.model) is token:
+        if not closed or _OWNER.get(state.model) is token:
             _call(callbacks, "on_train_end", state)
 
 

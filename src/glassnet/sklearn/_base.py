@@ -88,10 +88,13 @@ class _Convergence(Callback):
 
 def _stochastic_solver(estimator) -> bool:
     """``partial_fit`` exists only for stochastic solvers, as in scikit-learn (``available_if``:
-    ``hasattr(est, 'partial_fit')`` is False for 'lbfgs')."""
-    if estimator.solver == "lbfgs":
+    ``hasattr(est, 'partial_fit')`` is False for L-BFGS, by ``solver`` or ``optimizer``)."""
+    optimizer = estimator.optimizer
+    lbfgs = (isinstance(optimizer, LBFGS) or optimizer == "lbfgs"
+             or (optimizer is None and estimator.solver == "lbfgs"))
+    if lbfgs:
         raise AttributeError("partial_fit is only available for stochastic optimizers; "
-                             "'lbfgs' is not one")
+                             "L-BFGS is not one")
     return True
 
 
@@ -281,6 +284,8 @@ class _BaseMLP(BaseEstimator):
             for state in run:
                 pass
         except KeyboardInterrupt:
+            if not stochastic:  # L-BFGS's result is all or nothing (scikit-learn re-raises)
+                raise
             interrupted = True
             warnings.warn("Training interrupted by user.", UserWarning)
         finally:

@@ -35,7 +35,8 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         if self.loss not in ("squared_error", "poisson", "mse", "mae", "huber"):
             raise ValueError("loss must be 'squared_error', 'poisson', 'mse', 'mae' or 'huber', "
                              f"got {self.loss!r}")
-        self._loss_name = self.loss
+        # scikit-learn's poisson sums over the outputs (its value and its gradient)
+        self._loss_name = "poisson_sum" if self.loss == "poisson" else self.loss
         y = np.asarray(y, dtype=np.float64)
         if first:
             self._y_1d = y.ndim == 1
