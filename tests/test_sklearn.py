@@ -677,6 +677,7 @@ def test_ctrl_c_keeps_what_was_learnt_and_consistent_attributes(monkeypatch):
         est.fit(X, y)
     assert est.n_iter_ == len(est.loss_curve_) == len(est.history_) == 2
     assert est.loss_ == est.loss_curve_[-1] == est.history_["loss"][-1]
+    assert est.t_ == 2 * len(X) and est.best_loss_ == min(est.loss_curve_)
 
 
 def test_a_fit_that_diverges_leaves_attributes_of_the_epochs_that_ran():

@@ -280,6 +280,7 @@ class _BaseMLP(BaseEstimator):
         state, interrupted = None, False
         curves = [c for c in (self.loss_curve_, self.validation_scores_) if c is not None]
         lengths = [len(c) for c in curves]  # what earlier calls recorded
+        t_before, best_before = self.t_, self.best_loss_
         try:
             for state in run:
                 pass
@@ -292,8 +293,13 @@ class _BaseMLP(BaseEstimator):
             # this call's epochs (scikit-learn 1.9), the ones that ended: the history's last
             # (for L-BFGS, its iterations)
             self.n_iter_ = state.history.epochs[-1] if state and state.history.epochs else 0
-            for curve, length in zip(curves, lengths):  # an epoch stopped in its callbacks
-                del curve[length + (self.n_iter_ if stochastic else 0):]  # is not recorded
+            kept = [length + (self.n_iter_ if stochastic else 0) for length in lengths]
+            if any(len(c) > k for c, k in zip(curves, kept)):  # an epoch stopped in its
+                for curve, k in zip(curves, kept):  # callbacks, after _Convergence took it:
+                    del curve[k:]  # it is not recorded, nor counted in t_ and best_loss_
+                self.t_ = t_before + self.n_iter_ * n_train
+                if best_before is not None and not early:
+                    self.best_loss_ = min([best_before, *self.loss_curve_[lengths[0]:]])
             if state is not None:
                 self.history_ = state.history
                 self.loss_ = state.history["loss"][-1]
