@@ -243,3 +243,21 @@ def test_load_state_dict_checks_the_settings_as_the_constructor_does():
     with pytest.raises(ValueError, match="gamma"):
         s.load_state_dict(bad)
     assert s.gamma == 0.5 and s.step() == 1.0
+
+
+def test_load_state_dict_checks_the_rates_and_the_keys():
+    s = StepDecay(2, gamma=0.5)
+    s.start(1.0)
+    state = s.state_dict()
+    with pytest.raises(ValueError, match=r"state\['base_lr'\] must be > 0"):
+        StepDecay(2, gamma=0.5).load_state_dict({**state, "base_lr": -0.5})
+    with pytest.raises(ValueError, match=r"unexpected keys \['gama'\]"):
+        StepDecay(2, gamma=0.5).load_state_dict({**state, "gama": 0.1})
+    for name in sorted(SCHEDULES):  # every schedule's own state still loads
+        kwargs = {"step": dict(step_size=2), "exponential": dict(gamma=0.5),
+                  "cosine": dict(total_epochs=5)}.get(name, {})
+        a, b = get_schedule(name, **kwargs), get_schedule(name, **kwargs)
+        a.start(0.1)
+        a.step(1.0)
+        b.load_state_dict(a.state_dict())
+        assert b.step(0.5) == a.step(0.5)

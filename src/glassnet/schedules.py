@@ -66,10 +66,18 @@ class Schedule:
         return {k: v for k, v in vars(self).items() if isinstance(v, (int, float, str, bool))}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restore what ``state_dict`` returned; its settings pass the constructor's checks
-        first (a ``gamma`` of -1 is refused here too), before anything changes."""
+        """Restore what ``state_dict`` returned, checked before anything changes: the settings
+        as the constructor checks them (a ``gamma`` of -1 is refused here too), the rates
+        ``base_lr`` and ``lr`` > 0, and no key a started schedule of this kind lacks."""
         merged = {**self.state_dict(), **state}
-        type(self)(**{name: merged[name] for name in self.config()})  # the settings' checks
+        probe = type(self)(**{name: merged[name] for name in self.config()})  # the settings
+        probe.start(1.0)
+        unknown = sorted(set(state) - set(probe.state_dict()) - set(self.state_dict()))
+        if unknown:
+            raise ValueError(f"unexpected keys {unknown} in a {type(self).__name__} state dict")
+        for key in ("base_lr", "lr"):
+            if state.get(key) is not None:
+                check_number(state[key], f"state[{key!r}]", gt=0)
         vars(self).update(state)
 
     def config(self) -> dict[str, Any]:
