@@ -65,12 +65,18 @@ def _class_weights(class_weight: Any, y: np.ndarray) -> np.ndarray:
     return per_class[y]
 
 
+def validation_size(n: int, fraction: float) -> int:
+    """Rows that ``validation_fraction`` holds out of ``n``: ``ceil(fraction * n)``, as
+    scikit-learn's ``train_test_split`` counts them."""
+    return math.ceil(fraction * n)
+
+
 def _split(n: int, fraction: float, labels: np.ndarray | None, rng: np.random.Generator):
     """Indices (train, validation): ``ceil(fraction * n)`` rows held out, scikit-learn's
     count. With class ``labels``, stratified: each class gives its share of that count,
     ``count * n_class / n``, rounded down, and the rows still missing go to the classes with
     the largest remainders, so that the shares add up to the count."""
-    n_val = math.ceil(fraction * n)
+    n_val = validation_size(n, fraction)
     if n_val < 2 or n_val == n:
         raise ValueError(f"validation_fraction={fraction} holds out {n_val} of {n} samples: "
                          "validation needs at least 2 and training at least 1")

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import math
 import numbers
 import warnings
 
@@ -21,7 +20,7 @@ from ..callbacks import Callback, LearningRateSchedule
 from ..model import MLP
 from ..optim import LBFGS, OPTIMIZERS, SGD, Adam, get_optimizer
 from ..schedules import get_schedule
-from ..train import fit_iter
+from ..train import fit_iter, validation_size
 
 # scikit-learn's activation names, mapped to glassnet's (glassnet's own are accepted too)
 _ACTIVATION_ALIASES = {"logistic": "sigmoid"}
@@ -252,8 +251,8 @@ class _BaseMLP(BaseEstimator):
             self._invscaling = self.learning_rate == "invscaling" and self.solver == "sgd"
             self._adaptive = self.learning_rate == "adaptive" and self.solver == "sgd"
             early = self.early_stopping and not incremental and stochastic
-            # the rows left for training: early stopping holds out ceil(fraction n) (train._split)
-            n_train = len(X) - (math.ceil(self.validation_fraction * len(X)) if early else 0)
+            # the rows left for training, after early stopping's held-out part
+            n_train = len(X) - (validation_size(len(X), self.validation_fraction) if early else 0)
             if self.batch_size == "auto":
                 batch = min(200, n_train)
             else:
