@@ -89,7 +89,8 @@ class LeakyReLU(Activation):
         self.alpha = float(alpha)
 
     def f(self, z):
-        return np.where(z > 0, z, z * self.alpha)
+        with np.errstate(under="ignore"):  # alpha * z of a subnormal z rounds toward 0
+            return np.where(z > 0, z, z * self.alpha)
 
     def df(self, z, a):
         return np.where(z > 0, 1.0, self.alpha).astype(z.dtype)
@@ -99,10 +100,12 @@ class LeakyReLU(Activation):
 
 
 class ELU(Activation):
-    """``f(z) = z if z > 0 else alpha * (exp(z) - 1)``; ``f'(z) = 1 if z > 0 else a + alpha``.
+    """``f(z) = z if z > 0 else alpha * (exp(z) - 1)``; ``f'(z) = 1 if z > 0 else alpha * exp(z)``.
 
-    The derivative for ``z <= 0`` is ``alpha * exp(z) = f(z) + alpha``: cheapest from the output.
-    ``expm1`` sees only ``min(z, 0)``, so large positive inputs cannot overflow.
+    ``f'`` is ``f(z) + alpha`` for ``z <= 0``, but not computed so: ``a + alpha`` cancels to 0
+    once ``exp(z)`` is below the dtype's eps (``z < -17`` in float32), where ``alpha * exp(z)``
+    keeps every digit (as PyTorch's ELU backward, from the input). ``exp`` and ``expm1`` see
+    only ``min(z, 0)``, so large positive inputs cannot overflow.
     """
 
     name = "elu"
@@ -116,7 +119,8 @@ class ELU(Activation):
             return np.where(z > 0, z, self.alpha * np.expm1(np.minimum(z, 0)))
 
     def df(self, z, a):
-        return np.where(z > 0, 1.0, a + self.alpha).astype(z.dtype)
+        with np.errstate(under="ignore"):
+            return np.where(z > 0, 1.0, self.alpha * np.exp(np.minimum(z, 0))).astype(z.dtype)
 
     def config(self):
         return {"alpha": self.alpha}
@@ -141,13 +145,17 @@ class GELU(Activation):
     def _t(self, zc):
         return np.tanh(self.c * (zc + self.k * zc**3))
 
+    # Underflow is ignored: z^3 of a tiny z rounds toward 0, which is the right term.
     def f(self, z):
-        return 0.5 * z * (1.0 + self._t(np.clip(z, -10.0, 10.0)))
+        with np.errstate(under="ignore"):
+            return 0.5 * z * (1.0 + self._t(np.clip(z, -10.0, 10.0)))
 
     def df(self, z, a):
         zc = np.clip(z, -10.0, 10.0)
-        t = self._t(zc)
-        return 0.5 * (1.0 + t) + 0.5 * zc * (1.0 - t * t) * self.c * (1.0 + 3.0 * self.k * zc * zc)
+        with np.errstate(under="ignore"):
+            t = self._t(zc)
+            return (0.5 * (1.0 + t)
+                    + 0.5 * zc * (1.0 - t * t) * self.c * (1.0 + 3.0 * self.k * zc * zc))
 
 
 class Tanh(Activation):
@@ -156,10 +164,12 @@ class Tanh(Activation):
     name = "tanh"
 
     def f(self, z):
-        return np.tanh(z)
+        with np.errstate(under="ignore"):  # tanh of a subnormal z is z, rounded
+            return np.tanh(z)
 
     def df(self, z, a):
-        return 1.0 - a * a
+        with np.errstate(under="ignore"):  # a * a may round to 0 for a tiny a
+            return 1.0 - a * a
 
 
 class Sigmoid(Activation):

@@ -63,10 +63,12 @@ class Loss:
 
     def value(self, z: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None) -> float:
         """``L = sum(w * l) / sum(w)``, the mean when ``sample_weight`` is None."""
-        losses = self.forward(z, self.prepare_targets(np.asarray(y), z.shape[1], z.dtype))
-        if sample_weight is None:
-            return float(np.mean(losses, dtype=np.float64))
-        return float(np.dot(sample_weight, losses) / np.sum(sample_weight))
+        y = self.prepare_targets(np.asarray(y), z.shape[1], z.dtype)
+        with np.errstate(**_SILENT):
+            losses = self.forward(z, y)
+            if sample_weight is None:
+                return float(np.add.reduce(losses, dtype=np.float64)) / len(z)
+            return float(np.dot(sample_weight, losses) / np.sum(sample_weight))
 
     def forward_backward(self, z: np.ndarray, y: np.ndarray, scale: float | np.ndarray = 1.0
                          ) -> tuple[np.ndarray, np.ndarray]:
@@ -79,7 +81,7 @@ class Loss:
         """``(L, dL/dz)`` with ``dL/dz_i = w_i / sum(w) * dl_i/dz_i``; ``y`` is checked first
         (``prepare_targets``: a label out of range is a ValueError naming its row)."""
         y = self.prepare_targets(np.asarray(y), z.shape[1], z.dtype)
-        with np.errstate(under="ignore"):  # tiny probabilities may round to 0: harmless
+        with np.errstate(**_SILENT):
             value, grad = self._value_and_grad(z, y, sample_weight)
         return value, np.ascontiguousarray(grad)  # C order, whatever the work array was
 
@@ -109,6 +111,13 @@ class Loss:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
+
+
+# The public ``value`` and ``value_and_grad`` are silent for every finite z: a tiny
+# probability rounds to 0 (underflow), and a loss or gradient whose exact value is beyond the
+# dtype's range (a residual of 1e200 squared, exp(1e4)) is inf, as IEEE rounding gives it
+# (overflow). Neither is an error; a NaN would be, and none can arise ("invalid" still raises).
+_SILENT = {"under": "ignore", "over": "ignore"}
 
 
 @functools.lru_cache(maxsize=None)
@@ -167,7 +176,7 @@ class CrossEntropy(Loss):
         if y.ndim == 1:  # l = logsumexp(z) - z_c, shifted by max(z) for precision
             t = z - np.max(z, axis=1, keepdims=True)
             return logsumexp(t, axis=1) - t[np.arange(len(z)), y]
-        return -np.sum(y * log_softmax(z), axis=1)
+        return -_dot_rows(y, log_softmax(z))
 
     def backward(self, z, y):
         p = softmax(z)
@@ -200,7 +209,7 @@ class CrossEntropy(Loss):
             flat = dzt.reshape(-1)
             y_t = flat[at_label]  # t at the label
         else:
-            y_t = np.add.reduce(y.T * dzt, axis=0)  # sum(y * t)
+            y_t = _dot_rows(y.T, dzt, axis=0)  # sum(y * t)
         np.exp(dzt, out=dzt)  # e = exp(t), in (0, 1]
         s = np.add.reduce(dzt, axis=0)  # s = sum(e) >= 1
         losses = np.log(s)
@@ -218,6 +227,15 @@ class CrossEntropy(Loss):
         if samples is None or len(samples) != n:
             samples = self._samples_cache = np.arange(n)
         return samples
+
+
+def _dot_rows(y: np.ndarray, t: np.ndarray, axis: int = 1) -> np.ndarray:
+    """``sum(y * t)`` over ``axis``, with ``0 * (-inf) = 0``: a class of probability 0 adds
+    nothing, even where its (log-)score ``t`` is -inf (a score a float cannot span)."""
+    if np.isfinite(t).all():
+        return np.add.reduce(y * t, axis=axis)
+    with np.errstate(invalid="ignore"):
+        return np.add.reduce(np.where(y == 0, 0, y * t), axis=axis)
 
 
 class BinaryCrossEntropy(Loss):
@@ -352,10 +370,19 @@ class Poisson(Loss):
 
     def forward(self, z, y):
         y_log_y = y * np.log(np.where(y > 0, y, 1.0))  # 0 where y = 0
-        return np.mean(np.exp(z) - y * z + y_log_y - y, axis=1)
+        return np.mean(_poisson_terms(z, y) + y_log_y - y, axis=1)
 
     def backward(self, z, y):
         return (np.exp(z) - y) / z.shape[1]
+
+
+def _poisson_terms(z: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """``exp(z) - y z``. Where ``exp(z)`` is beyond the dtype's range the term is +inf (for any
+    target a float can hold), not ``inf - inf = NaN``: it is computed at ``z`` clipped to the
+    largest ``z`` whose ``exp`` is finite, then set to inf."""
+    z_max = np.log(np.finfo(z.dtype).max)
+    zc = np.minimum(z, z_max)
+    return np.where(z > z_max, np.inf, np.exp(zc) - y * zc).astype(z.dtype, copy=False)
 
 
 class SummedPoisson(Poisson):
