@@ -1,12 +1,16 @@
 """End-to-end tests of the ``glassnet`` command line."""
 
+import argparse
+import re
 import subprocess
 import sys
 
 import pytest
 
 import glassnet.losses
-from glassnet.cli import main
+from glassnet.activations import ACTIVATIONS
+from glassnet.cli import build_parser, main
+from glassnet.init import INITIALISERS
 
 
 def run(*args):
@@ -47,6 +51,7 @@ def test_gradcheck_command_passes_and_prints_the_table(capsys):
     (["gradcheck", "--layers", "3"], "error: layer_sizes needs at least 2 entries"),
     (["gradcheck", "--layers", "3,x"], "error: argument --layers"),
     (["gradcheck", "--activation", "swish"], "error: argument --activation"),
+    (["gradcheck", "--init", "ones"], "error: argument --init: invalid choice: 'ones'"),
     (["demo", "--every", "0"], "error: argument --every: expected a positive int, got '0'"),
     (["nonsense"], "error: argument COMMAND: invalid choice: 'nonsense'"),
     ([], "error: the following arguments are required: COMMAND"),
@@ -143,3 +148,82 @@ def test_a_learning_rate_that_diverges_is_named(capsys):
 def test_gradcheck_draws_targets_every_loss_accepts(capsys, loss):
     """Each loss in --loss's choices gets valid targets (poisson needs counts >= 0)."""
     assert main(["gradcheck", "--quiet", "--loss", loss, "--layers", "3,4,2"]) == 0
+
+
+def commands():
+    """{name: (parser, one-line help)} of every command, read from build_parser()."""
+    action = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    summaries = {choice.dest: choice.help for choice in action._choices_actions}
+    return {name: (parser, summaries[name]) for name, parser in action.choices.items()}
+
+
+def help_text(capsys, monkeypatch, *args):
+    """``glassnet ARGS --help`` as printed, one line an option (a very wide terminal)."""
+    monkeypatch.setenv("COLUMNS", "1000")
+    with pytest.raises(SystemExit) as exit_:
+        main([*args, "--help"])
+    assert exit_.value.code == 0
+    return capsys.readouterr().out
+
+
+def option_line(out, option):
+    """The line of ``--help``'s options section that describes ``option``."""
+    section = out.split("\noptions:\n")[1].split("\n\n")[0]
+    return next(line for line in section.splitlines() if line.split()[0].rstrip(",") == option)
+
+
+@pytest.mark.parametrize("command", sorted(commands()))
+def test_every_option_has_help_with_its_default_and_its_choices(capsys, monkeypatch, command):
+    parser, _ = commands()[command]
+    out = help_text(capsys, monkeypatch, command)
+    for action in parser._actions:
+        if isinstance(action, argparse._HelpAction):
+            continue
+        assert action.help and action.help.strip(), action.option_strings
+        line = option_line(out, action.option_strings[0])
+        if action.nargs != 0 and action.default is not None:  # flags state no default
+            assert f"(default: {action.default})" in line, line
+        for choice in action.choices or ():
+            assert re.search(rf"\b{choice}\b", line), (choice, line)
+
+
+@pytest.mark.parametrize("registry, option", [
+    (ACTIVATIONS, "--activation"), (glassnet.losses.LOSSES, "--loss"), (INITIALISERS, "--init")])
+def test_choices_are_read_from_the_registries(capsys, monkeypatch, registry, option):
+    """A name added to a registry is accepted and listed without touching the CLI."""
+    monkeypatch.setitem(registry, "newcomer", next(iter(registry.values())))
+    assert "newcomer" in option_line(help_text(capsys, monkeypatch, "gradcheck"), option)
+
+
+def test_top_level_help_says_what_glassnet_is_and_lists_every_command(capsys, monkeypatch):
+    out = help_text(capsys, monkeypatch)
+    assert "glassnet: neural networks in NumPy" in out and "exit status:" in out
+    assert all(action.help for action in build_parser()._actions if action.option_strings)
+    for name, (_, summary) in commands().items():
+        assert summary
+        assert re.search(rf"^ +{name} +{re.escape(summary)}$", out, re.M), name
+
+
+@pytest.mark.parametrize("command", [None, *sorted(commands())])
+def test_every_help_ends_with_an_example(capsys, monkeypatch, command):
+    out = help_text(capsys, monkeypatch, *([command] if command else []))
+    examples = out.split("\nexamples:\n")[1].rstrip().splitlines()
+    assert examples and all(line.startswith("  glassnet ") for line in examples)
+
+
+def test_demo_help_explains_both_parts(capsys, monkeypatch):
+    out = help_text(capsys, monkeypatch, "demo")
+    for words in ["2-4-2", "XOR", "step-by-step trace", "100 %", "summary", "digits",
+                  "progress bar", "scikit-learn's MLPClassifier", "a few seconds"]:
+        assert words in out, words
+
+
+def test_gradcheck_help_says_what_is_audited_and_what_the_exit_status_means(capsys,
+                                                                            monkeypatch):
+    out = help_text(capsys, monkeypatch, "gradcheck")
+    assert "central finite difference" in out
+    assert "exit status: 0 when every gradient agrees" in out and "1 when" in out
+
+
+def test_layers_default_is_shown_as_typed_and_parsed_as_ints():
+    assert build_parser().parse_args(["gradcheck"]).layers == [4, 8, 3]
