@@ -17,7 +17,7 @@ Where things are:
   _blas.py        axpy, axpby, scal and gemm from NumPy's own OpenBLAS: the optimizers'
                   updates, plain SGD's step inside a product, bias added inside a product
   schedules.py    learning-rate schedules
-  train.py        fit, fit_iter
+  train.py        fit, fit_iter, evaluate
   metrics.py      History, TrainState, accuracy and r2 of an epoch
   callbacks.py    early stopping, checkpoints, the divergence guard, the callback protocol
   progress.py     the tqdm progress bar
@@ -32,12 +32,13 @@ from . import callbacks, functional, optim, schedules
 from .callbacks import Callback, Checkpoint, DivergenceError, EarlyStopping, StopOnDivergence
 from .activations import (ACTIVATIONS, ELU, GELU, Activation, Identity, LeakyReLU, ReLU,
                           Sigmoid, Softplus, Tanh)
+from ._checks import DataConversionWarning
 from .grad import GradcheckReport, gradcheck, value_and_grad
 from .init import INITIALISERS
 from .layers import Dense, Dropout, Layer
 from .losses import LOSSES, Loss
 from .model import MLP, Sequential
-from .train import History, TrainState, fit, fit_iter
+from .train import History, TrainState, evaluate, fit, fit_iter
 
 __version__ = "0.1.0"
 
@@ -46,8 +47,9 @@ __all__ = [
     "Layer", "Dense", "Dropout", "Activation", "Identity", "ReLU", "LeakyReLU", "ELU", "GELU",
     "Tanh", "Sigmoid", "Softplus", "Loss", "Sequential", "MLP",
     "value_and_grad", "gradcheck", "GradcheckReport", "optim", "schedules", "callbacks",
-    "fit", "fit_iter", "History", "TrainState", "Callback", "EarlyStopping", "Checkpoint",
-    "StopOnDivergence", "DivergenceError", "MLPClassifier", "MLPRegressor", "__version__",
+    "fit", "fit_iter", "evaluate", "History", "TrainState", "Callback", "EarlyStopping", "Checkpoint",
+    "StopOnDivergence", "DivergenceError", "DataConversionWarning", "MLPClassifier",
+    "MLPRegressor", "__version__",
 ]
 
 

@@ -8,6 +8,9 @@ names the argument and the value received.
 from __future__ import annotations
 
 import math
+import os
+import sys
+import warnings
 from typing import Any, Mapping
 
 import numpy as np
@@ -15,12 +18,68 @@ import numpy as np
 FLOAT_DTYPES = {"float32": np.float32, "float64": np.float64}
 
 
+class DataConversionWarning(UserWarning):
+    """Input was converted to the form expected (as scikit-learn's warning of that name)."""
+
+
+_PACKAGE = os.path.dirname(os.path.abspath(__file__))
+
+
+def warn(message: str, category: type[Warning]) -> None:
+    """``warnings.warn`` pointing at the first caller outside glassnet: the user's line that
+    passed the input, however deep inside glassnet the check runs."""
+    frame, level = sys._getframe(1), 2
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, category, stacklevel=level)
+
+
+class Registry(dict):
+    """A registry: lower-case name -> class, looked up ignoring case and through aliases.
+
+    ``ACTIVATIONS["ReLU"]`` and ``ACTIVATIONS["logistic"]`` (scikit-learn's name for the
+    sigmoid) find their classes; iterating, ``len`` and ``keys()`` see each class once, under
+    its own name, so tests parametrized over a registry run each entry once."""
+
+    def __init__(self, entries: Mapping[str, Any], aliases: Mapping[str, str] | None = None
+                 ) -> None:
+        super().__init__(entries)
+        self.aliases = dict(aliases or {})
+
+    def canonical(self, name: str) -> str:
+        """The registered name that ``name`` means: case folded, an alias followed."""
+        key = name.lower()
+        return self.aliases.get(key, key)
+
+    def __getitem__(self, name: str) -> Any:
+        if isinstance(name, str) and not dict.__contains__(self, name):
+            name = self.canonical(name)
+        return super().__getitem__(name)
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and dict.__contains__(self, self.canonical(name))
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return self[name] if name in self else default
+
+    def __repr__(self) -> str:
+        return f"Registry({dict.__repr__(self)}, aliases={self.aliases!r})"
+
+
 def resolve(name: Any, registry: Mapping[str, Any], what: str) -> Any:
-    """Look ``name`` up in ``registry``; unknown names raise a ValueError listing the choices."""
-    if isinstance(name, str) and name in registry:
-        return registry[name]
+    """Look ``name`` up in ``registry``, ignoring case (``"Adam"``, ``"ReLU"``) and following
+    a ``Registry``'s aliases; unknown names raise a ValueError listing the choices."""
+    if isinstance(name, str):
+        if dict.__contains__(registry, name):  # the exact name: the common, fast case
+            return dict.__getitem__(registry, name)
+        key = registry.canonical(name) if isinstance(registry, Registry) else name.lower()
+        if dict.__contains__(registry, key):
+            return dict.__getitem__(registry, key)
     choices = ", ".join(repr(k) for k in registry)
-    raise ValueError(f"unknown {what} {name!r}; choose one of {choices}")
+    aliases = getattr(registry, "aliases", None)
+    if aliases:
+        choices += " (aliases: " + ", ".join(f"{a!r} for {c!r}" for a, c in aliases.items()) + ")"
+    raise ValueError(f"unknown {what} {name!r}; choose one of {choices} (any case)")
 
 
 def check_dtype(dtype: Any) -> np.dtype:

@@ -14,6 +14,7 @@ import math
 
 import numpy as np
 
+from ._checks import Registry
 from .layers import Layer
 from .numerics import sigmoid as _sigmoid
 from .numerics import softplus as _softplus
@@ -197,6 +198,7 @@ class Softplus(Activation):
         return _sigmoid(z)
 
 
-ACTIVATIONS: dict[str, type[Activation]] = {
-    cls.name: cls for cls in (Identity, ReLU, LeakyReLU, ELU, GELU, Tanh, Sigmoid, Softplus)
-}
+ACTIVATIONS: Registry = Registry(
+    {cls.name: cls for cls in (Identity, ReLU, LeakyReLU, ELU, GELU, Tanh, Sigmoid, Softplus)},
+    aliases={"logistic": "sigmoid"},  # scikit-learn's name
+)

@@ -266,8 +266,9 @@ examples:
     demo.add_argument("--hidden", type=_positive_int, default=4, metavar="N",
                       help="hidden units of the XOR network (default: %(default)s)")
     demo.add_argument("--activation", default="relu", choices=sorted(ACTIVATIONS),
-                      metavar="NAME", help="hidden-layer activation, one of: %(choices)s "
-                                           "(default: %(default)s)")
+                      type=ACTIVATIONS.canonical, metavar="NAME",
+                      help="hidden-layer activation, one of: %(choices)s; any case "
+                           "(default: %(default)s)")
     demo.add_argument("--lr", type=_positive_float, default=0.1, metavar="X",
                       help="learning rate of gradient descent (default: %(default)s)")
     demo.add_argument("--seed", type=_seed, default=42, metavar="N",
@@ -291,12 +292,18 @@ examples:
     gc.add_argument("--layers", type=_ints, default="4,8,3", metavar="SIZES",  # parsed by _ints
                     help="layer sizes from input to output, comma-separated "
                          "(default: %(default)s)")
-    gc.add_argument("--activation", default="tanh", choices=sorted(ACTIVATIONS), metavar="NAME",
-                    help="hidden-layer activation, one of: %(choices)s (default: %(default)s)")
-    gc.add_argument("--loss", default="cross_entropy", choices=sorted(LOSSES), metavar="NAME",
-                    help="loss on the output layer, one of: %(choices)s (default: %(default)s)")
-    gc.add_argument("--init", default="xavier", choices=sorted(INITIALISERS), metavar="NAME",
-                    help="weight initialiser, one of: %(choices)s (default: %(default)s)")
+    gc.add_argument("--activation", default="tanh", choices=sorted(ACTIVATIONS),
+                    type=ACTIVATIONS.canonical, metavar="NAME",
+                    help="hidden-layer activation, one of: %(choices)s; any case "
+                         "(default: %(default)s)")
+    gc.add_argument("--loss", default="cross_entropy", choices=sorted(LOSSES),
+                    type=LOSSES.canonical, metavar="NAME",
+                    help="loss on the output layer, one of: %(choices)s; any case "
+                         "(default: %(default)s)")
+    gc.add_argument("--init", default="xavier", choices=sorted(INITIALISERS),
+                    type=INITIALISERS.canonical, metavar="NAME",
+                    help="weight initialiser, one of: %(choices)s; any case "
+                         "(default: %(default)s)")
     gc.add_argument("--l2", type=float, default=0.0, metavar="X",
                     help="L2 penalty strength, 0 or more (default: %(default)s)")
     gc.add_argument("--samples", type=_positive_int, default=16, metavar="N",

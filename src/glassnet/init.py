@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._checks import Registry
+
 __all__ = ["INITIALISERS", "xavier", "glorot_uniform", "he_normal", "he_uniform", "lecun_normal", "zeros"]
 
 
@@ -47,11 +49,11 @@ def zeros(n_in: int, n_out: int, rng) -> np.ndarray:
     return np.zeros((n_in, n_out))
 
 
-INITIALISERS = {
+INITIALISERS = Registry({
     "xavier": xavier,
     "glorot_uniform": glorot_uniform,
     "he_normal": he_normal,
     "he_uniform": he_uniform,
     "lecun_normal": lecun_normal,
     "zeros": zeros,
-}
+})

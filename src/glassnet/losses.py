@@ -21,6 +21,7 @@ import inspect
 
 import numpy as np
 
+from ._checks import DataConversionWarning, Registry, warn
 from .numerics import log_softmax, logsumexp, sigmoid, softmax, softplus
 
 __all__ = ["LOSSES", "Loss", "CrossEntropy", "BinaryCrossEntropy", "SummedBinaryCrossEntropy",
@@ -146,6 +147,11 @@ class CrossEntropy(Loss):
     name = "cross_entropy"
 
     def prepare_targets(self, y, n_outputs, dtype, name="y"):
+        if y.ndim == 2 and y.shape[1] == 1 and n_outputs > 1:  # labels as a column
+            warn(f"{name} is a column of shape {y.shape} where class labels of shape "
+                 f"({len(y)},) were expected: it is raveled (scikit-learn's rule); "
+                 f"pass {name}.ravel() to silence this warning", DataConversionWarning)
+            y = y.ravel()
         if y.ndim == 1:
             if y.dtype.kind == "f":
                 if not np.all(y == np.round(y)):
@@ -400,7 +406,7 @@ class SummedPoisson(Poisson):
         return np.exp(z) - y
 
 
-LOSSES: dict[str, type[Loss]] = {
+LOSSES: Registry = Registry({
     cls.name: cls for cls in (CrossEntropy, BinaryCrossEntropy, SummedBinaryCrossEntropy, MSE,
                               SquaredError, MAE, Huber, Poisson, SummedPoisson)
-}
+})

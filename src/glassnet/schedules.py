@@ -17,7 +17,7 @@ import inspect
 import math
 from typing import Any
 
-from ._checks import check_number, resolve
+from ._checks import Registry, check_number, resolve
 
 __all__ = ["Schedule", "Constant", "StepDecay", "Exponential", "CosineWarmup", "InverseScaling",
            "ReduceOnPlateau", "Adaptive", "SCHEDULES", "get_schedule"]
@@ -292,9 +292,9 @@ class Adaptive(Schedule):
         return self.lr
 
 
-SCHEDULES = {"constant": Constant, "step": StepDecay, "exponential": Exponential,
-             "cosine": CosineWarmup, "invscaling": InverseScaling, "plateau": ReduceOnPlateau,
-             "adaptive": Adaptive}
+SCHEDULES = Registry({"constant": Constant, "step": StepDecay, "exponential": Exponential,
+                      "cosine": CosineWarmup, "invscaling": InverseScaling,
+                      "plateau": ReduceOnPlateau, "adaptive": Adaptive})
 
 
 def get_schedule(name_or_instance: str | Schedule, **kwargs: Any) -> Schedule:

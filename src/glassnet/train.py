@@ -38,8 +38,9 @@ from .callbacks import Callback, LearningRateSchedule, StopOnDivergence
 from .grad import get_loss, objective_and_backward, prepare_data
 from .layers import Dropout
 from .losses import BinaryCrossEntropy, CrossEntropy, Loss
-from .metrics import (History, TrainState, evaluate, n_correct, r2_from_squares,
-                      residual_squares, total_squares)
+from .metrics import (History, TrainState, n_correct, r2_from_squares, residual_squares,
+                      total_squares)
+from .metrics import evaluate as _metrics
 from .model import Sequential
 from .optim import LBFGS, Optimizer, get_optimizer
 from .schedules import get_schedule
@@ -342,7 +343,7 @@ def _epochs(state, X, y, sample_weight, l2, l2_per_sample, val, callbacks, epoch
         else:
             state.logs["r2"] = r2_from_squares(right, ss_tot)
         if val is not None:
-            state.logs.update(evaluate(state.model, state.loss, *val, prefix="val_"))
+            state.logs.update(_metrics(state.model, state.loss, *val, prefix="val_"))
         state.logs["lr"] = float(state.optimizer.lr)
         for hook in end:
             hook(state)
@@ -385,7 +386,7 @@ def _fit_lbfgs(state, X, y, sample_weight, l2, l2_per_sample, val, callbacks, ma
                              f"{result.message}")
     state.logs = {"loss": loss_at_theta}
     if val is not None:
-        state.logs.update(evaluate(model, loss, *val, prefix="val_"))
+        state.logs.update(_metrics(model, loss, *val, prefix="val_"))
     _call(callbacks, "on_epoch_end", state)
     state.history.append(n_iter, state.logs)
 
@@ -447,3 +448,33 @@ def fit(model: Sequential, X: Any, y: Any, loss: str | Loss = "cross_entropy",
                           l2, l2_per_sample, schedule, callbacks, progress, check_input):
         pass
     return state.history
+
+
+def evaluate(model: Sequential, X: Any, y: Any, loss: str | Loss = "cross_entropy",
+             sample_weight: Any = None) -> dict[str, float]:
+    """The loss and its metric on ``(X, y)``, as a dict (Keras's ``evaluate``, by name).
+
+    The numbers are those ``fit`` logs for validation data: ``{"loss", "accuracy"}`` for the
+    cross-entropies (a row is right when its arg-max class, or every one of its labels, is),
+    ``{"loss", "r2"}`` for the regression losses; the loss without the L2 penalty and
+    without dropout, weighted by ``sample_weight`` when given.
+
+    Parameters
+    ----------
+    model : Sequential
+    X : array, shape (n_samples, n_inputs)
+    y : array, shape (n_samples,) or (n_samples, n_outputs)
+        Targets as ``fit`` takes them for this ``loss``.
+    loss : str or Loss
+    sample_weight : array, shape (n_samples,), optional
+
+    Returns
+    -------
+    dict of str to float
+    """
+    loss = get_loss(loss)
+    X, y, sample_weight = prepare_data(model, loss, X, y, sample_weight)
+    if sample_weight is not None and not np.sum(sample_weight) > 0:
+        raise ValueError("sample_weight sums to zero: nothing to evaluate on")
+    with np.errstate(under="ignore"):
+        return _metrics(model, loss, X, y, sample_weight)

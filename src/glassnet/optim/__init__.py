@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._checks import resolve
+from .._checks import Registry, resolve
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
 from .base import Optimizer, clip_grad_norm, clip_grad_value
@@ -34,7 +34,8 @@ from .sgd import SGD
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "LBFGS", "OPTIMIZERS",
            "get_optimizer", "clip_grad_norm", "clip_grad_value"]
 
-OPTIMIZERS = {"sgd": SGD, "adam": Adam, "adamw": AdamW, "rmsprop": RMSprop, "adagrad": Adagrad}
+OPTIMIZERS = Registry({"sgd": SGD, "adam": Adam, "adamw": AdamW, "rmsprop": RMSprop,
+                       "adagrad": Adagrad})
 
 
 def get_optimizer(name_or_instance: str | Optimizer | LBFGS, **kwargs: Any) -> Optimizer | LBFGS:
@@ -47,4 +48,4 @@ def get_optimizer(name_or_instance: str | Optimizer | LBFGS, **kwargs: Any) -> O
             raise ValueError(f"got an optimizer instance and keyword arguments {sorted(kwargs)}; "
                              "pass a name with the arguments, or the instance alone")
         return name_or_instance
-    return resolve(name_or_instance, {**OPTIMIZERS, "lbfgs": LBFGS}, "optimizer")(**kwargs)
+    return resolve(name_or_instance, Registry({**OPTIMIZERS, "lbfgs": LBFGS}), "optimizer")(**kwargs)

@@ -22,10 +22,6 @@ from ..optim import LBFGS, OPTIMIZERS, SGD, Adam, get_optimizer
 from ..schedules import get_schedule
 from ..train import fit_iter, validation_size
 
-# scikit-learn's activation names, mapped to glassnet's (glassnet's own are accepted too)
-_ACTIVATION_ALIASES = {"logistic": "sigmoid"}
-
-
 def _set_lr(optimizer, lr: float) -> None:
     """A new learning rate, with scikit-learn's momentum rule: its velocity
     ``v = momentum v - lr g`` keeps each step's own rate, while glassnet's SGD (torch's rule,
@@ -181,7 +177,6 @@ class _BaseMLP(BaseEstimator):
 
     def _activations(self):
         names = [self.activation] if isinstance(self.activation, str) else list(self.activation)
-        names = [_ACTIVATION_ALIASES.get(name, name) for name in names]
         return names[0] if len(names) == 1 else names
 
     def _make_optimizer(self):
