@@ -39,3 +39,23 @@ def test_library_modules_do_not_print():
         source = path.read_text(encoding="utf-8")
         assert not re.search(r"^\s*print\(", source, re.M), f"{path.name} prints"
 
+
+
+def test_ci_oldest_pins_are_pyprojects_minima():
+    """.ci/oldest.txt pins each dependency at exactly the ">=" minimum that pyproject.toml
+    declares for it (in dependencies and every extra), and CI's second run installs with it."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10: pytest's own dependency
+        import tomli as tomllib
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    minima = {}
+    for req in project["dependencies"] + sum(project["optional-dependencies"].values(), []):
+        match = re.fullmatch(r"([A-Za-z0-9_.-]+)>=([0-9][0-9.]*)", req.replace(" ", ""))
+        assert match, f"{req!r}: each bound is 'name>=version', a version CI installs"
+        name, version = match[1].lower().replace("_", "-"), match[2]
+        assert minima.setdefault(name, version) == version, f"{name}: two different minima"
+    lines = (ROOT / ".ci" / "oldest.txt").read_text(encoding="utf-8").splitlines()
+    pins = dict(line.split("==") for line in lines if line.strip() and not line.startswith("#"))
+    assert pins == minima
+    assert '".[test]" -c .ci/oldest.txt' in (ROOT / ".ci" / "run").read_text()

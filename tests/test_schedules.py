@@ -1,5 +1,6 @@
 """Learning-rate schedules against torch.optim.lr_scheduler and scikit-learn's formulas."""
 
+import inspect
 import math
 
 import numpy as np
@@ -156,13 +157,16 @@ def test_adaptive_matches_scikit_learns_loop():
     rng = np.random.default_rng(0)
     losses = list(ADAPTIVE_LOSSES) + list(0.3 + 1e-5 * rng.standard_normal(60))
     est = MLPRegressor(tol=1e-4, n_iter_no_change=2)
+    # (early_stopping, X_val, y_val), and sample_weight_val from scikit-learn 1.7
+    no_validation = [None] * (len(inspect.signature(est._update_no_improvement_count).parameters)
+                              - 1)
     est.loss_curve_, est.best_loss_, est._no_improvement_count = [], np.inf, 0
     sk = SGDOptimizer([np.zeros(1)], learning_rate_init=0.1, lr_schedule="adaptive")
     ours = Adaptive(tol=1e-4, n_iter_no_change=2)
     ours.start(0.1)
     for loss in losses:  # the epoch-end lines of MLP._fit_stochastic
         est.loss_curve_.append(loss)
-        est._update_no_improvement_count(False, None, None, None)
+        est._update_no_improvement_count(False, *no_validation)
         stopped = False
         if est._no_improvement_count > est.n_iter_no_change:
             stopped = sk.trigger_stopping("", False)

@@ -547,6 +547,7 @@ def test_poisson_regression_follows_scikit_learn_from_the_same_weights():
     predict is exp of the network's output and y must be >= 0. With scikit-learn's weights
     in glassnet's network, predictions agree, and so does the loss of one full-batch epoch at
     a learning rate of ~0 (the loss at those weights)."""
+    pytest.importorskip("sklearn", minversion="1.7")  # MLPRegressor(loss="poisson")
     from sklearn.neural_network import MLPRegressor as SkMLPRegressor
     rng = np.random.RandomState(0)
     X = rng.randn(80, 3)
@@ -741,6 +742,7 @@ def test_after_a_divergent_partial_fit_the_next_ones_train():
 def test_multi_output_poisson_follows_scikit_learn():
     """scikit-learn's poisson sums over the outputs (value and gradient): from the same
     weights, five SGD epochs end on the same weights and losses."""
+    pytest.importorskip("sklearn", minversion="1.7")  # MLPRegressor(loss="poisson")
     from sklearn.neural_network import MLPRegressor as SkMLPRegressor
     rng = np.random.RandomState(0)
     X = rng.randn(60, 3)
