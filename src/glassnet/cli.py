@@ -244,6 +244,15 @@ def _command(sub, func, **kwargs) -> argparse.ArgumentParser:
     return parser
 
 
+def _name_option(parser: argparse.ArgumentParser, flag: str, registry, default: str,
+                 what: str) -> None:
+    """An option naming an entry of ``registry``: any case, aliases followed ("Logistic" is
+    "sigmoid"), the choices listed in its help."""
+    parser.add_argument(flag, default=default, choices=sorted(registry), type=registry.canonical,
+                        metavar="NAME", help=f"{what}, one of: %(choices)s; any case "
+                                             "(default: %(default)s)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The parser of every command. Option help states its default and lists its choices,
     which come from the registries (ACTIVATIONS, LOSSES, INITIALISERS)."""
@@ -265,10 +274,7 @@ examples:
   glassnet demo --activation tanh --hidden 8 --lr 0.5 --digits-epochs 20""")
     demo.add_argument("--hidden", type=_positive_int, default=4, metavar="N",
                       help="hidden units of the XOR network (default: %(default)s)")
-    demo.add_argument("--activation", default="relu", choices=sorted(ACTIVATIONS),
-                      type=ACTIVATIONS.canonical, metavar="NAME",
-                      help="hidden-layer activation, one of: %(choices)s; any case "
-                           "(default: %(default)s)")
+    _name_option(demo, "--activation", ACTIVATIONS, "relu", "hidden-layer activation")
     demo.add_argument("--lr", type=_positive_float, default=0.1, metavar="X",
                       help="learning rate of gradient descent (default: %(default)s)")
     demo.add_argument("--seed", type=_seed, default=42, metavar="N",
@@ -292,18 +298,9 @@ examples:
     gc.add_argument("--layers", type=_ints, default="4,8,3", metavar="SIZES",  # parsed by _ints
                     help="layer sizes from input to output, comma-separated "
                          "(default: %(default)s)")
-    gc.add_argument("--activation", default="tanh", choices=sorted(ACTIVATIONS),
-                    type=ACTIVATIONS.canonical, metavar="NAME",
-                    help="hidden-layer activation, one of: %(choices)s; any case "
-                         "(default: %(default)s)")
-    gc.add_argument("--loss", default="cross_entropy", choices=sorted(LOSSES),
-                    type=LOSSES.canonical, metavar="NAME",
-                    help="loss on the output layer, one of: %(choices)s; any case "
-                         "(default: %(default)s)")
-    gc.add_argument("--init", default="xavier", choices=sorted(INITIALISERS),
-                    type=INITIALISERS.canonical, metavar="NAME",
-                    help="weight initialiser, one of: %(choices)s; any case "
-                         "(default: %(default)s)")
+    _name_option(gc, "--activation", ACTIVATIONS, "tanh", "hidden-layer activation")
+    _name_option(gc, "--loss", LOSSES, "cross_entropy", "loss on the output layer")
+    _name_option(gc, "--init", INITIALISERS, "xavier", "weight initialiser")
     gc.add_argument("--l2", type=float, default=0.0, metavar="X",
                     help="L2 penalty strength, 0 or more (default: %(default)s)")
     gc.add_argument("--samples", type=_positive_int, default=16, metavar="N",
