@@ -39,6 +39,7 @@ import glassnet
 from glassnet import _blas
 from glassnet._checks import _all_finite
 from glassnet.losses import CrossEntropy
+from glassnet.step import SGDInBackward, objective_and_backward
 
 
 def best_us(fn, number: int = 300, repeat: int = 7) -> float:
@@ -96,6 +97,7 @@ def pieces_alone(X: np.ndarray, rng: np.random.Generator) -> None:
     rows = rng.permutation(len(X))[:128]
     gathered = np.empty_like(x)
     adam = glassnet.optim.Adam(1e-3)
+    fused = SGDInBackward(glassnet.optim.SGD(lr=1e-6))
     params, grads = [model.flat_params], [model.flat_grads]
     adam.step(params, grads)
     stepped = d1.W.copy()  # the weights the "SGD's step in it" lines update, again and again
@@ -127,10 +129,10 @@ def pieces_alone(X: np.ndarray, rng: np.random.Generator) -> None:
         "  of which the square root (np.sqrt)": lambda: np.sqrt(v, out=root),
         "L2 term (alpha), value and gradient": lambda: model.add_l2(1e-6),
         "  its value alone (one dot; SGD's case)": lambda: model.l2_penalty(1e-6),
-        "whole step: forward, loss, backward": lambda: glassnet.grad.objective_and_backward(
+        "whole step: forward, loss, backward": lambda: objective_and_backward(
             model, loss, x, y, 0.0, None, True),
-        "  with SGD's step inside backward": lambda: glassnet.grad.objective_and_backward(
-            model, loss, x, y, 0.0, None, True, 1e-6, sgd_shrink=1.0),
+        "  with SGD's step inside backward": lambda: fused.backward(model, loss, x, y, 0.0,
+                                                                    None),
     }
     print(f"{model.count_parameters():,} parameters, batch 128, float32; microseconds per call")
     for name, fn in pieces.items():
@@ -158,6 +160,7 @@ def epoch_costs(X: np.ndarray, y: np.ndarray, rounds: int = 5) -> None:
 
     def bare_epoch(shuffle: bool, update: bool) -> None:
         model = glassnet.MLP(sizes, seed=0)
+        fused = SGDInBackward(glassnet.optim.SGD(lr=0.01))
         order = np.random.default_rng(0).permutation(len(X))
         xb, yb = np.empty((B, 784), X.dtype), np.empty(B, y.dtype)
         with np.errstate(under="ignore"):
@@ -169,8 +172,10 @@ def epoch_costs(X: np.ndarray, y: np.ndarray, rounds: int = 5) -> None:
                 else:
                     x, t = X[start:start + B], y[start:start + B]
                 # with the update, plain SGD's whole step, inside backward (as glassnet.fit)
-                glassnet.grad.objective_and_backward(model, loss, x, t, 0.0, None, True, 0.01,
-                                                     sgd_shrink=1.0 if update else None)
+                if update:
+                    fused.backward(model, loss, x, t, 0.0, None)
+                else:
+                    objective_and_backward(model, loss, x, t, 0.0, None, True)
 
     variants = {"floor (the products alone)": floor,
                 "bare epoch, shuffled, SGD update": lambda: bare_epoch(True, True),

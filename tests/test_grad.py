@@ -80,33 +80,6 @@ def test_activation_after_the_last_dense_passes_gradcheck(weighted):
     assert report.ok and report.max_rel_error < 1e-7, str(report)
 
 
-def test_a_loss_subclass_without_the_scale_argument_still_trains():
-    """A user's loss written against forward_backward(z, y), before it took a scale: its
-    gradient is scaled for it (the mean's 1/n, sample weights, a folded-in learning rate)."""
-    class HalfSquares(Loss):
-        def forward(self, z, y):
-            return 0.5 * np.sum((z - y) ** 2, axis=1)
-
-        def backward(self, z, y):
-            return z - y
-
-        def forward_backward(self, z, y):  # the old signature
-            return self.forward(z, y), self.backward(z, y)
-
-    rng = np.random.default_rng(3)
-    model = glassnet.MLP([3, 4, 2], activation="tanh", dtype="float64", seed=0)
-    X, Y = rng.standard_normal((8, 3)), rng.standard_normal((8, 2))
-    w = rng.uniform(0.5, 2.0, 8)
-    for weights in (None, w):
-        report = glassnet.gradcheck(model, HalfSquares(), X, Y, sample_weight=weights)
-        assert report.ok and report.max_rel_error < 1e-7, str(report)
-    before, _ = glassnet.value_and_grad(model, HalfSquares(), X, Y)
-    glassnet.fit(model, X, Y, loss=HalfSquares(), optimizer=glassnet.optim.SGD(0.05),
-                 epochs=20, batch_size=4, seed=0)
-    after, _ = glassnet.value_and_grad(model, HalfSquares(), X, Y)
-    assert after < before
-
-
 def test_value_and_grad_names_shapes_and_penalty():
     """Gradient keys follow state_dict; the L2 term adds l2/2 ||W||^2 to the value and l2*W to dW."""
     rng = np.random.default_rng(3)
@@ -283,7 +256,7 @@ def test_a_large_penalty_does_not_drown_the_bias_gradients(monkeypatch, l2):
 
     original = glassnet.Sequential.add_l2
     monkeypatch.setattr(glassnet.Sequential, "add_l2",  # a planted bug: l2/2 W, not l2 W
-                        lambda self, l2, grad_scale=1.0: original(self, 0.5 * l2, grad_scale))
+                        lambda self, l2: original(self, 0.5 * l2))
     wrong = glassnet.gradcheck(model, "cross_entropy", X, y, l2=l2)
     assert not wrong["layers.0.W"].ok and wrong["layers.0.b"].ok
     monkeypatch.undo()

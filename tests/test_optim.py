@@ -454,24 +454,9 @@ def test_lbfgs_respects_max_iter_and_has_no_step():
         LBFGS().step([np.zeros(2)], [np.zeros(2)])
 
 
-def test_plain_sgd_takes_lr_folded_gradients_in_one_pass(update_path):
-    """step(lr_applied=True) with grads lr*g equals step(grads g); only plain SGD allows it."""
-    rng = np.random.default_rng(0)
-    p0, g = rng.standard_normal(7), rng.standard_normal(7)
-    a, b = p0.copy(), p0.copy()
-    sgd = SGD(lr=0.3)
-    assert sgd.folds_lr and not SGD(lr=0.3, momentum=0.9).folds_lr
-    assert not SGD(lr=0.3, weight_decay=0.1).folds_lr and not Adam().folds_lr
-    sgd.step([a], [g.copy()])
-    SGD(lr=0.3).step([b], [0.3 * g], lr_applied=True)
-    np.testing.assert_allclose(b, a, rtol=1e-15)
-    with pytest.raises(ValueError, match="Adam cannot take gradients scaled by lr"):
-        Adam().step([b], [g], lr_applied=True)
-
-
 def test_sgd_takes_a_learning_rate_set_by_an_on_batch_end_hook_at_that_step():
-    """The hook runs between backward and step; plain SGD folded the epoch's lr into the
-    gradient and used it anyway. Reference: the batches replayed by hand."""
+    """The hook runs between backward and step, and the step takes the lr it set.
+    Reference: the batches replayed by hand."""
     from glassnet.callbacks import LambdaCallback
     rng = np.random.default_rng(0)
     X, y = rng.standard_normal((48, 3)), rng.integers(0, 3, 48)
@@ -511,17 +496,6 @@ def test_step_refuses_a_list_of_parameters_that_changes():
     opt.reset()
     opt.step([p1, p2], [np.ones(3), np.ones(2)])  # a fresh start takes the new list
     np.testing.assert_allclose(p2, 1.0 - 0.1)  # Adam's first step: lr * sign(g)
-
-
-def test_an_optimizer_pickled_before_the_step_count_check_still_steps():
-    import pickle
-    opt = Adam(lr=0.1)
-    p = np.ones(3)
-    opt.step([p], [np.ones(3)])
-    del opt.__dict__["_n_params"]  # as unpickled from a version without it
-    opt = pickle.loads(pickle.dumps(opt))
-    opt.step([p], [np.ones(3)])
-    assert opt.t == 2 and opt._n_params == 1
 
 
 def test_loading_state_is_all_or_nothing_and_takes_the_parameters_dtype():

@@ -75,87 +75,56 @@ def test_plain_sgd_with_a_per_sample_l2_follows_the_weighted_steps_by_hand(updat
     np.testing.assert_allclose(history["loss"], losses, rtol=1e-12)
 
 
-def test_plain_sgd_steps_inside_backprop_as_the_separate_step_would(monkeypatch, update_path):
-    """Plain SGD without an on_batch_end hook takes its step inside backprop (one gemm per
-    weight matrix, Dense.backward): optimizer.step() is never called, and the weights, the
-    loss curve and the step count equal a run whose hook keeps the separate step. That hook
-    sees the documented gradient buffer: g + l2 W, checked on the first batch."""
+def test_an_on_batch_end_hook_sees_the_batch_gradient_value_and_grad_gives():
+    """The hooks run between backward and the step, with dJ/dtheta (g + l2 W for the
+    weights) in model.flat_grads, for every optimizer: one path."""
     rng = np.random.default_rng(5)
     X, y, w = rng.standard_normal((45, 4)), rng.integers(0, 3, 45), rng.uniform(0.5, 2.0, 45)
-    separate, inside = (glassnet.MLP([4, 6, 5, 3], dtype="float64", seed=0) for _ in range(2))
     first = np.random.default_rng(2).permutation(45)[:16]
-    _, grads = glassnet.value_and_grad(separate, "cross_entropy", X[first], y[first],
-                                       l2=0.2 / w[first].sum(), sample_weight=w[first])
-    expected = np.concatenate([grads[name].ravel() for name, _, _ in
-                               sorted(separate.named_parameters(), key=lambda t: -t[1].ndim)])
-    seen = []
-    hook = LambdaCallback(on_batch_end=lambda state: seen.append(state.model.flat_grads.copy()))
+    for opt in (optim.SGD(lr=0.1), optim.Adam(lr=0.01)):
+        model = glassnet.MLP([4, 6, 5, 3], dtype="float64", seed=0)
+        _, grads = glassnet.value_and_grad(model, "cross_entropy", X[first], y[first],
+                                           l2=0.2 / w[first].sum(), sample_weight=w[first])
+        seen = []
+        hook = LambdaCallback(on_batch_end=lambda s: seen.append(s.model.flat_grads.copy()))
+        glassnet.fit(model, X, y, optimizer=opt, epochs=1, batch_size=16, seed=2, l2=0.2,
+                     l2_per_sample=True, sample_weight=w, callbacks=[hook])
+        assert len(seen) == 3
+        for name, _, g in model.named_parameters():  # g: the live view of flat_grads
+            offset = (g.__array_interface__["data"][0]
+                      - model.flat_grads.__array_interface__["data"][0]) // 8
+            got = seen[0][offset:offset + g.size].reshape(g.shape)
+            np.testing.assert_allclose(got, grads[name], rtol=1e-12, err_msg=name)
+
+
+@pytest.mark.parametrize("dtype, rtol", [("float64", 1e-12), ("float32", 1e-5)])
+def test_sgd_in_backward_equals_the_separate_step(update_path, dtype, rtol):
+    """The one fast path, step.SGDInBackward, against the plain one, step.SeparateStep
+    (backward, then SGD.step), on the same batches: the same weights and losses, with L2 per
+    sample, sample weights and dropout; and the kernel each run takes is the one named."""
+    from glassnet.step import SeparateStep, SGDInBackward
+    from glassnet.train import step_kernel
+    rng = np.random.default_rng(5)
+    X, y, w = rng.standard_normal((45, 4)), rng.integers(0, 3, 45), rng.uniform(0.5, 2.0, 45)
+    fused, separate = (glassnet.MLP([4, 6, 5, 3], dropout=0.2, dtype=dtype, seed=0)
+                       for _ in range(2))
     kwargs = dict(epochs=3, batch_size=16, seed=2, l2=0.2, l2_per_sample=True, sample_weight=w)
-    sgd_separate, sgd_inside = optim.SGD(lr=0.1), optim.SGD(lr=0.1)
-    history_separate = glassnet.fit(separate, X, y, optimizer=sgd_separate, callbacks=[hook],
+    sgd_fused, sgd_separate = optim.SGD(lr=0.1), optim.SGD(lr=0.1)
+    no_op = LambdaCallback(on_batch_end=lambda state: None)  # could read the gradients
+    assert isinstance(step_kernel(fused, sgd_fused, []), SGDInBackward)
+    assert isinstance(step_kernel(separate, sgd_separate, [no_op]), SeparateStep)
+    assert isinstance(step_kernel(fused, optim.SGD(lr=0.1, momentum=0.9), []), SeparateStep)
+    history_fused = glassnet.fit(fused, X, y, optimizer=sgd_fused, **kwargs)
+    history_separate = glassnet.fit(separate, X, y, optimizer=sgd_separate, callbacks=[no_op],
                                     **kwargs)
-    assert len(seen) == 9
-    np.testing.assert_allclose(seen[0], expected, rtol=1e-12)
-    monkeypatch.setattr(optim.Optimizer, "step", lambda *a, **k: pytest.fail("step() called"))
-    history_inside = glassnet.fit(inside, X, y, optimizer=sgd_inside, **kwargs)
-    np.testing.assert_allclose(inside.flat_params, separate.flat_params, rtol=1e-12)
-    np.testing.assert_allclose(history_inside["loss"], history_separate["loss"], rtol=1e-12)
-    assert sgd_inside.t == sgd_separate.t == 9
+    np.testing.assert_allclose(fused.flat_params, separate.flat_params, rtol=rtol, atol=rtol)
+    np.testing.assert_allclose(history_fused["loss"], history_separate["loss"], rtol=rtol)
+    assert sgd_fused.t == sgd_separate.t == 9
 
 
-def test_plain_sgd_keeps_the_separate_step_for_layers_and_hooks_it_does_not_know(update_path):
-    """The step inside backprop is only for the engine's own Dense: a subclass with its own
-    backward (the older two-argument form here), one that penalises its bias too, and a
-    divergence guard subclass that reads the gradients all get the separate step. Each run
-    equals the same run forced onto the separate step by a no-op hook, and the guard
-    subclass sees g, as value_and_grad gives it."""
-    rng = np.random.default_rng(6)
-    X, y = rng.standard_normal((40, 3)), rng.integers(0, 3, 40)
-
-    class OwnBackward(glassnet.layers.Dense):
-        def backward(self, delta, input_grad=True):
-            return super().backward(delta, input_grad)
-
-    class PenalisedBias(glassnet.layers.Dense):
-        penalized = ("W", "b")
-
-    class GuardReadingGradients(glassnet.callbacks.StopOnDivergence):
-        def on_batch_end(self, state):
-            super().on_batch_end(state)
-            self.seen.append(state.model.flat_grads.copy())
-
-    def build(kind):
-        layers = [kind(3, 5, seed=0), glassnet.activations.ReLU(), kind(5, 3, seed=1)]
-        model = glassnet.Sequential(layers, dtype="float64")
-        model.flat_params[:] = np.random.default_rng(2).standard_normal(model.flat_params.size)
-        return model
-
-    def train(kind, force_separate):
-        model = build(kind)
-        guard = GuardReadingGradients()
-        guard.seen = []
-        hooks = [guard] + ([LambdaCallback(on_batch_end=lambda state: None)]
-                           if force_separate else [])
-        glassnet.fit(model, X, y, optimizer=optim.SGD(lr=0.1), epochs=2, batch_size=16,
-                     seed=0, l2=0.3, callbacks=hooks)
-        return model, guard.seen
-
-    for kind in (OwnBackward, PenalisedBias, glassnet.layers.Dense):
-        (model, seen), (reference, seen_reference) = train(kind, False), train(kind, True)
-        np.testing.assert_allclose(model.flat_params, reference.flat_params, rtol=1e-12)
-        np.testing.assert_allclose(seen, seen_reference, rtol=1e-12)
-    start = build(glassnet.layers.Dense)  # the first batch's gradient, by hand
-    batch = np.random.default_rng(0).permutation(40)[:16]
-    _, grads = glassnet.value_and_grad(start, "cross_entropy", X[batch], y[batch], l2=0.3)
-    first = np.concatenate([grads[name].ravel() for name, _, _ in  # weights, then biases
-                            sorted(start.named_parameters(), key=lambda t: -t[1].ndim)])
-    np.testing.assert_allclose(seen[0], first, rtol=1e-12)
-
-
-def test_an_overflow_inside_plain_sgds_step_leaves_no_half_step(update_path):
-    """Under np.seterr(all="raise") (conftest), a step that overflows inside backprop must
-    not stop after some layers: the whole step is taken (inf), and the divergence guard goes
-    back to the weights of the epoch's start, every one of them."""
+def test_an_overflowing_sgd_step_restores_every_weight_of_the_epochs_start(update_path):
+    """Under np.seterr(all="raise") (conftest), an SGD step that overflows: the divergence
+    guard goes back to the weights of the epoch's start, every one of them."""
     model = glassnet.MLP([2, 4, 3], dtype="float32", seed=0)
     model.layers[0].W[...] = np.abs(model.layers[0].W)  # the ReLU passes positive inputs
     model.layers[2].W[...] *= 1e3
@@ -173,8 +142,9 @@ def test_plain_sgds_l2_decay_is_kept_below_the_dtypes_resolution(update_path, dt
     """All-zero inputs give every weight a zero gradient, so plain SGD with L2 only shrinks
     the weights: W_T = (1 - lr l2)^T W_0, here with lr l2 = 1e-8 and T = 3000 one-step
     epochs, in one fit or in 1000 fits with the same optimizer (as partial_fit calls).
-    float32's 1 - 1e-8 rounds to 1: the step inside backprop must carry the decay over the
-    steps, epochs and fits and take it once it can, not lose it (3e-5 in all)."""
+    float32's 1 - 1e-8 rounds to 1: the step inside backprop (chosen here: update_path
+    lets it run on small networks) must carry the decay over the steps, epochs and fits and
+    take it once it can, not lose it (3e-5 in all)."""
     model = glassnet.MLP([3, 4, 2], dtype=dtype, seed=0)
     start = [W.astype(np.float64) for W, _ in model.penalized_parameters()]
     X, y = np.zeros((8, 3), dtype), np.arange(8) % 2
@@ -187,8 +157,8 @@ def test_plain_sgds_l2_decay_is_kept_below_the_dtypes_resolution(update_path, dt
 
 
 def test_a_non_finite_loss_restores_the_weights_of_the_epochs_start(update_path):
-    """A batch whose loss is not finite (here a row of 3e38 overflows the logits, with plain
-    SGD stepping inside backprop or apart): the guard puts back the weights the epoch began
+    """A batch whose loss is not finite (here a row of 3e38 overflows the logits): the guard
+    puts back the weights the epoch began
     with, which gave finite losses, not the ones in place when the loss overflowed."""
     rng = np.random.default_rng(8)
     X, y = rng.standard_normal((24, 3)).astype(np.float32), rng.integers(0, 2, 24)
@@ -220,29 +190,8 @@ def test_weights_that_overflow_the_loss_are_not_kept():
     assert np.isfinite(model.flat_params).all()
 
 
-def test_a_model_in_the_older_buffer_order_trains_as_one_with_the_weights_first(update_path):
-    """A model pickled before the weights came first (W0, b0, W1, b1 in the buffer) has no
-    weights-first head, so plain SGD must keep the separate step for it: trained the same
-    way, it ends with the same weights as the same model in today's order."""
-    import pickle
-    X, y = blobs(40)
-    model = glassnet.MLP([2, 6, 3], dtype="float64", seed=0)
-    old = pickle.loads(pickle.dumps(model))
-    old._pack(old.dtype, weights_first=False)
-    old._n_penalized = None  # as a model saved before the weights came first
-    assert not old.steps_in_backward and model.steps_in_backward
-    for m in (model, old):
-        glassnet.fit(m, X, y, optimizer=optim.SGD(lr=0.1), epochs=2, batch_size=8, seed=0,
-                     l2=0.05)
-    for (name, p, _), (old_name, old_p, _) in zip(model.named_parameters(),
-                                                  old.named_parameters()):
-        assert name == old_name
-        np.testing.assert_allclose(old_p, p, rtol=1e-12)
-
-
-def test_plain_sgd_with_l2_trains_models_without_parameters_and_through_subclasses():
-    """Plain SGD with L2 on a model with nothing to train (loss unchanged), and through an
-    SGD subclass whose step() takes (params, grads, lr_applied) only: trains as SGD."""
+def test_plain_sgd_with_l2_trains_a_model_without_parameters():
+    """Plain SGD with L2 on a model with nothing to train (loss unchanged)."""
     X, y = blobs(30)
 
     class Projection(glassnet.layers.Dense):  # x @ P with a fixed P: no parameters
@@ -263,15 +212,6 @@ def test_plain_sgd_with_l2_trains_models_without_parameters_and_through_subclass
     history = glassnet.fit(fixed, X, y, optimizer=optim.SGD(lr=0.1), epochs=2, l2=0.1)
     assert history["loss"][0] == pytest.approx(history["loss"][1], rel=1e-14)
     assert history["loss"][0] > 0
-
-    class OlderSGD(optim.SGD):
-        def step(self, params, grads, lr_applied=False):
-            super().step(params, grads, lr_applied)
-
-    models = [glassnet.MLP([2, 5, 3], dtype="float64", seed=0) for _ in range(2)]
-    for model, opt in zip(models, (optim.SGD(lr=0.1), OlderSGD(lr=0.1))):
-        glassnet.fit(model, X, y, optimizer=opt, epochs=2, batch_size=8, seed=0, l2=0.1)
-    np.testing.assert_allclose(models[1].flat_params, models[0].flat_params, rtol=1e-12)
 
 
 def test_same_seed_bit_identical_and_float32_kept():
@@ -542,7 +482,7 @@ def test_divergence_guard_checks_the_weights_at_the_end_of_an_epoch(bad):
     end in DivergenceError restoring the epoch's starting weights; huge finite weights whose
     sum overflows must pass."""
     from glassnet.callbacks import DivergenceError, StopOnDivergence
-    from glassnet.metrics import History, TrainState
+    from glassnet import History, TrainState
     model = glassnet.MLP([2, 3, 2], dtype="float64", seed=0)
     state = TrainState(model, optim.SGD(0.1), CrossEntropy(), History(), epoch=4)
     guard = StopOnDivergence()
@@ -566,7 +506,7 @@ def test_divergence_guard_is_silent_under_numpys_default_error_handling(bad):
     into errors, raise a RuntimeWarning in place of DivergenceError and its restore."""
     import warnings
     from glassnet.callbacks import DivergenceError, StopOnDivergence
-    from glassnet.metrics import History, TrainState
+    from glassnet import History, TrainState
     model = glassnet.MLP([2, 3, 2], dtype="float64", seed=0)
     state = TrainState(model, optim.SGD(0.1), CrossEntropy(), History(), epoch=2)
     guard = StopOnDivergence()

@@ -22,76 +22,18 @@ pattern, instead of raising a false alarm.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from . import trace
-from ._checks import (check_nonnegative, check_number, check_sample_weight, check_X, check_y,
-                      resolve)
-from .losses import LOSSES, Loss
+from ._checks import check_nonnegative, check_number
+from .losses import Loss, get_loss
 from .model import Sequential
+from .step import objective_and_backward, prepare_data
 
-__all__ = ["value_and_grad", "gradcheck", "GradcheckReport", "get_loss"]
-
-
-def get_loss(loss: str | Loss) -> Loss:
-    """A ``Loss`` instance from a registry name or an instance."""
-    if isinstance(loss, Loss):
-        return loss
-    return resolve(loss, LOSSES, "loss")()
-
-
-def prepare_data(model: Sequential, loss: Loss, X: Any, y: Any, sample_weight: Any = None,
-                 check_input: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """Validate ``X``, ``y`` (and ``sample_weight``) against ``model`` and ``loss``; cast dtypes.
-
-    ``check_input=False`` skips the NaN/inf scan of ``X`` (shapes and targets are still checked).
-    """
-    X = check_X(X, model.n_inputs, model.dtype, finite=check_input)
-    y = loss.prepare_targets(check_y(y, len(X)), model.n_outputs, model.dtype)
-    if sample_weight is not None:
-        sample_weight = check_sample_weight(sample_weight, len(X))
-    return X, y, sample_weight
-
-
-def objective_and_backward(model: Sequential, loss: Loss, X: np.ndarray, y: np.ndarray,
-                           l2: float = 0.0, sample_weight: np.ndarray | None = None,
-                           training: bool = False, grad_scale: float = 1.0,
-                           sgd_shrink: float | None = None) -> tuple[float, np.ndarray]:
-    """Forward, loss and backward on validated data: fills the gradients, returns ``(J, z)``.
-
-    Call it under ``np.errstate(under="ignore")``: underflow to 0 (tiny probabilities) is
-    harmless, and the training loop sets that once per epoch rather than once per batch.
-
-    With ``grad_scale = s`` the gradients come out as ``s * dJ/dtheta``: backprop is linear in
-    ``dJ/dz``, so scaling that small array scales every gradient for free. Plain SGD folds its
-    learning rate in this way. A number ``sgd_shrink = s`` (``model.steps_in_backward`` only)
-    goes one step further and takes plain SGD's whole step during backprop, ``grad_scale``
-    being its learning rate: ``W = s * W - lr * dW`` (``Sequential._backward``), with
-    ``s = 1 - lr * l2`` as the caller rounds it to the weights' dtype. The weights then change,
-    and ``model.flat_grads`` holds no usable gradient. A non-finite loss takes no step: the
-    divergence guard then keeps the weights as they are.
-    """
-    z = model._forward(X, training)
-    value, dz = loss._value_and_grad(z, y, sample_weight, scale=grad_scale)
-    if sgd_shrink is not None:
-        if l2:
-            value += model.l2_penalty(l2)  # J += l2/2 ||W||^2, before the weights change
-        if not math.isfinite(value):  # NaN or inf: a step would spoil every weight
-            return value, z
-        # All or nothing: an overflow must not stop the step halfway (some layers stepped,
-        # the rest not), so it writes inf silently, as the BLAS routines do; the next loss
-        # shows it to the divergence guard, which goes back to the epoch's start.
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            model._backward(dz, sgd_step=sgd_shrink)
-        return value, z
-    model._backward(dz)
-    if l2:
-        value += model.add_l2(l2, grad_scale)  # J += l2/2 ||W||^2; dW += l2 * W
-    return value, z
+__all__ = ["value_and_grad", "gradcheck", "GradcheckReport"]
 
 
 def value_and_grad(model: Sequential, loss: str | Loss, X: Any, y: Any, l2: float = 0.0,

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from ._blas import gemm_tn, matmul_add, product, product_tn
+from ._blas import matmul_add, product, product_tn
 from ._checks import as_rng, check_dtype, check_layer_sizes, check_probability, resolve
 from .init import INITIALISERS
 
@@ -145,26 +145,15 @@ class Dense(Layer):
         z = self.buffer("z", (len(x), self.n_out), self.W.dtype)
         return matmul_add(x, self.W, self.b, out=z)  # z = x @ W + b, into the reused buffer
 
-    def backward(self, delta: np.ndarray, input_grad: bool = True,
-                 sgd_step: float | None = None) -> np.ndarray | None:
-        """``dx = delta @ W^T``; ``dW = x^T @ delta``, ``db`` = the sum of ``delta``'s rows.
-
-        ``sgd_step = s`` takes plain SGD's step on ``W`` instead of writing ``dW``:
-        ``W = s * W - x^T @ delta``, where ``delta`` already carries the learning rate and
-        ``s = 1 - lr * l2`` (``grad.objective_and_backward``). One BLAS product that adds
-        into ``W`` (``glassnet._blas.gemm_tn``), after ``dx`` has used the old ``W``.
-        """
+    def backward(self, delta: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        """``dW = x^T @ delta``, ``db`` = the sum of ``delta``'s rows; returns ``dx = delta @ W^T``."""
         ones = self.buffer("ones", (len(delta),), delta.dtype, fill=1.0)
         product(ones, delta, self.db)  # db = sum of delta over the batch, as 1^T @ delta
-        if sgd_step is None:
-            product_tn(self.x, delta, self.dW)  # dW = x^T @ delta
-        dx = None
-        if input_grad:  # the first layer skips it: dL/dX is not needed there
-            dx = self.buffer("dx", (len(delta), self.n_in), self.W.dtype)
-            product(delta, self.W.T, dx)  # dx = delta @ W^T
-        if sgd_step is not None:  # W = s * W - x^T @ delta (dW holds no gradient then)
-            gemm_tn(-1.0, self.x, delta, sgd_step, self.W, scratch=self.dW)
-        return dx
+        product_tn(self.x, delta, self.dW)  # dW = x^T @ delta
+        if not input_grad:  # the first layer skips it: dL/dX is not needed there
+            return None
+        dx = self.buffer("dx", (len(delta), self.n_in), self.W.dtype)
+        return product(delta, self.W.T, dx)  # dx = delta @ W^T
 
     def output_size(self, n_in: int) -> int:
         return self.n_out

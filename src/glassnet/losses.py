@@ -16,15 +16,13 @@ is half of ``mse`` (scikit-learn's regression loss).
 
 from __future__ import annotations
 
-import functools
-import inspect
 
 import numpy as np
 
-from ._checks import DataConversionWarning, Registry, warn
+from ._checks import DataConversionWarning, Registry, resolve, warn
 from .numerics import log_softmax, logsumexp, sigmoid, softmax, softplus
 
-__all__ = ["LOSSES", "Loss", "CrossEntropy", "BinaryCrossEntropy", "SummedBinaryCrossEntropy",
+__all__ = ["LOSSES", "get_loss", "Loss", "CrossEntropy", "BinaryCrossEntropy", "SummedBinaryCrossEntropy",
            "MSE", "SquaredError", "MAE", "Huber", "Poisson", "SummedPoisson"]
 
 
@@ -86,25 +84,16 @@ class Loss:
             value, grad = self._value_and_grad(z, y, sample_weight)
         return value, np.ascontiguousarray(grad)  # C order, whatever the work array was
 
-    def _value_and_grad(self, z, y, sample_weight=None, scale=1.0):
+    def _value_and_grad(self, z, y, sample_weight=None):
         """``value_and_grad`` on targets that ``prepare_targets`` returned, for callers already
         under ``np.errstate(under="ignore")``: the training loop validates once per fit and
-        enters that once per epoch, instead of once per batch. The gradient comes out times
-        ``scale`` (a folded-in learning rate, see ``objective_and_backward``)."""
+        enters that once per epoch, instead of once per batch."""
         if sample_weight is None:  # dL/dz_i = dl_i/dz_i / n: the 1/n of the mean
-            losses, grad = self._scaled(z, y, scale / len(z))
+            losses, grad = self.forward_backward(z, y, 1.0 / len(z))
             return float(np.add.reduce(losses, dtype=np.float64)) / len(z), grad
         w = sample_weight / np.sum(sample_weight)  # dL/dz_i = w_i / sum(w) * dl_i/dz_i
-        losses, grad = self._scaled(z, y, (scale * w).astype(z.dtype))
+        losses, grad = self.forward_backward(z, y, w.astype(z.dtype))
         return float(np.dot(w, losses)), grad
-
-    def _scaled(self, z, y, scale):
-        """``forward_backward(z, y, scale)``; a subclass written before ``scale`` existed
-        overrides ``forward_backward(z, y)``: its gradient is scaled here instead."""
-        if _takes_scale(type(self)):
-            return self.forward_backward(z, y, scale)
-        losses, grad = self.forward_backward(z, y)
-        return losses, _times(grad, scale)
 
     def kink_pattern(self, z: np.ndarray, y: np.ndarray) -> list[np.ndarray]:
         """On which side of each kink every residual ``z - y`` lies (see ``gradcheck``)."""
@@ -119,12 +108,6 @@ class Loss:
 # dtype's range (a residual of 1e200 squared, exp(1e4)) is inf, as IEEE rounding gives it
 # (overflow). Neither is an error; a NaN would be, and none can arise ("invalid" still raises).
 _SILENT = {"under": "ignore", "over": "ignore"}
-
-
-@functools.lru_cache(maxsize=None)
-def _takes_scale(cls: type) -> bool:
-    """Whether ``cls.forward_backward`` accepts the ``scale`` argument (checked once a class)."""
-    return "scale" in inspect.signature(cls.forward_backward).parameters
 
 
 def _times(grad: np.ndarray, scale: float | np.ndarray, factor: float = 1.0) -> np.ndarray:
@@ -410,3 +393,10 @@ LOSSES: Registry = Registry({
     cls.name: cls for cls in (CrossEntropy, BinaryCrossEntropy, SummedBinaryCrossEntropy, MSE,
                               SquaredError, MAE, Huber, Poisson, SummedPoisson)
 })
+
+
+def get_loss(loss: str | Loss) -> Loss:
+    """A ``Loss`` instance from a registry name (any case) or an instance."""
+    if isinstance(loss, Loss):
+        return loss
+    return resolve(loss, LOSSES, "loss")()

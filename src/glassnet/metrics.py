@@ -1,4 +1,4 @@
-"""What training records: ``History``, ``TrainState``, and the metrics of an epoch.
+"""The metrics of an epoch: accuracy and R², and the loss with its metric on a data set.
 
 ``accuracy`` counts a row as right when its arg-max class (cross-entropy) or every one of its
 labels (binary cross-entropy, ``z > 0``) is right; ``r2`` is the coefficient of determination
@@ -9,57 +9,13 @@ squares around the weighted mean.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
-
 import numpy as np
 
 from .losses import BinaryCrossEntropy, CrossEntropy, Loss
 from .model import Sequential
 
-__all__ = ["History", "TrainState", "evaluate", "n_correct", "r2", "r2_from_squares",
-           "residual_squares", "total_squares"]
-
-
-@dataclass
-class History:
-    """Per-epoch numbers: ``history["loss"]``, ``history["val_accuracy"]``, ...; ``epochs``."""
-
-    history: dict[str, list[float]] = field(default_factory=dict)
-    epochs: list[int] = field(default_factory=list)
-
-    def append(self, epoch: int, logs: dict[str, float]) -> None:
-        self.epochs.append(epoch)
-        for key, value in logs.items():
-            self.history.setdefault(key, []).append(value)
-
-    def __getitem__(self, key: str) -> list[float]:
-        return self.history[key]
-
-    def __len__(self) -> int:
-        return len(self.epochs)
-
-    def __repr__(self) -> str:
-        last = {k: round(v[-1], 6) for k, v in self.history.items()}
-        return f"History(epochs={len(self.epochs)}, last={last})"
-
-
-@dataclass
-class TrainState:
-    """What callbacks and ``fit_iter`` see: the live model and optimizer and the numbers so far."""
-
-    model: Sequential
-    optimizer: Any
-    loss: Loss
-    history: History
-    epoch: int = 0
-    batch: int = 0
-    batch_loss: float = 0.0
-    samples_seen: int = 0
-    logs: dict[str, float] = field(default_factory=dict)
-    stop: bool = False
-    stop_reason: str = ""
-    validation: bool = False  # whether val_ metrics are logged (validation data)
+__all__ = ["evaluate", "n_correct", "r2", "r2_from_squares", "residual_squares",
+           "total_squares"]
 
 
 def n_correct(loss: Loss, z: np.ndarray, y: np.ndarray,

@@ -63,11 +63,9 @@ class Sequential:
         self._pack(dtype)
 
     # -- parameters -------------------------------------------------------------------------
-    def _pack(self, dtype: Any = None, weights_first: bool = True) -> None:
-        """Copy every parameter into one buffer and re-bind the layers' arrays as its views.
-
-        ``weights_first=False`` keeps the layer order of a model pickled before the weights
-        came first (optimizer state and snapshots saved with it index that order)."""
+    def _pack(self, dtype: Any = None) -> None:
+        """Copy every parameter into one buffer and re-bind the layers' arrays as its views:
+        the penalised parameters (the weights) first, in layer order, then the others."""
         slots = [(layer, name) for layer in self.layers for name in layer.param_names]
         if dtype is None:
             dtypes = [getattr(layer, name).dtype for layer, name in slots]
@@ -77,12 +75,9 @@ class Sequential:
                                  f"float64 ones, which it would round: pass dtype= to choose, "
                                  f"e.g. Sequential(layers, dtype='float64')")
         self.dtype = check_dtype(dtype)
-        self._n_penalized = None  # None: the L2 term goes layer by layer
-        if weights_first:  # the penalised parameters first, in layer order: one flat slice
-            penalized = [(layer, name) for layer, name in slots if name in layer.penalized]
-            slots = penalized + [(layer, name) for layer, name in slots
-                                 if name not in layer.penalized]
-            self._n_penalized = sum(getattr(layer, name).size for layer, name in penalized)
+        penalized = [(layer, name) for layer, name in slots if name in layer.penalized]
+        slots = penalized + [(layer, name) for layer, name in slots if name not in layer.penalized]
+        self._n_penalized = sum(getattr(layer, name).size for layer, name in penalized)
         total = sum(getattr(layer, name).size for layer, name in slots)
         self.flat_params = np.empty(total, dtype=self.dtype)
         self.flat_grads = np.zeros(total, dtype=self.dtype)
@@ -106,31 +101,23 @@ class Sequential:
         return [(getattr(layer, name), getattr(layer, "d" + name))
                 for layer in self.layers for name in layer.penalized]
 
-    def _penalized_flat(self) -> list[tuple[np.ndarray, np.ndarray]]:
-        """Flat ``(W, dW)`` views for the L2 term: one pair, the buffers' heads, when the
-        weights come first; one pair per weight matrix in a model pickled before that."""
-        n = self._n_penalized
-        if n is None:
-            return [(W.reshape(-1), dW.reshape(-1)) for W, dW in self.penalized_parameters()]
-        return [(self.flat_params[:n], self.flat_grads[:n])]
-
     def l2_penalty(self, l2: float) -> float:
-        """``l2 / 2 * sum ||W||^2`` over the penalised parameters (weights, not biases)."""
-        # one dot product over all the weights (one per matrix in the older order)
-        return 0.5 * l2 * sum(float(np.dot(W, W)) for W, _ in self._penalized_flat())
+        """``l2 / 2 * sum ||W||^2`` over the penalised parameters (weights, not biases): one
+        dot product over the head of the flat buffer, where all the weights are."""
+        W = self.flat_params[:self._n_penalized]
+        return 0.5 * l2 * float(np.dot(W, W))
 
-    def add_l2(self, l2: float, grad_scale: float = 1.0) -> float:
-        """Add ``grad_scale * l2 * W`` to every ``dW``; return ``l2_penalty(l2)``.
+    def add_l2(self, l2: float) -> float:
+        """Add ``l2 * W`` to every ``dW``; return ``l2_penalty(l2)``.
 
-        ``grad_scale`` matches gradients that carry a folded-in learning rate (see
-        ``objective_and_backward``). ``dW += l2 * W`` is one BLAS ``axpy`` pass for a large
-        ``W`` (elsewhere two NumPy passes through one reused scratch array; see
+        ``dW += l2 * W`` over all the weights at once: one BLAS ``axpy`` pass for a large
+        network (elsewhere two NumPy passes through one reused scratch array; see
         ``glassnet._blas``).
         """
-        penalty = self.l2_penalty(l2)
-        for W, dW in self._penalized_flat():  # all the weights at once (but older models)
-            axpy(l2 * grad_scale, W, dW, scratch=self._scratch(W.size))  # dW = dW + l2 * W
-        return penalty
+        n = self._n_penalized
+        W, dW = self.flat_params[:n], self.flat_grads[:n]
+        axpy(l2, W, dW, scratch=self._scratch(n))  # dW = dW + l2 * W
+        return self.l2_penalty(l2)
 
     def _scratch(self, size: int) -> np.ndarray:
         """A reused flat work array of at least ``size`` entries, in the model's dtype."""
@@ -233,38 +220,11 @@ class Sequential:
             return self._backward(np.array(grad_output, dtype=self.dtype),
                                   input_grad=True).copy()
 
-    def _backward(self, delta: np.ndarray, input_grad: bool = False,
-                  sgd_step: float | None = None) -> np.ndarray | None:
-        """Backpropagate, overwriting ``delta``; ``input_grad=False`` skips ``dL/dX``.
-
-        ``sgd_step = s`` (only when ``steps_in_backward``) takes plain SGD's step during
-        backprop, ``delta`` carrying the learning rate: every layer steps its weights,
-        ``W = s * W - lr * dW`` (``Dense.backward``), and then the biases, the tail of the flat
-        buffer, take ``b = b - lr * db`` in one call. ``dW`` is left undefined.
-        """
-        last = len(self.layers) - 1
-        for i in range(last, -1, -1):
-            layer = self.layers[i]
-            if sgd_step is not None and layer.param_names:
-                delta = layer.backward(delta, input_grad or i > 0, sgd_step=sgd_step)
-            else:
-                delta = layer.backward(delta, input_grad or i > 0)
-        if sgd_step is not None:
-            n = self._n_penalized
-            axpy(-1.0, self.flat_grads[n:], self.flat_params[n:])  # b = b - lr * db, all of them
+    def _backward(self, delta: np.ndarray, input_grad: bool = False) -> np.ndarray | None:
+        """Backpropagate, overwriting ``delta``; ``input_grad=False`` skips ``dL/dX``."""
+        for i in range(len(self.layers) - 1, -1, -1):
+            delta = self.layers[i].backward(delta, input_grad or i > 0)
         return delta
-
-    @property
-    def steps_in_backward(self) -> bool:
-        """Whether ``_backward(..., sgd_step=s)`` applies: every layer with parameters is a
-        ``Dense`` with its own ``backward`` (which takes the step on ``W``) and ``W`` as its only
-        penalised parameter, and the weights come first in the flat buffer (``_pack``), the
-        biases after them. A subclass that changes any of that keeps the separate step."""
-        return self._n_penalized is not None and all(
-            not layer.param_names or (type(layer).backward is Dense.backward
-                                      and layer.param_names == ("W", "b")
-                                      and layer.penalized == ("W",))
-            for layer in self.layers)
 
     def __call__(self, X: np.ndarray) -> np.ndarray:
         return self.forward(X)
@@ -275,15 +235,14 @@ class Sequential:
         return {k: v for k, v in self.__dict__.items() if k != "_l2_scratch"}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        """A copy or an unpickled model re-binds its layers' arrays to one new buffer, in the
-        order of the buffer it was saved with (see ``_pack``)."""
+        """A copy or an unpickled model re-binds its layers' arrays to one new buffer."""
         self.__dict__.update(state)
-        self._pack(self.dtype, weights_first=state.get("_n_penalized") is not None)
+        self._pack(self.dtype)
 
     def astype(self, dtype: Any) -> "Sequential":
         """A deep copy whose parameters have ``dtype``."""
         clone = copy.deepcopy(self)
-        clone._pack(dtype, weights_first=self._n_penalized is not None)  # the same order
+        clone._pack(dtype)
         return clone
 
     def copy(self) -> "Sequential":

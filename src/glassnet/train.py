@@ -6,13 +6,11 @@ One epoch is::
     for each batch (x, y, w) of the shuffled data:
         z = model(x);  J = L(z, y, w) + l2/2 ||W||^2   # forward
         model.backward(dJ/dz)                        # gradients into model.flat_grads
+        (on_batch_end callbacks)
         optimizer.step([flat_params], [flat_grads])  # one update for the whole network
 
-Plain SGD (no momentum, decay or clipping) takes its step inside the backward pass instead,
-``W = (1 - lr l2) W - lr dW`` in the product that would have written ``dW`` (see
-``grad.objective_and_backward``), when the conditions at ``in_backprop`` in ``_one_epoch``
-hold: its own ``step`` method, only the engine's own ``Dense`` layers, at least
-``_blas.MIN_SIZE`` parameters, no ``on_batch_end`` callback but the divergence guard's.
+The step is ``glassnet.step.SeparateStep`` for every optimizer; plain SGD takes it inside the
+products of backprop (``glassnet.step.SGDInBackward``), when ``step_kernel`` chooses that.
 
 Metrics: ``loss`` (mean batch objective over the epoch, as scikit-learn's ``loss_curve_``;
 with sample weights the weighted mean over the epoch, where scikit-learn weighs each batch's
@@ -28,6 +26,7 @@ from __future__ import annotations
 import copy
 import math
 import weakref
+from dataclasses import dataclass
 from typing import Any, Iterator, Sequence
 
 import numpy as np
@@ -35,15 +34,15 @@ import numpy as np
 from . import _blas
 from ._checks import as_rng, check_nonnegative, check_number, check_probability
 from .callbacks import Callback, LearningRateSchedule, StopOnDivergence
-from .grad import get_loss, objective_and_backward, prepare_data
-from .layers import Dropout
-from .losses import BinaryCrossEntropy, CrossEntropy, Loss
-from .metrics import (History, TrainState, n_correct, r2_from_squares, residual_squares,
-                      total_squares)
+from .history import History, TrainState
+from .layers import Dense, Dropout
+from .losses import BinaryCrossEntropy, CrossEntropy, Loss, get_loss
 from .metrics import evaluate as _metrics
+from .metrics import n_correct, r2_from_squares, residual_squares, total_squares
 from .model import Sequential
-from .optim import LBFGS, Optimizer, get_optimizer
+from .optim import LBFGS, SGD, Optimizer, get_optimizer
 from .schedules import get_schedule
+from .step import SeparateStep, SGDInBackward, objective_and_backward, prepare_data
 
 __all__ = ["fit", "fit_iter", "History", "TrainState", "evaluate"]
 
@@ -107,7 +106,59 @@ def _class_labels(loss: Loss, y: np.ndarray) -> np.ndarray | None:
     return None
 
 
-def fit_iter(model: Sequential, X: Any, y: Any, loss: str | Loss = "cross_entropy",
+@dataclass(frozen=True)
+class _Run:
+    """One training run's data and settings, validated by ``fit_iter``: what the epoch loop
+    reads, in one object instead of a dozen positional arguments."""
+
+    X: np.ndarray
+    y: np.ndarray
+    sample_weight: np.ndarray | None
+    val: tuple | None  # (X_val, y_val, w_val) or None
+    callbacks: list
+    epochs: int
+    batch_size: int
+    l2: float
+    l2_per_sample: bool
+    shuffle: bool
+    rng: Any
+    kernel: Any  # the step: step.SeparateStep or step.SGDInBackward (see step_kernel)
+
+    def l2_of(self, batch_weight: float) -> float:
+        """The penalty's strength for a batch: ``l2``, or ``l2 / sum(w)`` per sample."""
+        return self.l2 / batch_weight if self.l2_per_sample else self.l2
+
+
+_KERNELS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # SGD -> its fused step
+
+
+def step_kernel(model: Sequential, optimizer: Any, callbacks: Sequence[Any]) -> Any:
+    """The training step for this run, chosen by name: ``"sgd_in_backward"``
+    (``step.SGDInBackward``) for plain ``optim.SGD`` (no momentum, weight decay or clipping)
+    on a network whose layers with parameters are all ``Dense``, of at least
+    ``_blas.MIN_SIZE`` parameters (below that NumPy's product and then the update are fewer
+    calls), when no ``on_batch_end`` hook but the divergence guard's could read or change
+    anything between backward and step; ``"separate"`` (``step.SeparateStep``) otherwise.
+    An optimizer keeps its fused step across runs, and with it the decay that float32
+    weights could not take yet (``partial_fit`` calls, one batch each)."""
+    plain_sgd = (type(optimizer) is SGD and optimizer.momentum == 0
+                 and optimizer.weight_decay == 0 and optimizer.clip_norm is None
+                 and optimizer.clip_value is None)
+    fused = (plain_sgd and model.flat_params.size >= _blas.MIN_SIZE
+             and all(type(layer) is Dense or not layer.param_names for layer in model.layers)
+             and all(getattr(hook, "__func__", None) is StopOnDivergence.on_batch_end
+                     for hook in _hooks(callbacks, "on_batch_end")))
+    if not fused:
+        return STEP_KERNELS["separate"](optimizer)
+    if optimizer not in _KERNELS:
+        _KERNELS[optimizer] = STEP_KERNELS["sgd_in_backward"](optimizer)
+    return _KERNELS[optimizer]
+
+
+STEP_KERNELS = {kernel.name: kernel for kernel in (SeparateStep, SGDInBackward)}
+
+
+def fit_iter(model: Sequential, X: Any, y: Any, *, loss: str | Loss = "cross_entropy",
              optimizer: Any = "adam", epochs: int = 10, batch_size: int | None = 32,
              shuffle: bool = True, seed: Any = None, validation_data: tuple | None = None,
              validation_fraction: float = 0.0, sample_weight: Any = None,
@@ -175,34 +226,34 @@ def fit_iter(model: Sequential, X: Any, y: Any, loss: str | Loss = "cross_entrop
         from .progress import ProgressBar
         callbacks.append(ProgressBar(epochs))
     state = TrainState(model, optimizer, loss, History(), validation=val is not None)
-    return _run(state, X, y, sample_weight, l2, l2_per_sample, val, callbacks, epochs,
-                batch_size, shuffle, rng)
+    run = _Run(X=X, y=y, sample_weight=sample_weight, val=val, callbacks=callbacks,
+               epochs=epochs, batch_size=batch_size, l2=l2, l2_per_sample=l2_per_sample,
+               shuffle=shuffle, rng=rng, kernel=step_kernel(model, optimizer, callbacks))
+    return _train(state, run)
 
 
-def _run(state, X, y, sample_weight, l2, l2_per_sample, val, callbacks, epochs, batch_size,
-         shuffle, rng) -> Iterator[TrainState]:
-    """The training generator behind ``fit_iter`` (arguments already validated).
+def _train(state: TrainState, run: _Run) -> Iterator[TrainState]:
+    """The training generator behind ``fit_iter`` (``run`` already validated).
 
     The run that starts last owns the model: a paused run that is closed or dropped
     (garbage-collected, which closes it) after another has trained the model skips its
     ``on_train_end`` hooks, which would act on weights that are no longer its own
     (``EarlyStopping`` would put back its stale best). A run that ends, or fails, runs them."""
     token = _OWNER[state.model] = object()
-    _call(callbacks, "on_train_begin", state)
+    _call(run.callbacks, "on_train_begin", state)
     closed = False
     try:
         if isinstance(state.optimizer, LBFGS):
-            _fit_lbfgs(state, X, y, sample_weight, l2, l2_per_sample, val, callbacks, epochs)
+            _fit_lbfgs(state, run)
             yield state
             return
-        yield from _epochs(state, X, y, sample_weight, l2, l2_per_sample, val, callbacks,
-                           epochs, batch_size, shuffle, rng)
+        yield from _epochs(state, run)
     except GeneratorExit:
         closed = True
         raise
     finally:
         if not closed or _OWNER.get(state.model) is token:
-            _call(callbacks, "on_train_end", state)
+            _call(run.callbacks, "on_train_end", state)
 
 
 _OWNER: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # model -> its latest run
@@ -221,72 +272,50 @@ def _hooks(callbacks, name: str) -> list:
             if m is not None and getattr(m, "__func__", None) is not getattr(Callback, name)]
 
 
-def _batches(X, y, sample_weight, batch_size, order, buffers):
-    """Yield ``(x_b, y_b, w_b)``: consecutive rows, or the rows ``order`` lists, gathered into
-    ``buffers`` allocated once (``np.take(..., out=)``), so a shuffled batch lands in cache
-    right before its products and the data set itself is never copied."""
-    for start in range(0, len(X), batch_size):
-        stop = min(start + batch_size, len(X))
+def _batches(run: _Run, order: np.ndarray | None, scratch: tuple | None):
+    """``(x, y, w)`` per batch, in ``order`` (None: the stored order).
+
+    A shuffled batch is gathered with ``np.take`` into two work arrays allocated once per run
+    (``scratch``), so it lands in cache right before its products and the data set itself is
+    never copied."""
+    X, y, w = run.X, run.y, run.sample_weight
+    for start in range(0, len(X), run.batch_size):
+        stop = min(start + run.batch_size, len(X))
         if order is None:
             rows = slice(start, stop)
             xb, yb = X[rows], y[rows]
         else:
             rows = order[start:stop]
             # mode="clip": the indices are valid, and the default mode would buffer the output
-            xb = np.take(X, rows, axis=0, out=buffers[0][:stop - start], mode="clip")  # X[rows]
-            yb = np.take(y, rows, axis=0, out=buffers[1][:stop - start], mode="clip")
-        yield xb, yb, (None if sample_weight is None else sample_weight[rows])
+            xb = np.take(X, rows, axis=0, out=scratch[0][:stop - start], mode="clip")  # X[rows]
+            yb = np.take(y, rows, axis=0, out=scratch[1][:stop - start], mode="clip")
+        yield xb, yb, (None if w is None else w[rows])
 
 
-def _one_epoch(state, X, y, sample_weight, l2, l2_per_sample, batch_size, order, buffers,
-               hooks, fold: bool) -> tuple[float, Any]:
-    """Train one pass over the batches; returns the weighted sum of the batch losses and, for
-    a classification loss, the (weight of the) rows predicted right, else ``SS_res`` per
-    output (the batches' own forward passes). ``fold``: plain SGD's lr rides in the gradient
-    (see ``_epochs``)."""
-    model, loss, optimizer = state.model, state.loss, state.optimizer
-    params, grads = [model.flat_params], [model.flat_grads]
+def _one_epoch(state: TrainState, run: _Run, order: np.ndarray | None, scratch: tuple | None,
+               hooks: list) -> tuple[float, Any]:
+    """Train one pass over the batches: for each, forward, loss and backward
+    (``run.kernel.backward``), the ``on_batch_end`` hooks, then the update
+    (``run.kernel.update``: ``optimizer.step``).
+
+    Returns the weighted sum of the batch losses and, for a classification loss, the (weight
+    of the) rows predicted right, else ``SS_res`` per output (the batches' own forward
+    passes)."""
+    model, loss = state.model, state.loss
     classify = isinstance(loss, (CrossEntropy, BinaryCrossEntropy))
-    scale = optimizer.lr if fold else 1.0
-    # Plain SGD's step is linear in the gradient, so it can run inside backprop: each weight
-    # matrix takes W = (1 - lr l2) W - lr dW in the product that makes dW, which is never
-    # written (objective_and_backward). Only when nothing could look at the gradients or
-    # replace the step between backward and step: lr folded in (no hook but the guard),
-    # and the optimizer's own step method. And only for a network large enough for the BLAS product
-    # (below that, NumPy's product and then the update: more calls than the separate step,
-    # which an XOR-sized step would feel).
-    in_backprop = (fold and model.flat_params.size >= _blas.MIN_SIZE
-                   and type(optimizer).step is Optimizer.step and model.steps_in_backward)
-    # In the weights' dtype s = 1 - lr l2 cannot hold a small decay: float32 rounds it to 1
-    # below 2^-25 and moves in steps of 2^-24, and W * s then moves each weight by whole
-    # units of its last place. So the decay is summed over the steps (in float64, on the
-    # optimizer: it carries over to the next fit, as partial_fit's) and taken once it reaches
-    # 16 of s's last-place units, which every weight then takes within a few percent; what
-    # waits is under 1e-6 (float32; 2e-15 in float64, so every step there).
-    min_decay = 16.0 * float(np.finfo(model.dtype).epsneg)
     running_loss, correct = 0.0, 0.0
-    squares = None if classify else np.zeros(y.shape[1])  # SS_res per output, for r2
-    batches = _batches(X, y, sample_weight, batch_size, order, buffers)
-    for state.batch, (xb, yb, wb) in enumerate(batches, start=1):
+    squares = None if classify else np.zeros(run.y.shape[1])  # SS_res per output, for r2
+    for state.batch, (xb, yb, wb) in enumerate(_batches(run, order, scratch), start=1):
         batch_weight = len(xb) if wb is None else float(np.sum(wb))
         if batch_weight == 0:  # no sample here carries weight: nothing to learn, no step
             state.samples_seen += len(xb)
             continue
-        l2_batch = l2 / batch_weight if l2_per_sample else l2
         try:
-            shrink = None
-            if in_backprop:  # W = s W - lr dW with s = 1 - lr l2, see min_decay
-                decay, shrink = getattr(optimizer, "pending_decay", 0.0) + scale * l2_batch, 1.0
-                if decay >= min_decay:
-                    shrink = float(model.dtype.type(1.0 - decay))
-                    decay -= 1.0 - shrink
-                optimizer.pending_decay = decay
-            state.batch_loss, z = objective_and_backward(model, loss, xb, yb, l2_batch, wb,
-                                                         training=True, grad_scale=scale,
-                                                         sgd_shrink=shrink)
+            state.batch_loss, z = run.kernel.backward(model, loss, xb, yb,
+                                                      run.l2_of(batch_weight), wb)
         except FloatingPointError:  # np.seterr(all="raise") turned an overflow into this
             state.batch_loss, z = float("nan"), None
-        # z is the last layer's work buffer: read it before a hook can run the model again
+        # z is the last layer's work array: read it before a hook can run the model again
         if z is None:
             pass
         elif classify:
@@ -295,55 +324,44 @@ def _one_epoch(state, X, y, sample_weight, l2, l2_per_sample, batch_size, order,
             squares += residual_squares(loss.output(z), yb, wb)
         for hook in hooks:  # on_batch_end; the divergence guard raises on NaN
             hook(state)
-        if in_backprop:
-            optimizer.t += 1  # its step is taken already
-        else:
-            try:
-                optimizer.step(params, grads, lr_applied=fold)
-            except FloatingPointError:  # an overflowing NumPy update: hand it to the guard too
-                # (a BLAS update, glassnet._blas, overflows silently: the next loss shows it)
-                state.batch_loss = float("nan")
-                for hook in hooks:
-                    hook(state)
+        try:
+            run.kernel.update(model)
+        except FloatingPointError:  # an overflowing NumPy update: hand it to the guard too
+            # (a BLAS update, glassnet._blas, overflows silently: the next loss shows it)
+            state.batch_loss = float("nan")
+            for hook in hooks:
+                hook(state)
         running_loss += state.batch_loss * batch_weight
         state.samples_seen += len(xb)
     return running_loss, correct if classify else squares
 
 
-def _epochs(state, X, y, sample_weight, l2, l2_per_sample, val, callbacks, epochs,
-            batch_size, shuffle, rng):
-    n = len(X)
-    buffers = None
-    if shuffle:
-        buffers = (np.empty((batch_size, *X.shape[1:]), X.dtype),
-                   np.empty((batch_size, *y.shape[1:]), y.dtype))
-    hooks, begin, end = (_hooks(callbacks, name)
+def _epochs(state: TrainState, run: _Run) -> Iterator[TrainState]:
+    X, y, n = run.X, run.y, len(run.X)
+    scratch = None
+    if run.shuffle:
+        scratch = (np.empty((run.batch_size, *X.shape[1:]), X.dtype),
+                   np.empty((run.batch_size, *y.shape[1:]), y.dtype))
+    hooks, begin, end = (_hooks(run.callbacks, name)
                          for name in ("on_batch_end", "on_epoch_begin", "on_epoch_end"))
-    # Plain SGD: lr rides in the gradient (the loss gradient is scaled by it), the update is
-    # one pass. Only when no on_batch_end hook but the divergence guard's (which reads the
-    # loss) runs between backward and step: another could change lr for this very step, or
-    # read the gradients.
-    fold = state.optimizer.folds_lr and all(
-        getattr(hook, "__func__", None) is StopOnDivergence.on_batch_end for hook in hooks)
     classify = isinstance(state.loss, (CrossEntropy, BinaryCrossEntropy))
-    total_weight = n if sample_weight is None else float(np.sum(sample_weight))
-    ss_tot = None if classify else total_squares(y, sample_weight)
-    for epoch in range(1, epochs + 1):
+    total_weight = n if run.sample_weight is None else float(np.sum(run.sample_weight))
+    ss_tot = None if classify else total_squares(y, run.sample_weight)
+    for epoch in range(1, run.epochs + 1):
         state.epoch, state.logs = epoch, {}
         for hook in begin:
             hook(state)
-        order = rng.permutation(n) if shuffle else None
+        order = run.rng.permutation(n) if run.shuffle else None
         # Underflow to 0 (tiny weights, moments, probabilities) is harmless: never an error.
         with np.errstate(under="ignore"):
-            running_loss, right = _one_epoch(state, X, y, sample_weight, l2, l2_per_sample,
-                                             batch_size, order, buffers, hooks, fold)
+            running_loss, right = _one_epoch(state, run, order, scratch, hooks)
         state.logs["loss"] = running_loss / total_weight
         if classify:
             state.logs["accuracy"] = right / total_weight
         else:
             state.logs["r2"] = r2_from_squares(right, ss_tot)
-        if val is not None:
-            state.logs.update(_metrics(state.model, state.loss, *val, prefix="val_"))
+        if run.val is not None:
+            state.logs.update(_metrics(state.model, state.loss, *run.val, prefix="val_"))
         state.logs["lr"] = float(state.optimizer.lr)
         for hook in end:
             hook(state)
@@ -353,29 +371,28 @@ def _epochs(state, X, y, sample_weight, l2, l2_per_sample, val, callbacks, epoch
             return
 
 
-def _fit_lbfgs(state, X, y, sample_weight, l2, l2_per_sample, val, callbacks, max_iter):
+def _fit_lbfgs(state: TrainState, run: _Run) -> None:
     """Full-batch L-BFGS: SciPy minimises J(theta) with our value and gradient.
 
     The line search compares losses that differ in their last digits, so the search runs on
     a float64 copy of the model; the result is copied back in the model's own dtype.
     """
-    model, loss = state.model, state.loss
+    model, loss, sample_weight = state.model, state.loss, run.sample_weight
     model64 = model.astype("float64")
-    X64 = X.astype(np.float64)
-    y64 = y if y.dtype.kind == "i" else y.astype(np.float64)
-    weight = len(X) if sample_weight is None else float(np.sum(sample_weight))
-    l2_full = l2 / weight if l2_per_sample else l2
+    X64 = run.X.astype(np.float64)
+    y64 = run.y if run.y.dtype.kind == "i" else run.y.astype(np.float64)
+    l2 = run.l2_of(len(run.X) if sample_weight is None else float(np.sum(sample_weight)))
 
     def fun_and_grad(theta: np.ndarray) -> tuple[float, np.ndarray]:
         model64.flat_params[...] = theta
-        value, _ = objective_and_backward(model64, loss, X64, y64, l2_full, sample_weight,
+        value, _ = objective_and_backward(model64, loss, X64, y64, l2, sample_weight,
                                           training=True)
         return value, model64.flat_grads
 
     state.epoch = 1
-    _call(callbacks, "on_epoch_begin", state)
+    _call(run.callbacks, "on_epoch_begin", state)
     lbfgs = copy.copy(state.optimizer)
-    lbfgs.max_iter = min(lbfgs.max_iter, max_iter)  # fit's `epochs` caps the iterations too
+    lbfgs.max_iter = min(lbfgs.max_iter, run.epochs)  # fit's `epochs` caps the iterations too
     with np.errstate(under="ignore"):  # underflow to 0 is harmless
         theta, n_iter, result = lbfgs.minimize(fun_and_grad, model64.flat_params.copy())
         loss_at_theta = fun_and_grad(theta)[0]  # objective_and_backward wants the errstate too
@@ -385,13 +402,13 @@ def _fit_lbfgs(state, X, y, sample_weight, l2, l2_per_sample, val, callbacks, ma
         state.stop_reason = (f"L-BFGS stopped without converging after {n_iter} iterations: "
                              f"{result.message}")
     state.logs = {"loss": loss_at_theta}
-    if val is not None:
-        state.logs.update(_metrics(model, loss, *val, prefix="val_"))
-    _call(callbacks, "on_epoch_end", state)
+    if run.val is not None:
+        state.logs.update(_metrics(model, loss, *run.val, prefix="val_"))
+    _call(run.callbacks, "on_epoch_end", state)
     state.history.append(n_iter, state.logs)
 
 
-def fit(model: Sequential, X: Any, y: Any, loss: str | Loss = "cross_entropy",
+def fit(model: Sequential, X: Any, y: Any, *, loss: str | Loss = "cross_entropy",
         optimizer: Any = "adam", epochs: int = 10, batch_size: int | None = 32,
         shuffle: bool = True, seed: Any = None, validation_data: tuple | None = None,
         validation_fraction: float = 0.0, sample_weight: Any = None, class_weight: Any = None,
@@ -443,14 +460,18 @@ def fit(model: Sequential, X: Any, y: Any, loss: str | Loss = "cross_entropy",
     History
     """
     state = None
-    for state in fit_iter(model, X, y, loss, optimizer, epochs, batch_size, shuffle, seed,
-                          validation_data, validation_fraction, sample_weight, class_weight,
-                          l2, l2_per_sample, schedule, callbacks, progress, check_input):
+    for state in fit_iter(model, X, y, loss=loss, optimizer=optimizer, epochs=epochs,
+                          batch_size=batch_size, shuffle=shuffle, seed=seed,
+                          validation_data=validation_data,
+                          validation_fraction=validation_fraction, sample_weight=sample_weight,
+                          class_weight=class_weight, l2=l2, l2_per_sample=l2_per_sample,
+                          schedule=schedule, callbacks=callbacks, progress=progress,
+                          check_input=check_input):
         pass
     return state.history
 
 
-def evaluate(model: Sequential, X: Any, y: Any, loss: str | Loss = "cross_entropy",
+def evaluate(model: Sequential, X: Any, y: Any, *, loss: str | Loss = "cross_entropy",
              sample_weight: Any = None) -> dict[str, float]:
     """The loss and its metric on ``(X, y)``, as a dict (Keras's ``evaluate``, by name).
 

@@ -95,9 +95,9 @@ class Adam(Optimizer):
         # M = m / (1 - saved beta1), V = v / (1 - saved beta2): _sync_betas rescales them
         self._state_betas = (float(betas[0]), float(betas[1]))
 
-    def step(self, params, grads, lr_applied=False):
+    def step(self, params, grads):
         self._sync_betas()
-        super().step(params, grads, lr_applied)
+        super().step(params, grads)
 
     def _update(self, p, g, state, i):
         beta1, beta2 = self.betas

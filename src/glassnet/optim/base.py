@@ -8,7 +8,6 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .._blas import axpy
 from .._checks import check_number
 
 __all__ = ["Optimizer", "clip_grad_norm", "clip_grad_value"]
@@ -51,17 +50,11 @@ class Optimizer:
     ----------
     t : int
         Number of steps taken.
-    pending_decay : float
-        Plain SGD only: the part of ``glassnet.fit``'s L2 shrink that the weights' dtype could
-        not take yet (``train._one_epoch``), carried over to the next steps and fits.
     state : dict
         ``{index: {slot: array}}`` with arrays shaped like ``params[index]``.
     """
 
     slots: tuple[str, ...] = ()  # names of the per-parameter state arrays
-    # How many arrays step() takes (set by the first step); a class default, for optimizers
-    # pickled before it existed.
-    _n_params: int | None = None
 
     def __init__(self, lr: float, weight_decay: float = 0.0, clip_norm: float | None = None,
                  clip_value: float | None = None) -> None:
@@ -75,21 +68,12 @@ class Optimizer:
     def reset(self) -> None:
         """Forget all state: the next step is a first step again."""
         self.t = 0
-        self._n_params = None
-        self.pending_decay = 0.0
+        self._n_params: int | None = None  # how many arrays step() takes (its first call's)
         self.state: dict[int, dict[str, np.ndarray]] = {}
         self._scratch: dict[tuple[int, int], np.ndarray] = {}  # work arrays, never saved
 
-    #: True when ``step(..., lr_applied=True)`` is supported: the caller may fold ``lr`` into
-    #: the gradients (``glassnet.fit`` does, via the loss gradient) to save a pass.
-    folds_lr = False
-
-    def step(self, params: Sequence[np.ndarray], grads: Sequence[np.ndarray],
-             lr_applied: bool = False) -> None:
-        """Update every ``params[i]`` in place from ``grads[i]`` (same shapes, float arrays).
-
-        ``lr_applied=True`` says the grads are already ``lr * g`` (only when ``folds_lr``).
-        """
+    def step(self, params: Sequence[np.ndarray], grads: Sequence[np.ndarray]) -> None:
+        """Update every ``params[i]`` in place from ``grads[i]`` (same shapes, float arrays)."""
         if len(params) != len(grads):
             raise ValueError(f"got {len(params)} parameter arrays but {len(grads)} gradients")
         try:  # every shape before any update
@@ -105,13 +89,6 @@ class Optimizer:
                              f"{type(g).__name__} of shape {np.shape(g)}") from None
         states = self.check_params(params)  # and the state of each, before any update
         self._n_params = len(params)
-        if lr_applied:
-            if not self.folds_lr:
-                raise ValueError(f"{type(self).__name__} cannot take gradients scaled by lr")
-            self.t += 1
-            for p, g in zip(params, grads):
-                axpy(-1.0, g, p)  # p = p - (lr * g), the whole update in one pass
-            return
         if self.clip_norm is not None:
             clip_grad_norm(grads, self.clip_norm)
         if self.clip_value is not None:

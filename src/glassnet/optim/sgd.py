@@ -23,12 +23,6 @@ class SGD(Optimizer):
 
     slots = ("momentum_buffer",)
 
-    @property
-    def folds_lr(self) -> bool:
-        """Plain SGD's update ``p -= lr * g`` can take ``lr * g`` ready-made."""
-        return (self.momentum == 0 and self.weight_decay == 0 and self.clip_norm is None
-                and self.clip_value is None)
-
     def __init__(self, lr: float = 0.01, momentum: float = 0.0, dampening: float = 0.0,
                  nesterov: bool = False, weight_decay: float = 0.0,
                  clip_norm: float | None = None, clip_value: float | None = None) -> None:

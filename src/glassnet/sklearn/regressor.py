@@ -6,7 +6,7 @@ import numpy as np
 from sklearn.base import RegressorMixin
 from sklearn.utils.metaestimators import available_if
 
-from ..grad import get_loss
+from ..losses import get_loss
 from ._base import _BaseMLP, _stochastic_solver
 
 __all__ = ["MLPRegressor"]
