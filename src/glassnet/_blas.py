@@ -10,13 +10,12 @@
 
 NumPy has no fused multiply-add: ``y += a * x`` is two passes over memory (a temporary, then
 the add), ``y = a * x + b * y`` three, and every ufunc runs on one core. OpenBLAS does each in
-one pass, and ``axpy`` and ``scal`` split a long vector over its threads. Inside an epoch of
-a 784-256-128-10 network (235,146 parameters; ``benchmarks/profile_step.py``, part 3, which
-runs both paths) Adam's update took ~242-304 us a step instead of ~278-384 (seven passes
-instead of ten). Nor can ``np.matmul`` add its product to an existing matrix, which BLAS's
-``gemm`` does as it writes it: plain SGD takes its whole step ``W = (1 - lr * l2) W - x^T
-(lr * delta)`` in the product that would have made the gradient (``Dense.backward``), and a
-large layer's product adds itself to its bias (``Dense.forward``). The other products go
+one pass, and ``axpy`` and ``scal`` split a long vector over its threads (Adam's update: seven
+passes instead of ten). Nor can ``np.matmul`` add its product to an existing matrix, which
+BLAS's ``gemm`` does as it writes it: plain SGD takes its whole step ``W = (1 - lr * l2) W -
+x^T (lr * delta)`` in the product that would have made the gradient
+(``glassnet.step.SGDInBackward``), and a large layer's product adds itself to its bias
+(``Dense.forward``). The other products go
 through ``product`` (``np.dot`` where it takes the operands, for its cheaper call) and
 ``product_tn``, which keeps ``np.matmul`` for a weight gradient from ``PRODUCT_TN_MAX_SIZE``
 entries.
@@ -32,6 +31,9 @@ entries ``axpby`` is ``scal`` then ``axpy``.
 ``AVAILABLE`` says whether the library was found; tests switch the BLAS path off with
 ``ENABLED = False`` (and on for small arrays with ``MIN_SIZE = 0``, ``SCAL_MIN_SIZE = 0``,
 ``ADD_MIN_SIZE = 0``).
+
+Every size threshold below was tuned by measurement; the figures, the machine and the command
+that gives them are in ``benchmarks/README.md`` ("The tuned thresholds of _blas.py").
 
 The results can differ from NumPy's in the last bit: a BLAS kernel may round ``a * x + y``
 once (a fused multiply-add) where NumPy rounds the product and then the sum. And BLAS knows
@@ -123,28 +125,16 @@ _ROUTINES = _load()
 _MAX_SIZE = _ROUTINES.pop("max_size", 0)  # the largest n the library's integers can pass
 AVAILABLE = bool(_ROUTINES)
 ENABLED = True
-# Below this many entries NumPy is as fast: the foreign call and the arrays' addresses cost
-# ~4 us, as much as NumPy's two passes over ~16,000 floats in cache (an XOR-sized network
-# would pay it for nothing).
+# The tuned thresholds (their measurements: benchmarks/README.md, "The tuned thresholds of
+# _blas.py"). Below MIN_SIZE entries the foreign call costs as much as NumPy's passes.
 MIN_SIZE = 16384
-# Where BLAS pays, measured by `python benchmarks/profile_step.py --parts 4` (2 cores, AMD
-# EPYC, OpenBLAS 0.3.31; float32, each call right after a matrix product, as in training):
-# OpenBLAS's scal is a little slower than NumPy's in-place multiply up to about a million
-# entries (18-19 against 16 us at 235,146; 66 against 62 at 1,000,000) and about twice as
-# fast beyond (68 against 124 us at 2,000,000; 348-377 against 672-708 at 5,820,416), where
-# it splits the vector over both cores. Its axpby beats scal + axpy up to about a million
-# entries (28 against 37 us at 235,146; 111 against 131 at 1,000,000), where scal and axpy
-# both split the vector and axpby does not; beyond that scal + axpy were faster in most runs
-# (202 against 248 us at 2,000,000; 1066-1221 against 1231-1268 at 5,820,416), though one
-# run at 5,820,416 gave 1383 against 1335.
-SCAL_MIN_SIZE = 1 << 20  # scal goes to BLAS from this many entries
+SCAL_MIN_SIZE = 1 << 20  # scal goes to BLAS from this many entries (it splits over the cores)
 AXPBY_MAX_SIZE = 1 << 20  # from this many entries axpby is scal and then axpy
 
 
 def _address(a: np.ndarray) -> int:
     """Where ``a``'s data starts: through the buffer protocol for a writeable, non-empty array
-    (~0.5 us), else NumPy's ``ctypes`` attribute (~1 us: it builds an object each time; both
-    timed by ``benchmarks/profile_step.py --parts 4``)."""
+    (the cheaper call), else NumPy's ``ctypes`` attribute (it builds an object each time)."""
     if a.flags.writeable and a.size:
         return ctypes.addressof(ctypes.c_char.from_buffer(a))
     return a.ctypes.data
@@ -198,10 +188,8 @@ def scal(a: float, y: np.ndarray) -> None:
 
 
 _ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112  # CBLAS's enums
-# From this many outputs ``matmul_add`` writes the bias first and lets the product add to it
-# (``python benchmarks/profile_step.py --parts 4``, same machine as above: 1034 against 1059 us
-# for 512 x 784 @ 784 x 256, 2523 against 2629 for 128 x 784 @ 784 x 2048); below it NumPy's
-# product then ``+=`` is as fast (286 against 287 us at 128 x 784 @ 784 x 256).
+# From this many outputs ``matmul_add`` writes the bias first and lets the product add to it;
+# below it NumPy's product then ``+=`` is as fast (tuned: see MIN_SIZE).
 ADD_MIN_SIZE = 1 << 17
 
 
@@ -268,9 +256,9 @@ def product(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
 
     Not a ctypes call, but here with the other products: ``np.dot`` and ``np.matmul`` call
     the same BLAS routine, and for C- or Fortran-ordered operands (the engine's own buffers
-    and their transposes) they give the same bits, but a call to ``np.dot`` costs about
-    0.45 us against ``np.matmul``'s 0.9 (``benchmarks/profile_step.py --parts 4``). At XOR's
-    size a training step makes seven such products, each costing little more than the call.
+    and their transposes) they give the same bits, but a call to ``np.dot`` costs about half
+    of ``np.matmul``'s. At XOR's size a training step makes seven such products, each costing
+    little more than the call.
     ``np.dot`` is taken from NumPy 2.3 (see ``_DOT_SEES_SETERR``), for operands of one
     dtype, in native byte order, into a C-contiguous ``out`` of that dtype: the only ``out``
     it accepts. Anything else goes to ``np.matmul``, which casts as NumPy does. (For a
@@ -284,9 +272,8 @@ def product(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
 
 
 # From this many outputs ``product_tn`` takes np.matmul: with a transposed first operand np.dot
-# is a few percent slower at a network's sizes, where its cheaper call no longer matters
-# (``benchmarks/profile_step.py --parts 4``: 289 against 268 us for the first layer's weight
-# gradient, 784 x 256 outputs); below it, at XOR's size, the call is most of the product.
+# is a few percent slower at a network's sizes, where its cheaper call no longer matters;
+# below it, at XOR's size, the call is most of the product (tuned: see MIN_SIZE).
 PRODUCT_TN_MAX_SIZE = 1 << 14
 
 

@@ -141,10 +141,7 @@ def step_kernel(model: Sequential, optimizer: Any, callbacks: Sequence[Any]) -> 
     anything between backward and step; ``"separate"`` (``step.SeparateStep``) otherwise.
     An optimizer keeps its fused step across runs, and with it the decay that float32
     weights could not take yet (``partial_fit`` calls, one batch each)."""
-    plain_sgd = (type(optimizer) is SGD and optimizer.momentum == 0
-                 and optimizer.weight_decay == 0 and optimizer.clip_norm is None
-                 and optimizer.clip_value is None)
-    fused = (plain_sgd and model.flat_params.size >= _blas.MIN_SIZE
+    fused = (_is_plain_sgd(optimizer) and model.flat_params.size >= _blas.MIN_SIZE
              and all(type(layer) is Dense or not layer.param_names for layer in model.layers)
              and all(getattr(hook, "__func__", None) is StopOnDivergence.on_batch_end
                      for hook in _hooks(callbacks, "on_batch_end")))
@@ -153,6 +150,13 @@ def step_kernel(model: Sequential, optimizer: Any, callbacks: Sequence[Any]) -> 
     if optimizer not in _KERNELS:
         _KERNELS[optimizer] = STEP_KERNELS["sgd_in_backward"](optimizer)
     return _KERNELS[optimizer]
+
+
+def _is_plain_sgd(optimizer: Any) -> bool:
+    """``optim.SGD`` itself (not a subclass) without momentum, weight decay or clipping:
+    ``p = p - lr * g``, linear in the gradient."""
+    return (type(optimizer) is SGD and optimizer.momentum == 0 and optimizer.weight_decay == 0
+            and optimizer.clip_norm is None and optimizer.clip_value is None)
 
 
 STEP_KERNELS = {kernel.name: kernel for kernel in (SeparateStep, SGDInBackward)}
@@ -190,6 +194,27 @@ def fit_iter(model: Sequential, X: Any, y: Any, *, loss: str | Loss = "cross_ent
         raise ValueError("L-BFGS needs a deterministic objective: use a model without "
                          "dropout, or a stochastic optimizer")
 
+    (X, y, sample_weight), val = _validation(model, loss, X, y, sample_weight,
+                                             validation_data, validation_fraction, rng)
+    if sample_weight is not None and not np.sum(sample_weight) > 0:
+        raise ValueError("the training samples' weights sum to zero: nothing to learn from "
+                         "(sample_weight times class_weight, on the rows left for training)")
+    n = len(X)
+    if batch_size is None:
+        batch_size = n
+    batch_size = min(check_number(batch_size, "batch_size", integer=True, ge=1), n)
+    callbacks = _with_builtin_callbacks(callbacks, schedule, progress, epochs)
+    state = TrainState(model, optimizer, loss, History(), validation=val is not None)
+    run = _Run(X=X, y=y, sample_weight=sample_weight, val=val, callbacks=callbacks,
+               epochs=epochs, batch_size=batch_size, l2=l2, l2_per_sample=l2_per_sample,
+               shuffle=shuffle, rng=rng, kernel=step_kernel(model, optimizer, callbacks))
+    return _train(state, run)
+
+
+def _validation(model, loss, X, y, sample_weight, validation_data, validation_fraction, rng
+                ) -> tuple[tuple, tuple | None]:
+    """``((X, y, w) to train on, (X_val, y_val, w_val) or None)``: ``validation_data``
+    checked as the training data is, or ``validation_fraction`` of the rows held out."""
     val = None
     if validation_data is not None:
         if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
@@ -208,15 +233,12 @@ def fit_iter(model: Sequential, X: Any, y: Any, *, loss: str | Loss = "cross_ent
     if val is not None and val[2] is not None and not np.sum(val[2]) > 0:
         raise ValueError("the validation samples' weights sum to zero: nothing to validate on "
                          "(validation_data's weights, or the held-out part of sample_weight)")
-    if sample_weight is not None and not np.sum(sample_weight) > 0:
-        raise ValueError("the training samples' weights sum to zero: nothing to learn from "
-                         "(sample_weight times class_weight, on the rows left for training)")
+    return (X, y, sample_weight), val
 
-    n = len(X)
-    if batch_size is None:
-        batch_size = n
-    batch_size = min(check_number(batch_size, "batch_size", integer=True, ge=1), n)
 
+def _with_builtin_callbacks(callbacks, schedule, progress: bool, epochs: int) -> list:
+    """The user's callbacks with the built-in ones: the divergence guard first (unless one
+    is given), the schedule and the progress bar last."""
     callbacks = list(callbacks or ())
     if not any(isinstance(c, StopOnDivergence) for c in callbacks):
         callbacks.insert(0, StopOnDivergence())
@@ -225,11 +247,7 @@ def fit_iter(model: Sequential, X: Any, y: Any, *, loss: str | Loss = "cross_ent
     if progress:
         from .progress import ProgressBar
         callbacks.append(ProgressBar(epochs))
-    state = TrainState(model, optimizer, loss, History(), validation=val is not None)
-    run = _Run(X=X, y=y, sample_weight=sample_weight, val=val, callbacks=callbacks,
-               epochs=epochs, batch_size=batch_size, l2=l2, l2_per_sample=l2_per_sample,
-               shuffle=shuffle, rng=rng, kernel=step_kernel(model, optimizer, callbacks))
-    return _train(state, run)
+    return callbacks
 
 
 def _train(state: TrainState, run: _Run) -> Iterator[TrainState]:
