@@ -18,7 +18,9 @@ Where things are:
                   updates, plain SGD's step inside a product, bias added inside a product
   schedules.py    learning-rate schedules
   train.py        fit, fit_iter, evaluate
-  metrics.py      History, TrainState, accuracy and r2 of an epoch
+  step.py         one training step: forward, loss, backward, then the optimizer's step
+  history.py      History, TrainState
+  metrics.py      accuracy and r2 of an epoch
   callbacks.py    early stopping, checkpoints, the divergence guard, the callback protocol
   progress.py     the tqdm progress bar
   sklearn/        MLPClassifier, MLPRegressor (scikit-learn estimators)
@@ -38,7 +40,8 @@ from .init import INITIALISERS
 from .layers import Dense, Dropout, Layer
 from .losses import LOSSES, Loss
 from .model import MLP, Sequential
-from .train import History, TrainState, evaluate, fit, fit_iter
+from .history import History, TrainState
+from .train import evaluate, fit, fit_iter
 
 __version__ = "0.1.0"
 

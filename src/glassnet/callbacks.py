@@ -11,9 +11,8 @@ A callback is any object with some of these methods; each receives the live ``Tr
 ``on_batch_end`` runs before the optimizer step, with ``state.batch_loss`` the loss of the
 batch just evaluated and its gradient in ``state.model.flat_grads``; a hook may set
 ``state.optimizer.lr`` for that very step. Without such a hook (the divergence guard's aside),
-plain SGD (``optimizer.folds_lr``) folds the learning rate into backprop to save a pass over
-the parameters, and may take its whole step there and leave no gradient behind (the
-conditions: ``train._one_epoch``).
+plain SGD may take its whole step inside backprop and leave no gradient behind
+(``glassnet.step.SGDInBackward``; the conditions: ``train.step_kernel``).
 Subclass ``Callback`` to get no-op defaults for the methods you skip.
 """
 
