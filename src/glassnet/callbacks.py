@@ -26,7 +26,7 @@ import numpy as np
 from ._checks import _all_finite
 
 __all__ = ["Callback", "EarlyStopping", "Checkpoint", "StopOnDivergence", "DivergenceError",
-           "LearningRateSchedule", "LambdaCallback"]
+           "LearningRateSchedule", "LambdaCallback", "BackupAndRestore", "BackupError"]
 
 
 class Callback:
@@ -132,6 +132,18 @@ class EarlyStopping(Callback):
     def on_train_end(self, state) -> None:
         if self.restore_best and self.best_params is not None:
             state.model.flat_params[...] = self.best_params
+
+    def state_dict(self) -> dict[str, Any]:
+        """The progress so far (``BackupAndRestore`` saves it): the best value, its epoch and
+        weights, and the epochs waited since."""
+        return {"best": self.best, "best_epoch": self.best_epoch, "wait": self.wait,
+                "best_params": self.best_params}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        best_params = state.get("best_params")
+        self.best, self.best_epoch = float(state["best"]), int(state["best_epoch"])
+        self.wait = int(state["wait"])
+        self.best_params = None if best_params is None else np.array(best_params)
 
 
 class Checkpoint(Callback):
@@ -258,3 +270,14 @@ class LearningRateSchedule(Callback):
     def on_train_end(self, state) -> None:
         if not self.resume:
             state.optimizer.lr = self.base_lr
+
+    def state_dict(self) -> dict[str, Any]:
+        """The schedule's progress and the learning rate to give back at the end."""
+        return {"schedule": self.schedule.state_dict(), "base_lr": self.base_lr}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.schedule.load_state_dict(state["schedule"])
+        self.base_lr = float(state["base_lr"])
+
+
+from .backup import BackupAndRestore, BackupError  # noqa: E402 (it subclasses Callback)

@@ -51,3 +51,4 @@ class TrainState:
     stop: bool = False
     stop_reason: str = ""
     validation: bool = False  # whether val_ metrics are logged (validation data)
+    run: Any = None  # the run's data and settings (train._Run): read, never changed

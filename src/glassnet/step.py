@@ -79,6 +79,14 @@ class SeparateStep:
         """The optimizer's step from the gradients."""
         self.optimizer.step([model.flat_params], [model.flat_grads])
 
+    def state_dict(self) -> dict[str, Any]:
+        """Nothing: the optimizer holds all the state."""
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        if state:
+            raise ValueError(f"the separate step has no state, got {sorted(state)}")
+
 
 class SGDInBackward:
     """Plain SGD's step taken inside backprop: no gradient is written and read back.
@@ -132,6 +140,18 @@ class SGDInBackward:
 
     def update(self, model: Sequential) -> None:
         """Nothing: the step was taken in ``backward``."""
+
+    def state_dict(self) -> dict[str, Any]:
+        """``{"pending_decay": float}``: the decay the weights' dtype could not take yet."""
+        return {"pending_decay": self.pending_decay}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        # the decay waiting may be a little below 0: s rounds to the nearest float, and what
+        # it overshot is carried as a negative remainder
+        if set(state) != {"pending_decay"} or not abs(float(state["pending_decay"])) < 1.0:
+            raise ValueError(f"SGDInBackward's state is {{'pending_decay': a float in "
+                             f"(-1, 1)}}, got {state!r}")
+        self.pending_decay = float(state["pending_decay"])
 
     def _shrink(self, decay: float, dtype: np.dtype) -> float:
         """``s = 1 - decay`` in the weights' dtype, the decay that ``s`` cannot hold yet

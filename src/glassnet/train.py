@@ -177,6 +177,19 @@ def fit_iter(model: Sequential, X: Any, y: Any, *, loss: str | Loss = "cross_ent
     metric needs validation data) in ``on_train_begin``, at the first ``next()``: all before
     the first epoch.
     """
+    return _train(*_setup(model, X, y, loss=loss, optimizer=optimizer, epochs=epochs,
+                          batch_size=batch_size, shuffle=shuffle, seed=seed,
+                          validation_data=validation_data,
+                          validation_fraction=validation_fraction,
+                          sample_weight=sample_weight, class_weight=class_weight, l2=l2,
+                          l2_per_sample=l2_per_sample, schedule=schedule,
+                          callbacks=callbacks, progress=progress, check_input=check_input))
+
+
+def _setup(model: Sequential, X: Any, y: Any, *, loss, optimizer, epochs, batch_size, shuffle,
+           seed, validation_data, validation_fraction, sample_weight, class_weight, l2,
+           l2_per_sample, schedule, callbacks, progress, check_input) -> tuple[TrainState, _Run]:
+    """``fit_iter``'s checks: the run's ``TrainState`` and its validated ``_Run``."""
     loss = get_loss(loss)
     optimizer = get_optimizer(optimizer)
     epochs = check_number(epochs, "epochs", integer=True, ge=1)
@@ -208,7 +221,8 @@ def fit_iter(model: Sequential, X: Any, y: Any, *, loss: str | Loss = "cross_ent
     run = _Run(X=X, y=y, sample_weight=sample_weight, val=val, callbacks=callbacks,
                epochs=epochs, batch_size=batch_size, l2=l2, l2_per_sample=l2_per_sample,
                shuffle=shuffle, rng=rng, kernel=step_kernel(model, optimizer, callbacks))
-    return _train(state, run)
+    state.run = run
+    return state, run
 
 
 def _validation(model, loss, X, y, sample_weight, validation_data, validation_fraction, rng
@@ -247,7 +261,10 @@ def _with_builtin_callbacks(callbacks, schedule, progress: bool, epochs: int) ->
     if progress:
         from .progress import ProgressBar
         callbacks.append(ProgressBar(epochs))
-    return callbacks
+    # BackupAndRestore after all the others: it restores their state after their own
+    # on_train_begin, and saves it after their on_epoch_end
+    return ([c for c in callbacks if not getattr(c, "runs_last", False)]
+            + [c for c in callbacks if getattr(c, "runs_last", False)])
 
 
 def _train(state: TrainState, run: _Run) -> Iterator[TrainState]:
@@ -365,7 +382,8 @@ def _epochs(state: TrainState, run: _Run) -> Iterator[TrainState]:
     classify = isinstance(state.loss, (CrossEntropy, BinaryCrossEntropy))
     total_weight = n if run.sample_weight is None else float(np.sum(run.sample_weight))
     ss_tot = None if classify else total_squares(y, run.sample_weight)
-    for epoch in range(1, run.epochs + 1):
+    # from the epoch after state.epoch: 0, or the epoch a BackupAndRestore resumed after
+    for epoch in range(state.epoch + 1, 1 if state.stop else run.epochs + 1):
         state.epoch, state.logs = epoch, {}
         for hook in begin:
             hook(state)
@@ -477,14 +495,14 @@ def fit(model: Sequential, X: Any, y: Any, *, loss: str | Loss = "cross_entropy"
     -------
     History
     """
-    state = None
-    for state in fit_iter(model, X, y, loss=loss, optimizer=optimizer, epochs=epochs,
-                          batch_size=batch_size, shuffle=shuffle, seed=seed,
-                          validation_data=validation_data,
-                          validation_fraction=validation_fraction, sample_weight=sample_weight,
-                          class_weight=class_weight, l2=l2, l2_per_sample=l2_per_sample,
-                          schedule=schedule, callbacks=callbacks, progress=progress,
-                          check_input=check_input):
+    state, run = _setup(model, X, y, loss=loss, optimizer=optimizer, epochs=epochs,
+                        batch_size=batch_size, shuffle=shuffle, seed=seed,
+                        validation_data=validation_data,
+                        validation_fraction=validation_fraction, sample_weight=sample_weight,
+                        class_weight=class_weight, l2=l2, l2_per_sample=l2_per_sample,
+                        schedule=schedule, callbacks=callbacks, progress=progress,
+                        check_input=check_input)
+    for _ in _train(state, run):
         pass
     return state.history
 
