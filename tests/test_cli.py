@@ -167,8 +167,10 @@ def help_text(capsys, monkeypatch, *args):
 
 
 def option_line(out, option):
-    """The line of ``--help``'s options section that describes ``option``."""
-    section = out.split("\noptions:\n")[1].split("\n\n")[0]
+    """The line of ``--help``'s options section that describes ``option`` (a flag, or the
+    metavar of a positional argument, found in the positional arguments' section)."""
+    title = "options" if option.startswith("-") else "positional arguments"
+    section = out.split(f"\n{title}:\n")[1].split("\n\n")[0]
     return next(line for line in section.splitlines() if line.split()[0].rstrip(",") == option)
 
 
@@ -180,7 +182,7 @@ def test_every_option_has_help_with_its_default_and_its_choices(capsys, monkeypa
         if isinstance(action, argparse._HelpAction):
             continue
         assert action.help and action.help.strip(), action.option_strings
-        line = option_line(out, action.option_strings[0])
+        line = option_line(out, (action.option_strings or [action.metavar or action.dest])[0])
         if action.nargs != 0 and action.default is not None:  # flags state no default
             assert f"(default: {action.default})" in line, line
         for choice in action.choices or ():
@@ -227,3 +229,88 @@ def test_gradcheck_help_says_what_is_audited_and_what_the_exit_status_means(caps
 
 def test_layers_default_is_shown_as_typed_and_parsed_as_ints():
     assert build_parser().parse_args(["gradcheck"]).layers == [4, 8, 3]
+
+
+# --- glassnet inspect --------------------------------------------------------------------------
+
+def saved_model(tmp_path):
+    """A float64 MLP with dropout and a configured activation, saved; (model, path)."""
+    from glassnet.activations import LeakyReLU
+    model = glassnet.MLP([4, 8, 3], activation="leaky_relu", dropout=0.2, dtype="float64",
+                         seed=0)
+    model.layers[1] = LeakyReLU(alpha=0.2)
+    path = tmp_path / "model.safetensors"
+    glassnet.save(model, path)
+    return model, path
+
+
+def test_inspect_prints_the_configuration_and_the_summary_table(capsys, tmp_path, monkeypatch):
+    model, path = saved_model(tmp_path)
+
+    def no_building(*args, **kwargs):
+        raise AssertionError("inspect built the model")
+    monkeypatch.setattr("glassnet.io.reading._build", no_building)
+    monkeypatch.setattr("glassnet.io.reading.Sequential", no_building)
+    assert main(["inspect", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert model.summary() in out  # the very table model.summary() prints
+    assert f"file: {path} ({path.stat().st_size} bytes, 4 tensors)" in out
+    assert "format: glassnet format version 1, written by glassnet" in out
+    assert "dtype: float64" in out and "kind: model" in out
+    assert '1  leaky_relu  {"alpha": 0.2}' in out and '2  dropout     {"p": 0.2}' in out
+
+
+def test_inspect_json_prints_the_stored_configuration(capsys, tmp_path):
+    import json
+
+    import safetensors
+    _, path = saved_model(tmp_path)
+    assert main(["inspect", str(path), "--json"]) == 0
+    with safetensors.safe_open(str(path), framework="np") as f:  # read by safetensors itself
+        stored = json.loads(f.metadata()["glassnet"])
+    assert json.loads(capsys.readouterr().out) == stored
+
+
+def test_inspect_reads_the_header_only_so_nan_weights_pass_it_but_not_load(capsys, tmp_path):
+    import struct
+    _, path = saved_model(tmp_path)
+    data = bytearray(path.read_bytes())
+    data[-8:] = struct.pack("<d", float("nan"))  # the last float64 of the data section
+    path.write_bytes(bytes(data))
+    assert main(["inspect", str(path), "--quiet"]) == 0
+    with pytest.raises(glassnet.ModelFileError, match="holds NaN or inf"):
+        glassnet.load(path)
+
+
+BAD_FILES = {  # case: (how the saved file is spoiled, what the message says)
+    "truncated": (lambda data: data[:100], "goes past the end of the file"),
+    "empty": (lambda data: b"", "0 bytes long, too short"),
+    "appended": (lambda data: data + b"x", "1 bytes follow the last tensor"),
+    "random": (lambda data: bytes(range(256)) * 4, "goes past the end"),
+    "newer": (lambda data: data.replace(b'\\"format_version\\":1', b'\\"format_version\\":9'),
+              "the file is from a newer glassnet"),
+}
+
+
+@pytest.mark.parametrize("case", [*BAD_FILES, "missing", "folder"])
+def test_inspect_on_a_bad_file_exits_2_with_one_line(capsys, tmp_path, case):
+    _, path = saved_model(tmp_path)
+    bad = tmp_path / "bad.safetensors"
+    if case == "missing":
+        expected = f"cannot read {bad}: No such file or directory"
+    elif case == "folder":
+        bad, expected = tmp_path, f"{tmp_path}: is a folder, not a model file"
+    else:
+        bad.write_bytes(BAD_FILES[case][0](path.read_bytes()))
+        expected = f"{bad}: "
+    assert main(["inspect", str(bad)]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith(f"error: {expected}"), err
+    if case in BAD_FILES:
+        assert BAD_FILES[case][1] in err, err
+
+
+def test_inspect_help_exits_0_in_a_fresh_process():
+    code, out, _ = run("inspect", "--help")
+    assert code == 0 and "usage: glassnet inspect" in out and "without building" in out

@@ -42,6 +42,7 @@ from .losses import LOSSES, Loss
 from .model import MLP, Sequential
 from .history import History, TrainState
 from .train import evaluate, fit, fit_iter
+from .io import ModelFileError, load, save
 
 __version__ = "0.1.0"
 
@@ -52,7 +53,7 @@ __all__ = [
     "value_and_grad", "gradcheck", "GradcheckReport", "optim", "schedules", "callbacks",
     "fit", "fit_iter", "evaluate", "History", "TrainState", "Callback", "EarlyStopping", "Checkpoint",
     "StopOnDivergence", "DivergenceError", "DataConversionWarning", "MLPClassifier",
-    "MLPRegressor", "__version__",
+    "MLPRegressor", "__version__", "save", "load", "ModelFileError",
 ]
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import inspect
+import json
 import os
 import sys
 import warnings
@@ -26,6 +27,7 @@ from .activations import ACTIVATIONS
 from .datasets import xor
 from .grad import gradcheck
 from .init import INITIALISERS
+from .io import read_info
 from .layers import Dense
 from .losses import LOSSES, BinaryCrossEntropy
 from .model import MLP, Sequential
@@ -215,10 +217,47 @@ def cmd_gradcheck(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+def cmd_inspect(args: argparse.Namespace) -> int:
+    """Show what a model file holds, without building the model.
+
+    Reads only the header of a .safetensors file written by glassnet.save and
+    checks it as glassnet.load does: the format version, every key against the
+    schema, the layer names, the shapes chaining layer to layer, the dtypes and
+    the tensors' offsets. It prints the file's format, the glassnet that wrote
+    it, the kind and dtype, each layer's stored configuration, then the table
+    model.summary() prints: layer, output shape and parameters, with the total.
+    The weights themselves are not read (glassnet.load also checks that they are
+    finite). --json prints the stored configuration as JSON instead.
+
+    exit status: 0 for a valid file; 2 when the file is missing, unreadable or not
+    a valid glassnet model file, with one 'error:' line naming the problem.
+    """
+    try:
+        info = read_info(args.model)
+    except OSError as exc:  # missing or unreadable; a bad file is a ModelFileError
+        raise UsageError(f"cannot read {args.model}: {exc.strerror or exc}") from None
+    document = info.document
+    if args.json:
+        trace.emit(json.dumps(document, indent=2))
+        return 0
+    model = document["model"]
+    n_tensors = len(info.tensors)
+    trace.emit(f"file: {info.path} ({info.size} bytes, {n_tensors} tensors)",
+               f"format: {document['format']} format version {document['format_version']}, "
+               f"written by glassnet {document['glassnet_version']}",
+               f"kind: {document['kind']}", f"dtype: {model['dtype']}", "layers:")
+    width = max((len(layer["type"]) for layer in model["layers"]), default=0)
+    trace.emit(*(f"  {i:<3d}{layer['type']:<{width}}  {json.dumps(layer['config'])}"
+                 for i, layer in enumerate(model["layers"])), "")
+    trace.table(info.summary())
+    return 0
+
+
 _DESCRIPTION = """\
 glassnet: neural networks in NumPy with every formula in sight. Each layer,
 activation, loss and optimizer is a few lines in which its forward and backward
-equations can be read. These commands run the demo and audit the gradients."""
+equations can be read. These commands run the demo, audit the gradients and
+inspect model files."""
 
 _EPILOG = """\
 Run 'glassnet COMMAND --help' for a command's options and examples;
@@ -230,7 +269,8 @@ reader of the output goes away (| head).
 
 examples:
   glassnet demo --no-digits
-  glassnet gradcheck --layers 4,16,3 --activation gelu"""
+  glassnet gradcheck --layers 4,16,3 --activation gelu
+  glassnet inspect model.safetensors"""
 
 
 def _command(sub, func, **kwargs) -> argparse.ArgumentParser:
@@ -308,6 +348,15 @@ examples:
     gc.add_argument("--seed", type=_seed, default=0, metavar="N",
                     help="seed of the weights, inputs and targets, 0 to 2**32 - 1 "
                          "(default: %(default)s)")
+
+    ins = _command(sub, cmd_inspect, parents=[common], epilog="""\
+examples:
+  glassnet inspect model.safetensors
+  glassnet inspect model.safetensors --json""")
+    ins.add_argument("model", metavar="MODEL",
+                     help="a model file written by glassnet.save (.safetensors)")
+    ins.add_argument("--json", action="store_true",
+                     help="print the stored configuration as JSON, and nothing else")
     return parser
 
 
