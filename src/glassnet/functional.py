@@ -1,10 +1,12 @@
-"""The original notebook's API, bugs fixed, as a thin face over the engine.
+"""The original notebook's API, bugs fixed, over the engine's parts.
 
 Networks here are plain lists: ``weights[l]`` of shape ``(n_l, n_{l+1})`` and ``biases[l]`` of
 shape ``(1, n_{l+1})``, hidden layers share one activation and the last layer is a softmax.
-Every computation is delegated to the engine's layers (``Dense``, the activation classes),
-losses and initialisers; this module only converts between the notebook's lists and dicts
-and the engine's objects. ``verbose=True`` prints the notebook's trace (see ``trace.py``).
+The activations and their derivatives are the engine's classes (``ACTIVATIONS``), the softmax
+is ``numerics.softmax``, the weights come from ``init.xavier`` and the targets are checked by
+``CrossEntropy.prepare_targets``; the notebook's equations between them are written out below,
+one a line. ``train_one_step`` is the notebook's four calls in turn, checked once at its
+boundary. ``verbose=True`` prints the notebook's trace (see ``trace.py``).
 
 Forward, for each layer l = 1..L::
 
@@ -20,7 +22,6 @@ Backward, for the mean cross-entropy over m samples::
 
 from __future__ import annotations
 
-import threading
 from typing import Sequence
 
 import numpy as np
@@ -29,7 +30,6 @@ from . import trace
 from ._checks import check_layer_sizes, check_number, check_X, check_y, resolve
 from .activations import ACTIVATIONS, Activation, ReLU, Sigmoid, Tanh
 from .init import xavier
-from .layers import Dense
 from .losses import CrossEntropy
 from .numerics import softmax as _softmax
 
@@ -156,34 +156,32 @@ def _as_arrays(arrays) -> list:
 def forward_pass(X, weights, biases, activation_type: str, return_cache: bool = False):
     """Class probabilities ``A[L]`` of shape ``(n_samples, n_classes)`` (and the cache).
 
-    The cache holds ``'A0'`` (the input) to ``'AL'`` and ``'Z1'`` to ``'ZL'``.
+    The cache holds ``'A0'`` (the input ``X``) to ``'AL'`` and ``'Z1'`` to ``'ZL'``.
     """
     weights, biases = _as_arrays(weights), _as_arrays(biases)
     _check_network(weights, biases)
-    _activation(activation_type)  # validates the name
+    act = resolve(activation_type, ACTIVATIONS, "activation")
     X = check_X(X, weights[0].shape[0], weights[0].dtype)
+    A, cache = _forward_pass(X, weights, biases, act)
+    return (A, cache) if return_cache else A
+
+
+def _forward_pass(X: np.ndarray, weights, biases, act: type[Activation]):
+    """``forward_pass`` on checked arrays: ``(A[L], cache)``."""
     cache = {"A0": X}
     A = X
     L = len(weights)
     for l in range(1, L + 1):
-        Z = Dense.from_arrays(weights[l - 1], biases[l - 1]).forward(A)
-        A = _activation(activation_type).forward(Z) if l < L else _softmax(Z)
+        Z = A @ weights[l - 1]
+        Z += biases[l - 1]  # Z[l] = A[l-1] @ W[l] + b[l]; float64 biases keep float32 Z
+        A = act().f(Z) if l < L else _softmax(Z)  # A[l] = f(Z[l]); softmax for the last layer
         cache[f"Z{l}"], cache[f"A{l}"] = Z, A
-    return (A, cache) if return_cache else A
+    return A, cache
 
 
 def predict(X, weights, biases, activation_type: str) -> np.ndarray:
     """Predicted class index for each row of ``X``, shape ``(n_samples,)``."""
     return np.argmax(forward_pass(X, weights, biases, activation_type), axis=1)
-
-
-def _onehot(y_true, n_rows: int, n_classes: int, dtype, name: str) -> np.ndarray:
-    y = _targets(y_true, n_rows, n_classes, dtype, name)
-    if y.ndim == 2:
-        return y
-    onehot = np.zeros((len(y), n_classes), dtype=dtype)
-    onehot[np.arange(len(y)), y] = 1.0
-    return onehot
 
 
 def cross_entropy_loss(y_true, y_pred):
@@ -200,49 +198,53 @@ def cross_entropy_loss(y_true, y_pred):
     if np.any(y_pred < 0) or np.any(y_pred > 1):
         raise ValueError("y_pred must hold probabilities in [0, 1] (forward_pass's output), "
                          f"got values from {y_pred.min():.3g} to {y_pred.max():.3g}")
-    return _cross_entropy(y_true, y_pred)
+    y = _targets(y_true, len(y_pred), y_pred.shape[1], y_pred.dtype, "y_true")
+    return _cross_entropy_loss(y, y_pred)
 
 
-def _cross_entropy(y_true, y_pred: np.ndarray):
-    """``cross_entropy_loss`` on the network's own probabilities, unchecked: from diverged
-    weights they are NaN, and so is the loss (as the notebook's was), not an error."""
-    Y = _onehot(y_true, len(y_pred), y_pred.shape[1], y_pred.dtype, "y_true")
-    eps = 1e-15
-    sample_losses = -np.sum(Y * np.log(np.clip(y_pred, eps, 1 - eps)), axis=1)
-    return float(sample_losses.sum()) / len(sample_losses), Y
+def _cross_entropy_loss(y: np.ndarray, y_pred: np.ndarray):
+    """``cross_entropy_loss`` on checked targets (``_targets``) and the network's own
+    probabilities, unchecked: from diverged weights they are NaN, and so is the loss (as the
+    notebook's was), not an error."""
+    Y = _onehot(y, y_pred.shape[1], y_pred.dtype)
+    eps = 1e-15  # the notebook's clip: a sample's loss stops at -log(1e-15) = 34.5
+    return -float((Y * np.log(y_pred.clip(eps, 1 - eps))).sum()) / len(Y), Y
 
 
 def backward_pass(cache, y_true_onehot, weights, activation_type: str, verbose: bool = False):
     """Exact gradient of the mean cross-entropy: ``{'dW': [...], 'db': [...]}``, per layer.
 
     ``dW[l]`` has the shape of ``weights[l]``; ``db[l]`` is ``(1, n_out)``, like the biases.
+    ``y_true_onehot`` may also be int labels ``(n,)``.
     """
     _check_network(weights)
-    act = _activation(activation_type)
+    act = resolve(activation_type, ACTIVATIONS, "activation")
+    A = cache[f"A{len(weights)}"]
+    y = _targets(y_true_onehot, len(A), A.shape[1], A.dtype, "y_true_onehot")
+    with np.errstate(under="ignore"):  # gradients that round to 0 are harmless
+        return _backward_pass(cache, _onehot(y, A.shape[1], A.dtype), weights, act, verbose)
+
+
+def _backward_pass(cache, Y: np.ndarray, weights, act: type[Activation], verbose: bool = False):
+    """``backward_pass`` on checked arrays and one-hot ``Y``."""
     L = len(weights)
-    Z = cache[f"Z{L}"]
-    Y = _targets(y_true_onehot, len(Z), Z.shape[1], Z.dtype, "y_true_onehot")  # or int labels
-    # softmax + cross-entropy fused: dZ[L] = (softmax(Z[L]) - Y) / m
-    _, dZ = CrossEntropy().value_and_grad(Z, Y)
-    dW_list, db_list = [None] * L, [None] * L
+    dZ = (cache[f"A{L}"] - Y) / len(Y)  # softmax and cross-entropy together: (A[L] - Y) / m
+    dW, db = [None] * L, [None] * L
     if verbose:
         trace.backward_start(len(Y), L, dZ.shape)
     for l in range(L, 0, -1):
-        dense = Dense.from_arrays(weights[l - 1], None)  # backward never reads the bias
-        dense.x = cache[f"A{l - 1}"]  # what the forward pass cached
-        # dW = A[l-1].T @ dZ, db = sum(dZ), dA = dZ @ W.T (not needed below the first layer)
-        dA = dense.backward(dZ, input_grad=l > 1)
-        dW_list[l - 1], db_list[l - 1] = dense.dW, dense.db.reshape(1, -1)
+        dW[l - 1] = cache[f"A{l - 1}"].T @ dZ  # dW[l] = A[l-1].T @ dZ[l]
+        db[l - 1] = dZ.sum(axis=0, keepdims=True)  # db[l] = sum of dZ[l] over the batch
         if verbose and l == L:
-            trace.backward_output_layer(l - 1, dense.dW.shape, db_list[l - 1].shape)
+            trace.backward_output_layer(l - 1, dW[l - 1].shape, db[l - 1].shape)
         elif verbose:
-            trace.backward_hidden_layer(l - 1, dZ.shape, dense.dW.shape, db_list[l - 1].shape)
+            trace.backward_hidden_layer(l - 1, dZ.shape, dW[l - 1].shape, db[l - 1].shape)
         if l > 1:
-            act.z, act.a = cache[f"Z{l - 1}"], cache[f"A{l - 1}"]
-            dZ = act.backward(dA)  # dZ = dA * activation'(Z)
+            dA = dZ @ weights[l - 1].T  # dA[l-1] = dZ[l] @ W[l].T
+            dZ = dA * act().df(cache[f"Z{l - 1}"], cache[f"A{l - 1}"])  # dA * f'(Z[l-1])
     if verbose:
         trace.backward_done()
-    return {"dW": dW_list, "db": db_list}
+    return {"dW": dW, "db": db}
 
 
 def update_weights(weights, biases, gradients, learning_rate: float):
@@ -260,89 +262,51 @@ def update_weights(weights, biases, gradients, learning_rate: float):
             if not same:
                 raise ValueError(f"gradients[{key!r}][{l}] has shape {np.shape(g)}, the "
                                  f"parameter it updates {p.shape}")
+    _update_weights(weights, biases, {key: [np.asarray(g) for g in gradients[key]]
+                                      for key in ("dW", "db")}, learning_rate)
+    return weights, biases
+
+
+def _update_weights(weights, biases, gradients, learning_rate: float) -> None:
+    """``update_weights`` on checked arrays."""
     for W, b, dW, db in zip(weights, biases, gradients["dW"], gradients["db"]):
         W -= learning_rate * dW
-        b -= learning_rate * np.reshape(db, b.shape)
-    return weights, biases
+        b -= learning_rate * db.reshape(b.shape)  # db (1, n) for a bias of shape (n,) too
 
 
 def train_one_step(X, y_true, weights, biases, activation_type: str,
                    learning_rate: float = 0.01, verbose: bool = False):
-    """Forward, loss, backward and update on one batch.
+    """Forward, loss, backward and update on one batch: the notebook's four calls in turn.
 
-    The same numbers as ``forward_pass``, ``cross_entropy_loss``, ``backward_pass`` and
-    ``update_weights`` called in turn. For class labels it takes one softmax per step, not
-    two: the fused ``CrossEntropy.forward_backward`` gives each sample's loss
-    ``logsumexp(Z) - Z[c]`` (= ``-log p_c``, kept within the notebook's clip of ``p_c`` to
-    ``[1e-15, 1 - 1e-15]``) and ``dZ = softmax(Z) - Y`` from the logits, and the accuracy
-    compares ``argmax(Z)``, the argmax of the probabilities. ``verbose=True`` and
-    probability targets go through the four functions, as the notebook did.
+    The arguments are checked once, here; then ``forward_pass``, ``cross_entropy_loss``,
+    ``backward_pass`` and ``update_weights`` run without checking them again.
 
     Returns
     -------
     (loss, accuracy_percent, weights, biases)
         The loss and accuracy are measured before the update, as in the notebook.
     """
-    learning_rate = check_number(learning_rate, "learning_rate")
-    y_arr = np.asarray(y_true)
-    if verbose or y_arr.ndim != 1:
-        return _train_one_step_composed(X, y_true, weights, biases, activation_type,
-                                        learning_rate, verbose)
-    act = resolve(activation_type, ACTIVATIONS, "activation")
-    layers = _engine_layers(weights, biases, act, len(y_arr))  # Dense, act, ..., Dense
-    X = check_X(X, weights[0].shape[0], weights[0].dtype)
-    loss_fn = _CROSS_ENTROPY
-    y = loss_fn.prepare_targets(check_y(y_arr, len(X), "y_true"), weights[-1].shape[1],
-                                X.dtype, "y_true")  # labels: y_arr is 1-D here
-    Z = X
-    for layer in layers:
-        Z = layer.forward(Z)  # Z[l] = A[l-1] @ W[l] + b[l]; A[l] = activation(Z[l])
-    # Probabilities, and gradients scaled by learning_rate / m, that round to 0 are harmless
-    with np.errstate(under="ignore"):
-        # -log p_c, and dZ[L] = (A[L] - Y) / m times the learning rate: backprop is linear
-        # in dZ, so every dW and db below comes out as learning_rate * gradient, ready for
-        # the update
-        losses, dZ = loss_fn.forward_backward(Z, y, learning_rate / len(y))
-        np.maximum(losses, _CLIPPED_LOSS[0], out=losses)  # clip(losses, *_CLIPPED_LOSS), as
-        np.minimum(losses, _CLIPPED_LOSS[1], out=losses)  # two ufunc calls: np.clip's is slower
-        loss = float(np.add.reduce(losses, dtype=np.float64)) / len(y)
-        accuracy = 100.0 * np.count_nonzero(Z.argmax(axis=1) == y) / len(y)
-        for i in range(len(layers) - 1, -1, -1):
-            dZ = layers[i].backward(dZ, input_grad=i > 0)  # dW, db; then dA and dZ below
-    for dense, W, b in zip(layers[::2], weights, biases):
-        W -= dense.dW  # W -= learning_rate * dW, as update_weights
-        b -= dense.db  # b -= learning_rate * db
+    X, y, act, learning_rate = _check_step(X, y_true, weights, biases, activation_type,
+                                           learning_rate)
+    predictions, cache = _forward_pass(X, weights, biases, act)
+    loss, Y = _cross_entropy_loss(y, predictions)
+    with np.errstate(under="ignore"):  # gradients and steps that round to 0 are harmless
+        gradients = _backward_pass(cache, Y, weights, act, verbose)
+        _update_weights(weights, biases, gradients, learning_rate)
+    correct = np.count_nonzero(predictions.argmax(axis=1) == Y.argmax(axis=1))
+    accuracy = 100.0 * correct / len(Y)
     return loss, accuracy, weights, biases
 
 
-_CROSS_ENTROPY = CrossEntropy()  # stateless but for a cached index array: shared by the calls
-_LAST_NETWORK = threading.local()  # per thread: the engine layers of the last small network
-_CACHED_ENTRIES = 1 << 16  # at most this many weights + one batch's activations are cached
-
-
-def _engine_layers(weights, biases, act: type, n_rows: int) -> list:
-    """The engine's layers around the caller's arrays: ``Dense, act, ..., Dense``.
-
-    A training loop passes the same arrays step after step: for a small network (the size
-    where building layers costs as much as the step) the last call's layers and their work
-    buffers are reused while every array is the same object as then. They hold those arrays,
-    so an identical ``id`` cannot belong to a new one; a large network or batch is never
-    held (nothing big stays alive after the caller lets go). Per thread, so that two threads
-    never share work buffers.
-    """
-    key = (act, *map(id, weights), *map(id, biases))
-    last = getattr(_LAST_NETWORK, "value", None)
-    if last is not None and last[0] == key and n_rows * last[2] <= last[3]:
-        return last[1]  # the same arrays as then: they were checked then
-    _check_network(weights, biases)
-    layers = []
-    for l, (W, b) in enumerate(zip(weights, biases)):
-        layers += [Dense.from_arrays(W, b)] + ([act()] if l < len(weights) - 1 else [])
-    width = sum(W.shape[1] for W in weights)  # activations per row
-    room = _CACHED_ENTRIES - sum(W.size for W in weights)
-    _LAST_NETWORK.value = ((key, layers, width, room, list(weights), list(biases))
-                           if n_rows * width <= room else None)
-    return layers
+def _check_step(X, y_true, weights, biases, activation_type, learning_rate):
+    """``train_one_step``'s arguments, all checked before anything is computed, so that a bad
+    one is named and the caller's network is left untouched: ``(X, y, act, learning_rate)``."""
+    learning_rate = check_number(learning_rate, "learning_rate")
+    _check_network(weights, biases)  # float NumPy arrays: the update is in place
+    act = resolve(activation_type, ACTIVATIONS, "activation")
+    X = check_X(X, weights[0].shape[0], weights[0].dtype)
+    y = _targets(y_true, len(X), weights[-1].shape[1], X.dtype, "y_true")
+    return X, y, act, learning_rate
 
 
 def _targets(y_true, n_rows: int, n_classes: int, dtype, name: str) -> np.ndarray:
@@ -354,19 +318,13 @@ def _targets(y_true, n_rows: int, n_classes: int, dtype, name: str) -> np.ndarra
                          f"{y.shape}")
     if len(y) != n_rows:
         raise ValueError(f"{name} has {len(y)} rows but there are {n_rows} predictions")
-    return _CROSS_ENTROPY.prepare_targets(check_y(y, n_rows, name), n_classes, dtype, name)
+    return CrossEntropy().prepare_targets(check_y(y, n_rows, name), n_classes, dtype, name)
 
 
-# -log(p) for p clipped to [1e-15, 1 - 1e-15], as cross_entropy_loss clips: [~1.1e-15, ~34.5]
-_CLIPPED_LOSS = (-np.log1p(-1e-15), -np.log(1e-15))
-
-
-def _train_one_step_composed(X, y_true, weights, biases, activation_type, learning_rate,
-                             verbose):
-    predictions, cache = forward_pass(X, weights, biases, activation_type, return_cache=True)
-    loss, Y = _cross_entropy(y_true, predictions)
-    correct = np.count_nonzero(np.argmax(predictions, axis=1) == np.argmax(Y, axis=1))
-    accuracy = 100.0 * correct / len(Y)
-    gradients = backward_pass(cache, Y, weights, activation_type, verbose=verbose)
-    update_weights(weights, biases, gradients, learning_rate)
-    return loss, accuracy, weights, biases
+def _onehot(y: np.ndarray, n_classes: int, dtype) -> np.ndarray:
+    """Checked targets (``_targets``) as one-hot rows ``(n, n_classes)``."""
+    if y.ndim == 2:
+        return y
+    onehot = np.zeros((len(y), n_classes), dtype=dtype)
+    onehot[np.arange(len(y)), y] = 1.0
+    return onehot
