@@ -54,6 +54,19 @@ def _check_regressor(ns):
     assert ns["reg"].score(ns["X_wave"], ns["y_wave"]) >= 0.99    # README: "about 0.998"
 
 
+def _check_saving(ns):
+    import glassnet
+    np.testing.assert_array_equal(ns["same"].predict(ns["X_test"]),
+                                  ns["model"].predict(ns["X_test"]))
+    assert isinstance(ns["same"], glassnet.Sequential)
+
+
+def _check_serving(ns):
+    np.testing.assert_array_equal(ns["labels"], ns["clf"].predict(ns["X_test"]))
+    np.testing.assert_allclose(ns["probabilities"], ns["clf"].predict_proba(ns["X_test"]),
+                               atol=1e-5)
+
+
 def _check_functional(ns):
     assert ns["accuracy"] == 100                                   # README: "accuracy 100%"
     F = ns["F"]
@@ -70,15 +83,21 @@ CHECKS = {
     "glassnet.fit_iter(": _check_fit_iter,
     "glassnet.MLPClassifier(hidden_layer_sizes": _check_classifier,
     "glassnet.MLPRegressor(": _check_regressor,
+    "glassnet.load(": _check_saving,
+    "interop.to_onnx(": _check_serving,
     "F.train_one_step(": _check_functional,
 }
 
 
-def test_readme_python_examples_run_as_written(capsys):
+def test_readme_python_examples_run_as_written(capsys, tmp_path, monkeypatch):
     """Every ```python block, in order, in one empty namespace, as a user pasting them into
-    one session; each states values that the checks above hold it to."""
+    one session; each states values that the checks above hold it to. The files they write
+    go to a temporary folder."""
     pytest.importorskip("sklearn", reason="scikit-learn is not installed: the README's "
                                           "examples load its digits data set")
+    pytest.importorskip("onnxruntime", reason="onnxruntime is not installed: the README "
+                                              "serves a model with it (pip install '.[test]')")
+    monkeypatch.chdir(tmp_path)
     from sklearn.exceptions import ConvergenceWarning
 
     text = README.read_text(encoding="utf-8")
