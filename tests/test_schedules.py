@@ -179,6 +179,33 @@ def test_adaptive_matches_scikit_learns_loop():
     assert ours.stop  # the rate fell below 1e-6 and training would end
 
 
+@pytest.mark.parametrize("lr_schedule", ["constant", "invscaling"])
+def test_adaptive_with_no_floor_is_scikit_learns_stopping_rule(lr_schedule):
+    """min_lr=inf: the first plateau stops training and the rate never changes, as
+    scikit-learn's trigger_stopping for every rate but 'adaptive'; the count resumes from
+    the state set after start (a warm start)."""
+    pytest.importorskip("sklearn")
+    from sklearn.neural_network._stochastic_optimizers import SGDOptimizer
+    sk = SGDOptimizer([np.zeros(1)], learning_rate_init=0.1, lr_schedule=lr_schedule)
+    ours = Adaptive(tol=1e-4, n_iter_no_change=2, min_lr=math.inf)
+    ours.start(0.1)
+    lrs = [ours.step(loss) for loss in ADAPTIVE_LOSSES[:4]]  # counts 0, 0, 1, 2
+    assert lrs == [0.1] * 4 and not ours.stop
+    assert ours.step(ADAPTIVE_LOSSES[4]) == 0.1 and ours.stop  # 3 > 2: stop, rate kept
+    assert sk.trigger_stopping("", False) and sk.learning_rate == 0.1
+    ours.start(0.1)
+    ours.best, ours.no_improvement = 0.5, 2  # where a previous fit left the count
+    ours.step(0.5)
+    assert ours.stop
+
+
+def test_adaptive_never_stops_with_n_iter_no_change_inf():
+    s = Adaptive(tol=10.0, n_iter_no_change=math.inf)
+    assert run(s, [1.0] * 50) == [BASE_LR] * 51 and not s.stop
+    assert repr(s) == ("Adaptive(tol=10.0, n_iter_no_change=inf, divisor=5.0, min_lr=1e-06, "
+                       "mode='min')")
+
+
 def test_constant_and_step_protocol():
     s = Constant()
     assert run(s, [None] * 3) == [BASE_LR] * 4

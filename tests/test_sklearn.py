@@ -776,3 +776,128 @@ def test_partial_fit_follows_the_optimizer_actually_used():
     from glassnet.optim import LBFGS, SGD
     assert not hasattr(MLPClassifier(optimizer=LBFGS()), "partial_fit")
     assert hasattr(MLPClassifier(solver="lbfgs", optimizer=SGD(0.1)), "partial_fit")
+
+
+def test_sgd_set_lr_keeps_scikit_learns_velocity_by_hand():
+    """SGD.set_lr(rescale_momentum=True): b = b * lr_old / lr, so that the velocity
+    v = -lr * b is what scikit-learn's v = momentum * v - lr * g would hold."""
+    from glassnet.optim import SGD
+    p, g = np.array([1.0]), np.array([0.5])
+    opt = SGD(lr=0.1, momentum=0.9)
+    opt.step([p], [g])  # b = g = 0.5; p = 1 - 0.1 * 0.5 = 0.95 (v = -0.05)
+    opt.set_lr(0.05, rescale_momentum=True)  # b = 0.5 * 0.1 / 0.05 = 1.0
+    np.testing.assert_allclose(opt.state[0]["momentum_buffer"], [1.0])
+    opt.step([p], [g])  # b = 0.9 * 1.0 + 0.5 = 1.4; p = 0.95 - 0.05 * 1.4 = 0.88
+    # scikit-learn: v = 0.9 * (-0.05) - 0.05 * 0.5 = -0.07; p = 0.95 - 0.07 = 0.88
+    np.testing.assert_allclose(p, [0.88], rtol=1e-12)
+    opt.set_lr(0.1)  # torch's way: only the rate changes
+    assert opt.lr == 0.1
+    np.testing.assert_allclose(opt.state[0]["momentum_buffer"], [1.4])
+    with pytest.raises(ValueError, match="lr must be > 0"):
+        opt.set_lr(0.0)
+
+
+def test_the_parameter_table_holds_every_scikit_learn_parameter():
+    """Each estimator checks its parameters from one table, name -> constraint; scikit-
+    learn's own table names the same parameters (verbose aside: any value works)."""
+    from sklearn import neural_network
+    for ours in (MLPClassifier, MLPRegressor):
+        theirs = getattr(neural_network, ours.__name__)
+        assert set(theirs._parameter_constraints) - set(ours._parameters) == {"verbose"}
+
+
+@pytest.mark.parametrize("cls, name", [(cls, name) for cls in (MLPClassifier, MLPRegressor)
+                                       for name in cls._parameters])
+def test_every_checked_parameter_names_itself_when_refused(cls, name):
+    X, y = load_iris(return_X_y=True)
+    est = cls(**{"max_iter": 1, name: object()})
+    with pytest.raises(ValueError, match=f"^{name}"):
+        est.fit(X, y)
+    assert not hasattr(est, "model_")
+
+
+def _documented(cls, section):
+    """The names a numpydoc section of ``cls``'s docstring lists ('a, b : ...' lists two)."""
+    lines = cls.__doc__.split(f"\n    {section}\n    {'-' * len(section)}\n")[1].split("\n\n    ")
+    names = []
+    for line in lines[0].splitlines():
+        if line.startswith("    ") and not line.startswith("     ") and " : " in line:
+            names += [n.strip() for n in line.split(" : ")[0].split(",")]
+    return names
+
+
+@pytest.mark.parametrize("cls", [MLPClassifier, MLPRegressor])
+def test_the_docstrings_document_every_parameter_and_fitted_attribute(cls):
+    X, y = load_iris(return_X_y=True)
+    import inspect
+    signature = list(inspect.signature(cls).parameters)
+    assert _documented(cls, "Parameters") == signature  # in the signature's order
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est = cls(hidden_layer_sizes=(3,), max_iter=2, early_stopping=True).fit(X, y)
+    fitted = {name for name in dir(est) if name.endswith("_") and not name.startswith("_")
+              and not name.endswith("__")}
+    assert fitted - {"feature_names_in_"} <= set(_documented(cls, "Attributes"))
+    for section in ("See Also", "Notes", "Examples"):
+        assert f"\n    {section}\n    {'-' * len(section)}\n" in cls.__doc__
+
+
+@pytest.mark.parametrize("cls", [MLPClassifier, MLPRegressor])
+def test_the_docstring_examples_run(cls):
+    import doctest
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for test in doctest.DocTestFinder(recurse=False).find(cls):
+            runner.run(test)
+    assert runner.summarize(verbose=False).attempted > 0
+    assert runner.summarize(verbose=False).failed == 0
+
+
+def test_the_rule_reads_and_the_attributes_follow_the_history(monkeypatch):
+    """The stopping rule's callback never writes the estimator: during a warm-started fit
+    the attributes stay those of the last fit, and afterwards they are extended by the
+    History of this one."""
+    from glassnet.sklearn._base import _Convergence
+    X, y = load_iris(return_X_y=True)
+    est = MLPClassifier(hidden_layer_sizes=(5,), max_iter=3, warm_start=True, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est.fit(X, y)
+        first = (list(est.loss_curve_), est.t_, est.best_loss_, est.n_iter_)
+        seen = []
+        original = _Convergence.on_epoch_end
+
+        def watch(self, state):
+            original(self, state)
+            seen.append((list(est.loss_curve_), est.t_, est.best_loss_, est.n_iter_))
+        monkeypatch.setattr(_Convergence, "on_epoch_end", watch)
+        est.fit(X, y)
+    assert seen == [first] * 3
+    assert est.loss_curve_ == first[0] + est.history_["loss"] and est.t_ == 6 * len(X)
+    assert est.best_loss_ == min(est.loss_curve_) and est.n_iter_ == 3
+
+
+@pytest.mark.parametrize("rule", [{"learning_rate": "adaptive"}, {"learning_rate": "invscaling"},
+                                  {"learning_rate": "adaptive", "early_stopping": True}])
+def test_warm_start_and_partial_fit_resume_the_rule_as_scikit_learn(rule):
+    """tol=10: no epoch after the first improves, whatever the weights, so the count of
+    epochs without improvement, the stops, t_ and the learning rate can be compared call by
+    call with scikit-learn's across warm-started fits, then partial_fit calls."""
+    X, y = load_iris(return_X_y=True)
+    runs = []
+    for est in _both("MLPClassifier", hidden_layer_sizes=(4,), solver="sgd", tol=10.0,
+                     n_iter_no_change=2, max_iter=4, warm_start=True, random_state=0,
+                     learning_rate_init=0.01, **rule):
+        calls = []
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for _ in range(3):
+                est.fit(X, y)
+                calls.append(est.n_iter_)
+            for _ in range(0 if est.early_stopping else 4):  # scikit-learn 1.9.1 raises a
+                est.partial_fit(X, y)  # TypeError after a fit with early stopping
+        lr = getattr(est._optimizer, "lr", getattr(est._optimizer, "learning_rate", None))
+        runs.append((calls, len(est.loss_curve_), est.t_, est._no_improvement_count,
+                     pytest.approx(lr, rel=1e-12)))
+    assert runs[0] == runs[1]

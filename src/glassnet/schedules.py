@@ -252,15 +252,19 @@ class Adaptive(Schedule):
     This is *not* ``ReduceOnPlateau(factor=1/divisor, patience=n_iter_no_change, threshold=tol,
     threshold_mode="abs")``: scikit-learn moves ``best`` on every improvement, even one
     smaller than ``tol``, and it stops at ``min_lr`` rather than clamping to it.
+
+    The same count is scikit-learn's stopping rule for every other rate: ``min_lr=math.inf``
+    stops at the first plateau and never divides (its ``trigger_stopping``), and
+    ``n_iter_no_change=math.inf`` never finds a plateau (scikit-learn's ``np.inf``).
     """
 
     def __init__(self, tol: float = 1e-4, n_iter_no_change: int = 10, divisor: float = 5.0,
                  min_lr: float = 1e-6, mode: str = "min") -> None:
         self.tol = check_number(tol, "tol", ge=0)
-        self.n_iter_no_change = check_number(n_iter_no_change, "n_iter_no_change",
-                                              integer=True, ge=1)
+        self.n_iter_no_change = (math.inf if n_iter_no_change == math.inf else check_number(
+            n_iter_no_change, "n_iter_no_change", integer=True, ge=1))
         self.divisor = check_number(divisor, "divisor", gt=1)
-        self.min_lr = check_number(min_lr, "min_lr", ge=0)
+        self.min_lr = math.inf if min_lr == math.inf else check_number(min_lr, "min_lr", ge=0)
         self.mode = resolve(mode, {"min": "min", "max": "max"}, "mode")
 
     def _reset(self):

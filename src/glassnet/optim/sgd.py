@@ -50,3 +50,27 @@ class SGD(Optimizer):
             else:
                 g = b
         axpy(-self.lr, g, p, scratch=w)  # p = p - lr * g
+
+    def set_lr(self, lr: float, *, rescale_momentum: bool = False) -> None:
+        """Change the learning rate to ``lr``; with ``rescale_momentum``, as scikit-learn does.
+
+        torch's rule (this class's) keeps the buffer ``b = momentum * b + g`` and steps
+        ``p = p - lr * b``, so a new rate applies to the whole buffer, the past gradients in
+        it included: that is all a plain ``optimizer.lr = lr`` does. scikit-learn keeps a
+        velocity ``v = momentum * v - lr * g`` instead, where each gradient keeps the rate of
+        its own step. The two agree while ``v = -lr * b``; to keep ``v`` across a change of
+        rate from ``lr_old`` to ``lr``, the buffer is rescaled::
+
+            b = b * lr_old / lr
+
+        (Nesterov's step, ``p = p - lr * (g + momentum * b)``, agrees with scikit-learn's in
+        the same way.) ``MLPClassifier`` and ``MLPRegressor`` change the rate so for
+        ``learning_rate='invscaling'`` and ``'adaptive'``.
+        """
+        lr = check_number(lr, "lr", gt=0)
+        if rescale_momentum and self.momentum != 0 and lr != self.lr:
+            for slots in self.state.values():
+                b = slots.get("momentum_buffer")
+                if b is not None:
+                    b *= self.lr / lr  # b = b * lr_old / lr
+        self.lr = lr

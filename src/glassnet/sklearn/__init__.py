@@ -10,8 +10,10 @@ name in ``glassnet.optim.OPTIMIZERS`` or 'lbfgs', or pass ``optimizer=`` an inst
 
 Needs scikit-learn (``pip install 'glassnet[sklearn]'``).
 
-  _base.py        what both share: parameters, fitting through ``glassnet.fit_iter``, scikit-
-                  learn's stopping rule (``_Convergence``), ``coefs_`` and ``intercepts_``
+  _base.py        what both share: the parameter table (``_PARAMETERS``), fitting in named
+                  stages through ``glassnet.fit_iter``, scikit-learn's stopping rule
+                  (``_Convergence``, on ``schedules.Adaptive``), the fitted attributes from
+                  the run's History, ``coefs_`` and ``intercepts_``
   classifier.py   MLPClassifier: labels, softmax or sigmoid outputs, probabilities
   regressor.py    MLPRegressor: squared error or poisson (or mse, mae, huber), one or many
                   outputs

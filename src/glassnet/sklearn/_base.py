@@ -1,11 +1,27 @@
-"""What ``MLPClassifier`` and ``MLPRegressor`` share: parameter checks, the optimizer and
-schedule they build, fitting through ``glassnet.fit_iter``, scikit-learn's stopping rule, and
-the fitted attributes in scikit-learn's form."""
+"""What ``MLPClassifier`` and ``MLPRegressor`` share: the parameter table, fitting in named
+stages through ``glassnet.fit_iter``, scikit-learn's stopping rule, and the fitted attributes
+in scikit-learn's form.
+
+A call to ``fit`` or ``partial_fit`` (``_BaseMLP._fit``), stage by stage::
+
+    _validate_params()       every parameter against its constraint in _PARAMETERS
+    _prepare_data(...)       X checked, targets encoded (classes_ on a first fit), weights
+    _start_model(...)        a new network and fresh counters, unless warm-started
+    _prepare_optimizer(...)  the optimizer and schedule (partial_fit keeps them)
+    _start_run(...)          the fit_iter generator, with scikit-learn's rule (_Convergence)
+    _train(...)              the epochs; Ctrl-C keeps what was learnt
+    _record(...)             loss_curve_, t_, best_loss_, ... from the run's History
+
+The rule's callback only reads the training state and sets what a schedule sets (the rate,
+``state.stop``): the attributes are derived from the History after the run, so they always
+describe the epochs that ended.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import copy
+import math
 import numbers
 import warnings
 
@@ -17,68 +33,163 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_dat
 
 from .._checks import check_finite, check_number, check_sample_weight
 from ..callbacks import Callback, LearningRateSchedule
+from ..history import History
 from ..model import MLP
 from ..optim import LBFGS, OPTIMIZERS, SGD, Adam, get_optimizer
-from ..schedules import get_schedule
+from ..schedules import Adaptive, InverseScaling, get_schedule
 from ..train import fit_iter, validation_size
 
+
+# -- the parameter table ---------------------------------------------------------------------
+class _Number:
+    """A number within ``bounds`` (``gt``, ``ge``, ``lt``, ``le``), as ``check_number`` checks
+    it; ``also`` lists other values accepted as they are ('auto', ``np.inf``), and ``label``
+    is how the message names the parameter (its name by default)."""
+
+    def __init__(self, *, integer: bool = False, also: tuple = (), label: str | None = None,
+                 **bounds: float) -> None:
+        self.integer, self.also, self.label, self.bounds = integer, also, label, bounds
+
+    def __call__(self, value, name: str) -> None:
+        for accepted in self.also:
+            if isinstance(value, type(accepted)) and value == accepted:
+                return
+        check_number(value, self.label or name, integer=self.integer, **self.bounds)
+
+
+class _OneOf:
+    """One of a few strings; the message lists them."""
+
+    def __init__(self, *choices: str) -> None:
+        self.choices = choices
+        self.text = ", ".join(map(repr, choices[:-1])) + f" or {choices[-1]!r}"
+
+    def __call__(self, value, name: str) -> None:
+        if value not in self.choices:
+            raise ValueError(f"{name} must be {self.text}, got {value!r}")
+
+
+def _boolean(value, name: str) -> None:
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be True or False, got {value!r}")
+
+
+def _layer_sizes(value, name: str) -> list[int]:
+    """``hidden_layer_sizes`` as a list of positive ints (an int is one layer)."""
+    try:
+        sizes = [value] if isinstance(value, (int, np.integer)) else list(value)
+    except TypeError:
+        sizes = None
+    if (isinstance(value, (bool, np.bool_, str)) or sizes is None
+            or any(isinstance(h, (bool, np.bool_)) or not isinstance(h, (int, np.integer))
+                   or h <= 0 for h in sizes)):
+        raise ValueError(f"{name} must be a positive int or a sequence of them, got {value!r}")
+    return [int(h) for h in sizes]
+
+
+def _activation_names(value, name: str) -> None:
+    names = [value] if isinstance(value, str) else value
+    if not isinstance(names, (list, tuple)) or not all(isinstance(a, str) for a in names):
+        raise ValueError(f"{name} must be a name or a list of names (one per hidden layer), "
+                         f"got {value!r}")
+
+
+def _solver_name(value, name: str) -> None:
+    if value not in ("lbfgs", *OPTIMIZERS):  # read now: an optimizer registered later counts
+        raise ValueError(f"{name} must be 'lbfgs' or one of {sorted(OPTIMIZERS)}, "
+                         f"got {value!r}")
+
+
+def _random_state(value, name: str) -> None:
+    if not (value is None or isinstance(value, np.random.RandomState)
+            or (isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+                and 0 <= value < 2**32)):
+        raise ValueError(f"{name} must be None, an int in [0, 2**32 - 1] or a numpy "
+                         f"RandomState, got {value!r}")
+
+
+# scikit-learn's parameters, name -> constraint (its _parameter_constraints, with glassnet's
+# messages). glassnet's own (dropout, init, dtype, optimizer, schedule, class_weight) are
+# checked by what they are given to: MLP, get_optimizer, get_schedule, compute_sample_weight.
+_PARAMETERS = {
+    "hidden_layer_sizes": _layer_sizes,
+    "activation": _activation_names,
+    "solver": _solver_name,
+    "alpha": _Number(ge=0),
+    "batch_size": _Number(integer=True, ge=1, also=("auto",),
+                          label="batch_size ('auto' or an int)"),
+    "learning_rate": _OneOf("constant", "invscaling", "adaptive"),
+    "learning_rate_init": _Number(gt=0),
+    "power_t": _Number(ge=0),
+    "max_iter": _Number(integer=True, ge=1),
+    "shuffle": _boolean,
+    "random_state": _random_state,
+    "tol": _Number(ge=0),
+    "warm_start": _boolean,
+    "momentum": _Number(ge=0, le=1),
+    "nesterovs_momentum": _boolean,
+    "early_stopping": _boolean,
+    "validation_fraction": _Number(ge=0, lt=1),
+    "beta_1": _Number(ge=0, lt=1),
+    "beta_2": _Number(ge=0, lt=1),
+    "epsilon": _Number(gt=0),
+    "n_iter_no_change": _Number(integer=True, ge=1, also=(math.inf,),  # inf: never stop
+                                label="n_iter_no_change (an int or np.inf)"),
+    "max_fun": _Number(integer=True, ge=1),
+}
+
+
+# -- scikit-learn's rule, as a callback that reads -------------------------------------------
 def _set_lr(optimizer, lr: float) -> None:
-    """A new learning rate, with scikit-learn's momentum rule: its velocity
-    ``v = momentum v - lr g`` keeps each step's own rate, while glassnet's SGD (torch's rule,
-    ``b = momentum b + g``, ``p -= lr b``) applies today's rate to the whole buffer. The two
-    agree when ``b = -v / lr``, so a change of rate rescales ``b`` by ``old / new``."""
-    if isinstance(optimizer, SGD) and optimizer.momentum and lr != optimizer.lr:
-        for slots in optimizer.state.values():
-            buffer = slots.get("momentum_buffer")
-            if buffer is not None:
-                buffer *= optimizer.lr / lr
-    optimizer.lr = lr
+    """A new rate from scikit-learn's rules: SGD keeps scikit-learn's velocity
+    (``SGD.set_lr``, which rescales its momentum buffer); other optimizers just take it."""
+    if isinstance(optimizer, SGD):
+        optimizer.set_lr(lr, rescale_momentum=True)
+    else:
+        optimizer.lr = lr
 
 
 class _Convergence(Callback):
-    """scikit-learn's stopping rule, epoch by epoch.
+    """scikit-learn's stopping rule and learning-rate rules, epoch by epoch.
 
-    Without early stopping: count epochs whose training loss is not below ``best - tol``;
-    with it: epochs whose validation score (accuracy or R^2) is not above ``best + tol``.
-    After more than ``n_iter_no_change`` such epochs, stop; with ``learning_rate='adaptive'``
-    and SGD, divide the learning rate by 5 instead, until it falls below 1e-6.
+    ``plateau`` (``schedules.Adaptive``) counts the epochs whose training loss is not below
+    ``best - tol`` (with early stopping: whose validation score is not above ``best + tol``);
+    after more than ``n_iter_no_change`` of them training stops or, with
+    ``learning_rate='adaptive'`` and SGD, the rate is divided by 5 until it is at most 1e-6.
+    ``invscaling`` (``schedules.InverseScaling``) sets ``lr = lr0 / (t + 1) ** power_t``
+    from ``t``, the samples seen by the estimator. With early stopping it keeps a copy of the
+    best epoch's weights.
+
+    It reads the training state and writes only what a schedule writes, the optimizer's rate
+    and ``state.stop``. ``after`` gives the rule as it stood after the epochs that ended.
     """
 
-    def __init__(self, estimator, early_stopping: bool) -> None:
-        self.est = estimator
-        self.early_stopping = early_stopping  # False in partial_fit, as in scikit-learn
+    def __init__(self, plateau: Adaptive, invscaling: InverseScaling | None, metric: str,
+                 t0: int, rows: int, keep_best: bool) -> None:
+        self.plateau, self.invscaling, self.metric = plateau, invscaling, metric
+        self.start = copy.copy(plateau)  # the rule before this run's first epoch
+        self.t0, self.rows = t0, rows  # the estimator's t_ before the run, rows an epoch
+        self.keep_best, self.best_params = keep_best, None
 
     def on_epoch_end(self, state) -> None:
-        est = self.est
-        est.loss_curve_.append(state.logs["loss"])
-        est.t_ += state.samples_seen - self._seen
-        self._seen = state.samples_seen
-        if self.early_stopping:
-            score = state.logs[est._score_key]
-            est.validation_scores_.append(score)
-            est._no_improvement_count = (est._no_improvement_count + 1
-                                         if score < est.best_validation_score_ + est.tol else 0)
-            if score > est.best_validation_score_:
-                est.best_validation_score_ = score
-                est._best_params = state.model.flat_params.copy()
-        else:
-            loss = est.loss_curve_[-1]
-            # best_loss_ is None after a fit with early stopping (scikit-learn's convention)
-            best = np.inf if est.best_loss_ is None else est.best_loss_
-            est._no_improvement_count = (est._no_improvement_count + 1
-                                         if loss > best - est.tol else 0)
-            est.best_loss_ = min(best, loss)
-        if est._invscaling:  # lr = lr0 / (t + 1)^power_t, t = samples seen (scikit-learn)
-            _set_lr(state.optimizer, est.learning_rate_init / (est.t_ + 1) ** est.power_t)
-        if est._no_improvement_count > est.n_iter_no_change:
-            if est._adaptive and state.optimizer.lr > 1e-6:
-                _set_lr(state.optimizer, state.optimizer.lr / 5.0)
-                est._no_improvement_count = 0
-            else:
-                state.stop = True
+        metric = state.logs[self.metric]
+        if self.keep_best and metric > self.plateau.best:  # any gain, even below tol
+            self.best_params = state.model.flat_params.copy()
+        lr = self.plateau.lr
+        if self.plateau.step(metric) != lr:  # 'adaptive' divided the rate
+            _set_lr(state.optimizer, self.plateau.lr)
+        if self.invscaling is not None:  # t = samples seen, as scikit-learn counts them
+            _set_lr(state.optimizer, self.invscaling.step(t=self.t0 + state.samples_seen))
+        if self.plateau.stop:
+            state.stop = True
 
-    def on_train_begin(self, state) -> None:
-        self._seen = 0
+    def after(self, metrics: list[float]) -> Adaptive:
+        """The rule after ``metrics`` (the History's, epochs that ended): its start, stepped
+        over them."""
+        plateau = copy.copy(self.start)
+        for metric in metrics:
+            plateau.step(metric)
+        return plateau
 
 
 def _stochastic_solver(estimator) -> bool:
@@ -111,10 +222,21 @@ def _unchanged_on_error(estimator):
         raise
 
 
+def _check_weights(sample_weight, n_samples: int) -> np.ndarray | None:
+    """``sample_weight`` as float64 of shape ``(n_samples,)``; one number weighs every
+    sample alike, as in scikit-learn."""
+    if sample_weight is None:
+        return None
+    if isinstance(sample_weight, numbers.Real):
+        sample_weight = np.full(n_samples, sample_weight, dtype=np.float64)
+    return check_sample_weight(sample_weight, n_samples)
+
+
 class _BaseMLP(BaseEstimator):
     """Shared machinery; see ``MLPClassifier`` and ``MLPRegressor``."""
 
     _is_classifier = False
+    _parameters = _PARAMETERS  # name -> constraint; MLPRegressor adds its loss
 
     def _store(self, params: dict) -> None:
         """Keep every constructor argument as an attribute of the same name (scikit-learn's
@@ -123,63 +245,108 @@ class _BaseMLP(BaseEstimator):
             if name not in ("self", "__class__"):
                 setattr(self, name, value)
 
-    # -- configuration -----------------------------------------------------------------------
-    def _check_params(self) -> None:
-        sizes = self.hidden_layer_sizes
-        try:
-            hidden = [sizes] if isinstance(sizes, (int, np.integer)) else list(sizes)
-        except TypeError:
-            hidden = None
-        if (isinstance(sizes, (bool, np.bool_, str)) or hidden is None
-                or any(isinstance(h, (bool, np.bool_)) or not isinstance(h, (int, np.integer))
-                       or h <= 0 for h in hidden)):
-            raise ValueError(f"hidden_layer_sizes must be a positive int or a sequence of "
-                             f"them, got {sizes!r}")
-        for name in ("max_iter", "max_fun"):
-            check_number(getattr(self, name), name, integer=True, ge=1)
-        if self.n_iter_no_change != np.inf:  # inf: never stop early (scikit-learn's way)
-            check_number(self.n_iter_no_change, "n_iter_no_change (an int or np.inf)",
-                         integer=True, ge=1)
-        for name in ("shuffle", "warm_start", "early_stopping", "nesterovs_momentum"):
-            if not isinstance(getattr(self, name), (bool, np.bool_)):
-                raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
-        rs = self.random_state
-        if not (rs is None or isinstance(rs, np.random.RandomState)
-                or (isinstance(rs, (int, np.integer)) and not isinstance(rs, bool)
-                    and 0 <= rs < 2**32)):
-            raise ValueError(f"random_state must be None, an int in [0, 2**32 - 1] or a "
-                             f"numpy RandomState, got {rs!r}")
-        activations = ([self.activation] if isinstance(self.activation, str)
-                       else self.activation)
-        if (not isinstance(activations, (list, tuple))
-                or not all(isinstance(a, str) for a in activations)):
-            raise ValueError(f"activation must be a name or a list of names (one per hidden "
-                             f"layer), got {self.activation!r}")
-        for name in ("alpha", "tol", "power_t"):
-            check_number(getattr(self, name), name, ge=0)
-        check_number(self.learning_rate_init, "learning_rate_init", gt=0)
-        check_number(self.momentum, "momentum", ge=0, le=1)
-        check_number(self.beta_1, "beta_1", ge=0, lt=1)
-        check_number(self.beta_2, "beta_2", ge=0, lt=1)
-        check_number(self.epsilon, "epsilon", gt=0)
-        check_number(self.validation_fraction, "validation_fraction", ge=0, lt=1)
+    # -- fitting, stage by stage -------------------------------------------------------------
+    def fit(self, X, y, sample_weight=None):
+        """Train on ``X`` and ``y`` from a new network (or, with ``warm_start``, from the last
+        fit's weights).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        sample_weight : array-like of shape (n_samples,) or float, optional
+            Weight of each sample in the loss (a float weighs every sample alike).
+
+        Returns
+        -------
+        self
+        """
+        return self._fit(X, y, sample_weight)
+
+    def _fit(self, X, y, sample_weight=None, incremental=False, classes=None):
+        """``fit`` (``max_iter`` epochs) or, ``incremental``, ``partial_fit`` (one epoch)."""
+        # Everything up to the first epoch either succeeds or leaves the estimator as it was:
+        # validate_data records X's width and names, and the targets set classes_, before the
+        # model is built and fit_iter checks its arguments; a refit rejected there must not
+        # leave a previous fit's model read through the new classes_.
+        with _unchanged_on_error(self):
+            self._validate_params()
+            first = not (incremental or self.warm_start) or not hasattr(self, "model_")
+            X, targets, sample_weight = self._prepare_data(X, y, sample_weight, first, classes)
+            if first:
+                self._start_model(X.shape[1], targets)
+            self._prepare_optimizer(incremental)
+            run, rule = self._start_run(X, targets, sample_weight, incremental)
+        state, interrupted = self._train(run, rule)
+        if state is not None and not interrupted:
+            self._warn_if_not_converged(state, rule, incremental)
+        return self
+
+    def _validate_params(self) -> None:
+        """Check every parameter against its constraint in ``_parameters``, then the one rule
+        between two of them."""
+        for name, check in self._parameters.items():
+            check(getattr(self, name), name)
         if self.early_stopping and self.validation_fraction == 0:
             raise ValueError("early_stopping needs a validation_fraction above 0")
-        if self.solver not in ("lbfgs", *OPTIMIZERS):
-            raise ValueError(f"solver must be 'lbfgs' or one of {sorted(OPTIMIZERS)}, "
-                             f"got {self.solver!r}")
-        if self.learning_rate not in ("constant", "invscaling", "adaptive"):
-            raise ValueError("learning_rate must be 'constant', 'invscaling' or 'adaptive', "
-                             f"got {self.learning_rate!r}")
-        if self.batch_size != "auto":
-            check_number(self.batch_size, "batch_size ('auto' or an int)", integer=True, ge=1)
-        self._hidden = [int(h) for h in hidden]
 
-    def _activations(self):
+    def _prepare_data(self, X, y, sample_weight, first: bool, classes):
+        """``X`` as a float array (``n_features_in_`` set on a ``first`` fit), the targets as
+        the loss takes them (``_encode_targets``; ``classes_``), and the sample weights times
+        ``class_weight``."""
+        # NaN/inf in X: glassnet's scan (one BLAS pass over a large C-ordered X, naming the
+        # row) instead of scikit-learn's
+        X, y = validate_data(self, X, y, reset=first, multi_output=True,
+                             y_numeric=not self._is_classifier, dtype=[np.float64, np.float32],
+                             ensure_all_finite=False)
+        check_finite(X, "X")
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)  # a column vector is a 1-D target, with a warning
+        sample_weight = _check_weights(sample_weight, X.shape[0])
+        targets = self._encode_targets(y, first, classes)
+        class_weight = getattr(self, "class_weight", None)
+        if class_weight is not None:
+            if getattr(self, "_multilabel", False):
+                raise ValueError("class_weight is not supported for multilabel targets")
+            cw = compute_sample_weight(class_weight, y)
+            sample_weight = cw if sample_weight is None else sample_weight * cw
+        return X, targets, sample_weight
+
+    def _start_model(self, n_features: int, targets: np.ndarray) -> None:
+        """A new network and its random generator, then fresh counters."""
+        rs = self.random_state
+        if isinstance(rs, np.random.RandomState):
+            rs = int(rs.randint(np.iinfo(np.int32).max))
+        self._rng = np.random.default_rng(rs)
+        n_outputs = targets.shape[1] if targets.ndim == 2 else len(self.classes_)
         names = [self.activation] if isinstance(self.activation, str) else list(self.activation)
-        return names[0] if len(names) == 1 else names
+        hidden = _layer_sizes(self.hidden_layer_sizes, "hidden_layer_sizes")
+        self.model_ = MLP([n_features, *hidden, n_outputs],
+                          activation=names[0] if len(names) == 1 else names, init=self.init,
+                          dropout=self.dropout, dtype=self.dtype, seed=self._rng)
+        self._start_counters()
+
+    def _start_counters(self) -> None:
+        """The counters of a first fit, as scikit-learn's ``_initialize`` sets them."""
+        self.n_iter_, self.t_, self._no_improvement_count = 0, 0, 0
+        self.loss_curve_ = []
+        self.best_loss_ = None if self.early_stopping else np.inf  # as scikit-learn
+        self.validation_scores_ = [] if self.early_stopping else None
+        self.best_validation_score_ = -np.inf if self.early_stopping else None
+
+    def _prepare_optimizer(self, incremental: bool) -> None:
+        """A new optimizer and schedule for ``fit``; ``partial_fit`` keeps the ones it has
+        (their moments, their rate, the schedule's progress)."""
+        if incremental and hasattr(self, "_optimizer"):
+            return
+        self._optimizer = self._make_optimizer()
+        # a copy: the user's object stays untouched
+        self._schedule = None if self.schedule is None else copy.deepcopy(
+            get_schedule(self.schedule))
 
     def _make_optimizer(self):
+        """The ``optimizer`` given (a copy), or the one ``solver`` names, from the estimator's
+        settings."""
         if self.optimizer is not None:
             return copy.deepcopy(get_optimizer(self.optimizer))
         if self.solver == "lbfgs":
@@ -191,129 +358,134 @@ class _BaseMLP(BaseEstimator):
             return Adam(self.learning_rate_init, betas=(self.beta_1, self.beta_2), eps=self.epsilon)
         return OPTIMIZERS[self.solver](self.learning_rate_init)
 
-    def _make_schedule(self):
-        if self.schedule is None:
-            return None
-        return copy.deepcopy(get_schedule(self.schedule))  # the user's object stays untouched
+    def _start_run(self, X, targets, sample_weight, incremental: bool):
+        """The ``fit_iter`` generator of this call (its arguments checked already), and
+        scikit-learn's rule that it runs with (None for L-BFGS, which trains full-batch to
+        its own tolerance)."""
+        stochastic = not isinstance(self._optimizer, LBFGS)
+        early = self.early_stopping and not incremental and stochastic
+        n_train = len(X) - (validation_size(len(X), self.validation_fraction) if early else 0)
+        rule = self._convergence_rule(early, n_train) if stochastic else None
+        callbacks = [] if rule is None else [rule]
+        if self._schedule is not None:  # partial_fit resumes it; fit starts it afresh
+            callbacks.append(LearningRateSchedule(self._schedule, resume=incremental))
+        run = fit_iter(self.model_, X, targets, loss=self._loss_name, optimizer=self._optimizer,
+                       epochs=1 if incremental else self.max_iter,
+                       batch_size=self._batch_size(n_train) if stochastic else None,
+                       shuffle=self.shuffle, seed=self._rng, sample_weight=sample_weight,
+                       validation_fraction=self.validation_fraction if early else 0.0,
+                       l2=self.alpha, l2_per_sample=True, callbacks=callbacks,
+                       progress=bool(self.verbose),
+                       check_input=False)  # _prepare_data scanned X for NaN/inf
+        return run, rule
 
-    # -- fitting -----------------------------------------------------------------------------
-    def _fit(self, X, y, sample_weight=None, incremental=False, classes=None):
-        # Everything up to the first epoch either succeeds or leaves the estimator as it was:
-        # validate_data records X's width and names, and the targets set classes_, before the
-        # model is built and fit_iter checks its arguments; a refit rejected there must not
-        # leave a previous fit's model read through the new classes_.
-        with _unchanged_on_error(self):
-            self._check_params()
-            first = not (incremental or self.warm_start) or not hasattr(self, "model_")
-            # NaN/inf in X: glassnet's scan (one BLAS pass over a large C-ordered X, naming the
-            # row) instead of scikit-learn's
-            X, y = validate_data(self, X, y, reset=first, multi_output=True, y_numeric=not
-                                 self._is_classifier, dtype=[np.float64, np.float32],
-                                 ensure_all_finite=False)
-            check_finite(X, "X")
-            if y.ndim == 2 and y.shape[1] == 1:
-                y = column_or_1d(y, warn=True)  # a column vector is a 1-D target, with a warning
-            if sample_weight is not None:
-                if isinstance(sample_weight, numbers.Real):  # one for all, as scikit-learn
-                    sample_weight = np.full(X.shape[0], sample_weight, dtype=np.float64)
-                sample_weight = check_sample_weight(sample_weight, X.shape[0])
-            targets = self._encode_targets(y, first, classes)
-            class_weight = getattr(self, "class_weight", None)
-            if class_weight is not None:
-                if getattr(self, "_multilabel", False):
-                    raise ValueError("class_weight is not supported for multilabel targets")
-                cw = compute_sample_weight(class_weight, y)
-                sample_weight = cw if sample_weight is None else sample_weight * cw
-            if first:
-                rs = self.random_state
-                if isinstance(rs, np.random.RandomState):
-                    rs = int(rs.randint(np.iinfo(np.int32).max))
-                self._rng = np.random.default_rng(rs)
-                sizes = [X.shape[1], *self._hidden, targets.shape[1] if targets.ndim == 2 else
-                         len(self.classes_)]
-                self.model_ = MLP(sizes, activation=self._activations(), init=self.init,
-                                  dropout=self.dropout, dtype=self.dtype, seed=self._rng)
-                self.n_iter_, self.t_ = 0, 0
-                self.loss_curve_ = []
-                self._no_improvement_count = 0
-                self.best_loss_ = None if self.early_stopping else np.inf  # as scikit-learn
-                self.validation_scores_ = [] if self.early_stopping else None
-                self.best_validation_score_ = -np.inf if self.early_stopping else None
-            if not incremental or not hasattr(self, "_optimizer"):
-                self._optimizer = self._make_optimizer()
-                self._schedule = self._make_schedule()  # kept across partial_fit calls
-            stochastic = not isinstance(self._optimizer, LBFGS)
-            self._invscaling = self.learning_rate == "invscaling" and self.solver == "sgd"
-            self._adaptive = self.learning_rate == "adaptive" and self.solver == "sgd"
-            early = self.early_stopping and not incremental and stochastic
-            # the rows left for training, after early stopping's held-out part
-            n_train = len(X) - (validation_size(len(X), self.validation_fraction) if early else 0)
-            if self.batch_size == "auto":
-                batch = min(200, n_train)
-            else:
-                if self.batch_size > n_train:
-                    warnings.warn(f"batch_size={self.batch_size} is larger than the {n_train} "
-                                  "training samples: it is clipped to that", UserWarning)
-                batch = min(self.batch_size, n_train)
-            epochs = 1 if incremental else self.max_iter
-            callbacks = [_Convergence(self, early)] if stochastic else []
-            if self._schedule is not None:  # partial_fit resumes it; fit starts it afresh
-                callbacks.append(LearningRateSchedule(self._schedule, resume=incremental))
-            self._score_key = "val_accuracy" if self._is_classifier else "val_r2"
-            self._best_params = None
-            run = fit_iter(self.model_, X, targets, loss=self._loss_name, optimizer=self._optimizer,
-                           epochs=epochs, batch_size=batch if stochastic else None,
-                           shuffle=self.shuffle, seed=self._rng, sample_weight=sample_weight,
-                           validation_fraction=self.validation_fraction if early else 0.0,
-                           l2=self.alpha, l2_per_sample=True,
-                           callbacks=callbacks, progress=bool(self.verbose),
-                           check_input=False)  # validate_data scanned X for NaN/inf
-        # The attributes describe the epochs that ran, also when training stops on an error
-        # (which is then raised) or on Ctrl-C (scikit-learn's rule: a warning, and the fit
-        # keeps what it learnt, the best epoch's weights with early stopping).
-        state, interrupted = None, False
-        curves = [c for c in (self.loss_curve_, self.validation_scores_) if c is not None]
-        lengths = [len(c) for c in curves]  # what earlier calls recorded
-        t_before, best_before = self.t_, self.best_loss_
+    def _batch_size(self, n_train: int) -> int:
+        """``batch_size`` for ``n_train`` training rows: 'auto' is ``min(200, n_train)``; a
+        larger size is clipped to ``n_train``, with a warning, as in scikit-learn."""
+        if self.batch_size == "auto":
+            return min(200, n_train)
+        if self.batch_size > n_train:
+            warnings.warn(f"batch_size={self.batch_size} is larger than the {n_train} "
+                          "training samples: it is clipped to that", UserWarning)
+        return min(self.batch_size, n_train)
+
+    def _convergence_rule(self, early: bool, n_train: int) -> _Convergence:
+        """scikit-learn's rule for this run, resumed where the last call left it (warm start,
+        ``partial_fit``). Its learning-rate rules apply to SGD by ``solver``, as
+        scikit-learn's ``learning_rate`` does."""
+        sgd = self.solver == "sgd"
+        invscaling = None
+        if sgd and self.learning_rate == "invscaling":
+            invscaling = InverseScaling(power_t=self.power_t)
+            invscaling.start(self.learning_rate_init)
+        metric = ("val_accuracy" if self._is_classifier else "val_r2") if early else "loss"
+        plateau = self._plateau(early, adaptive=sgd and self.learning_rate == "adaptive")
+        return _Convergence(plateau, invscaling, metric, t0=self.t_, rows=n_train,
+                            keep_best=early)
+
+    def _plateau(self, early: bool, adaptive: bool) -> Adaptive:
+        """scikit-learn's count of epochs without improvement (``schedules.Adaptive``) on the
+        training loss, or the validation score with early stopping, resumed from the
+        estimator's best and count and the optimizer's rate. Without ``adaptive`` the first
+        plateau stops training (``min_lr=inf``)."""
+        plateau = Adaptive(tol=self.tol, n_iter_no_change=self.n_iter_no_change, divisor=5.0,
+                           min_lr=1e-6 if adaptive else math.inf, mode="max" if early else "min")
+        plateau.start(self._optimizer.lr)
+        best = self.best_validation_score_ if early else self.best_loss_
+        if best is None:  # best_loss_ after a fit with early stopping, say
+            best = -np.inf if early else np.inf
+        plateau.best, plateau.no_improvement = best, self._no_improvement_count
+        return plateau
+
+    def _train(self, run, rule: _Convergence | None):
+        """Run the epochs; return the last state (None if no epoch ended) and whether Ctrl-C
+        ended them. The attributes are recorded whatever ends the run: an error (then
+        raised), or Ctrl-C (scikit-learn's rule: a warning, and the fit keeps what it learnt,
+        the best epoch's weights with early stopping; L-BFGS's result is all or nothing, and
+        scikit-learn raises there too)."""
+        state = None
         try:
             for state in run:
                 pass
         except KeyboardInterrupt:
-            if not stochastic:  # L-BFGS's result is all or nothing (scikit-learn re-raises)
+            if rule is None:
                 raise
-            interrupted = True
             warnings.warn("Training interrupted by user.", UserWarning)
+            return state, True
         finally:
-            # this call's epochs (scikit-learn 1.9), the ones that ended: the history's last
-            # (for L-BFGS, its iterations)
-            self.n_iter_ = state.history.epochs[-1] if state and state.history.epochs else 0
-            kept = [length + (self.n_iter_ if stochastic else 0) for length in lengths]
-            if any(len(c) > k for c, k in zip(curves, kept)):  # an epoch stopped in its
-                for curve, k in zip(curves, kept):  # callbacks, after _Convergence took it:
-                    del curve[k:]  # it is not recorded, nor counted in t_ and best_loss_
-                self.t_ = t_before + self.n_iter_ * n_train
-                if best_before is not None and not early:
-                    self.best_loss_ = min([best_before, *self.loss_curve_[lengths[0]:]])
-            if state is not None:
-                self.history_ = state.history
-                self.loss_ = state.history["loss"][-1]
-                if not stochastic:
-                    self.best_loss_ = self.loss_
-                    self.loss_curve_ = None
-            if early and self._best_params is not None:
-                self.model_.flat_params[...] = self._best_params
-        if state is None or interrupted:
-            return self
-        if stochastic and not incremental and not state.stop and self.n_iter_ == self.max_iter:
+            self._record(state, rule)
+        return state, False
+
+    def _record(self, state, rule: _Convergence | None) -> None:
+        """The fitted attributes of this call, from its History (the epochs that ended):
+        ``n_iter_`` (this call's epochs, as scikit-learn 1.9 counts them), ``loss_``,
+        ``history_``, and the solver's own (``_record_epochs``, ``_record_lbfgs``)."""
+        history = History() if state is None else state.history
+        if state is not None:
+            self.history_ = history
+        if len(history):
+            self.loss_ = history["loss"][-1]
+        if rule is None:
+            self._record_lbfgs(history)
+        else:
+            self._record_epochs(history, rule)
+
+    def _record_lbfgs(self, history: History) -> None:
+        """L-BFGS: its iterations, its loss as the best, and no curve."""
+        self.n_iter_ = history.epochs[-1] if len(history) else 0
+        if len(history):
+            self.best_loss_, self.loss_curve_ = self.loss_, None
+
+    def _record_epochs(self, history: History, rule: _Convergence) -> None:
+        """Stochastic solvers: ``loss_curve_``, ``t_`` and ``validation_scores_`` extended by
+        this call's epochs; ``best_loss_`` (or ``best_validation_score_``) and the count of
+        epochs without improvement as the rule stood after them; with early stopping, the
+        best epoch's weights."""
+        self.n_iter_ = len(history)
+        if rule.best_params is not None:
+            self.model_.flat_params[...] = rule.best_params
+        if not len(history):
+            return
+        self.t_ += len(history) * rule.rows
+        self.loss_curve_ = [*(self.loss_curve_ or ()), *history["loss"]]
+        plateau = rule.after(history[rule.metric])
+        if rule.keep_best:
+            self.validation_scores_ = [*(self.validation_scores_ or ()), *history[rule.metric]]
+            self.best_validation_score_ = plateau.best
+        else:
+            self.best_loss_ = plateau.best
+        self._no_improvement_count = plateau.no_improvement
+
+    def _warn_if_not_converged(self, state, rule: _Convergence | None,
+                               incremental: bool) -> None:
+        """scikit-learn's ConvergenceWarning: ``max_iter`` epochs without meeting the rule,
+        or L-BFGS stopped short of its tolerance."""
+        ran_out = not incremental and not state.stop and self.n_iter_ == self.max_iter
+        if rule is not None and ran_out:
             warnings.warn(f"Stochastic optimizer: maximum iterations ({self.max_iter}) reached "
                           "and the optimization hasn't converged yet.", ConvergenceWarning)
-        if not stochastic and state.stop_reason:  # L-BFGS stopped short of convergence
+        if rule is None and state.stop_reason:
             warnings.warn(state.stop_reason, ConvergenceWarning)
-        return self
-
-    def fit(self, X, y, sample_weight=None):
-        """Train on ``X`` ``(n_samples, n_features)`` and ``y``; returns ``self``."""
-        return self._fit(X, y, sample_weight)
 
     # -- fitted attributes in scikit-learn's form --------------------------------------------
     @property
