@@ -86,16 +86,16 @@ def floor_products(rng: np.random.Generator):
 def adam_passes(g: np.ndarray) -> dict:
     """Adam's seven passes over the gradient ``g``, as ``Adam._update`` calls them; the
     coefficients are small enough to keep ``p`` in range over many rounds."""
-    M, V = 10 * g, 1000 * g * g  # moments of the size a run would have
+    m, v = g.copy(), g * g  # moments of the size a run would have
     p, w = 100 * g, np.empty_like(g)
-    step, eps = 1e-9, 1e-7  # lr / (bias corrections), eps / r
+    step, eps = 1e-9, 1e-7  # lr * s / bc1, eps * s (s = sqrt(1 - beta2^t))
     return {
-        "M = beta1 M + g (axpby)": lambda: _blas.axpby(1.0, g, 0.9, M, scratch=w),
+        "m = beta1 m + (1 - beta1) g (axpby)": lambda: _blas.axpby(0.1, g, 0.9, m, scratch=w),
         "w = g g (np.multiply)": lambda: np.multiply(g, g, out=w),
-        "V = beta2 V + w (axpby)": lambda: _blas.axpby(1.0, w, 0.999, V),
-        "w = sqrt(V) (np.sqrt)": lambda: np.sqrt(V, out=w),
+        "v = beta2 v + (1 - beta2) w (axpby)": lambda: _blas.axpby(0.001, w, 0.999, v),
+        "w = sqrt(v) (np.sqrt)": lambda: np.sqrt(v, out=w),
         "w = w + eps (np.add)": lambda: np.add(w, eps, out=w),
-        "w = M / w (np.divide)": lambda: np.divide(M, w, out=w),
+        "w = m / w (np.divide)": lambda: np.divide(m, w, out=w),
         "p = p - step w (axpy)": lambda: _blas.axpy(-step, w, p, scratch=w),
     }
 

@@ -81,8 +81,9 @@ def test_adam_amsgrad_uses_the_running_maximum():
     opt.step([p], [np.array([0.0])])  # v = 1 < v_max = 2; m = 0: p unchanged
     opt.step([p], [np.array([1.0])])  # v = 0.5 + 0.5 = 1, v_max = 2; bc2 = 1 - 0.125 = 0.875
     np.testing.assert_allclose(p, [-0.1 - 0.1 * 1.0 / np.sqrt(2 / 0.875)], rtol=1e-14)
-    np.testing.assert_allclose(opt.moments(0)["max_exp_avg_sq"], [2.0])
-    np.testing.assert_allclose(opt.moments(0)["exp_avg_sq"], [1.0])  # the last v, hand-worked
+    np.testing.assert_allclose(opt.state[0]["max_exp_avg_sq"], [2.0])
+    np.testing.assert_allclose(opt.state[0]["exp_avg_sq"], [1.0])  # the last v, hand-worked
+    np.testing.assert_allclose(opt.state[0]["exp_avg"], [1.0])  # m = 0.5 * 0 + 0.5 * 1
 
 
 def test_rmsprop_steps():
@@ -173,55 +174,105 @@ def test_fifty_steps_match_torch_in_float64(name, kwargs, update_path):
     assert moved > 1e-3  # the comparison is not vacuous
 
 
-@pytest.mark.parametrize("amsgrad", [False, True])
-def test_adam_moments_and_a_change_of_betas_match_torch(amsgrad, update_path):
-    """Adam stores m / (1 - beta1) and v / (1 - beta2): ``moments`` gives torch's m and v, and
-    betas changed between steps (torch reads them afresh each step) rescale the stored state."""
+# -- state as torch stores it ---------------------------------------------------------------
+STATE_CASES = [  # one case for every slot torch keeps
+    ("adam", dict(lr=0.01, betas=(0.5, 0.6), weight_decay=0.05)),
+    ("adamw", dict(lr=0.01, betas=(0.5, 0.6), weight_decay=0.1, amsgrad=True)),
+    ("rmsprop", dict(lr=0.005, alpha=0.9, momentum=0.5, centered=True, weight_decay=0.01)),
+    ("adagrad", dict(lr=0.1, lr_decay=0.01, initial_accumulator_value=0.1)),
+    ("sgd", dict(lr=0.05, momentum=0.9, dampening=0.1)),
+]
+
+
+def torch_twin(name, kwargs, params):
+    """float64 torch tensors holding ``params``, and torch's optimizer over them."""
     torch = torch_or_skip()
-    params, grad = make_problem(4)
-    ours = [p.copy() for p in params]
     theirs = [torch.tensor(p, dtype=torch.float64, requires_grad=True) for p in params]
-    opt = Adam(lr=0.01, amsgrad=amsgrad)
-    topt = torch.optim.Adam(theirs, lr=0.01, amsgrad=amsgrad, foreach=False)
-    for step in range(40):
-        if step == 20:
-            opt.betas = topt.param_groups[0]["betas"] = (0.7, 0.95)
-        opt.step(ours, [grad(i, p) for i, p in enumerate(ours)])
-        for i, t in enumerate(theirs):
-            t.grad = torch.from_numpy(grad(i, t.detach().numpy()))
-        topt.step()
-    for i, (p, t) in enumerate(zip(ours, theirs)):
-        np.testing.assert_allclose(p, t.detach().numpy(), rtol=1e-10, atol=1e-12)
-        moments, state = opt.moments(i), topt.state[t]
-        assert sorted(moments) == sorted(k for k in state if k != "step")
-        for name, value in moments.items():
-            np.testing.assert_allclose(value, state[name].numpy(), rtol=1e-10, atol=1e-14)
+    return theirs, getattr(torch.optim, TORCH_NAMES[name])(theirs, foreach=False, **kwargs)
 
 
-@pytest.mark.parametrize("amsgrad", [False, True])
-def test_adam_moments_at_any_step_and_a_reload_mid_run_match_torch(amsgrad, update_path):
-    """With short-memory betas, the moments read at several steps, and a state dict loaded
-    into a fresh Adam half-way, go on matching torch."""
-    torch = torch_or_skip()
+def step_both(opt, ours, topt, theirs, grad):
+    """One step of each optimizer, on the gradients of its own parameters."""
+    import torch
+    opt.step(ours, [grad(i, p) for i, p in enumerate(ours)])
+    for i, t in enumerate(theirs):
+        t.grad = torch.from_numpy(grad(i, t.detach().numpy()))
+    topt.step()
+
+
+def assert_state_is_torchs(opt, topt, where=""):
+    """``opt.state_dict()["<i>.<slot>"]`` equals torch's ``state_dict()["state"][i][slot]``
+    for every slot torch keeps, and ``"t"`` its ``"step"``."""
+    ours, theirs = opt.state_dict(), topt.state_dict()["state"]
+    slots = {f"{i}.{slot}" for i, state in theirs.items() for slot in state if slot != "step"}
+    assert set(ours) - {"t", "lr"} == slots, where
+    for i, state in theirs.items():
+        if "step" in state:  # torch's SGD counts no steps
+            assert ours["t"] == state["step"].item(), where
+        for slot, value in state.items():
+            if slot != "step":
+                np.testing.assert_allclose(ours[f"{i}.{slot}"], value.numpy(), rtol=1e-12,
+                                           atol=1e-15, err_msg=f"{i}.{slot}{where}")
+
+
+@pytest.mark.parametrize("name, kwargs", STATE_CASES)
+def test_state_dict_holds_torchs_state_at_every_step(name, kwargs, update_path):
+    """The arrays are torch's own (``exp_avg``, ``exp_avg_sq``, ``max_exp_avg_sq``,
+    ``square_avg``, ``grad_avg``, ``momentum_buffer``, ``sum``), step after step, in float64."""
     params, grad = make_problem(5)
     ours = [p.copy() for p in params]
-    theirs = [torch.tensor(p, dtype=torch.float64, requires_grad=True) for p in params]
-    opt = Adam(lr=0.01, betas=(0.5, 0.6), amsgrad=amsgrad)
-    topt = torch.optim.Adam(theirs, lr=0.01, betas=(0.5, 0.6), amsgrad=amsgrad, foreach=False)
-    for step in range(1, 41):
-        opt.step(ours, [grad(i, p) for i, p in enumerate(ours)])
-        for i, t in enumerate(theirs):
-            t.grad = torch.from_numpy(grad(i, t.detach().numpy()))
-        topt.step()
-        if step in (7, 13, 26):  # between folds, and after some
-            for i, t in enumerate(theirs):
-                for name, value in opt.moments(i).items():
-                    np.testing.assert_allclose(value, topt.state[t][name].numpy(), rtol=1e-10,
-                                               atol=1e-14, err_msg=f"{name} at step {step}")
-        if step == 19:
-            state = opt.state_dict()
-            opt = Adam(lr=0.01, betas=(0.5, 0.6), amsgrad=amsgrad)
-            opt.load_state_dict(state)
+    theirs, topt = torch_twin(name, kwargs, params)
+    opt = OPTIMIZERS[name](**kwargs)
+    for step in range(1, 31):
+        step_both(opt, ours, topt, theirs, grad)
+        if step in (1, 2, 7, 30):
+            assert_state_is_torchs(opt, topt, f" at step {step}")
+    for p, t in zip(ours, theirs):
+        np.testing.assert_allclose(p, t.detach().numpy(), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("name, kwargs", STATE_CASES)
+def test_torchs_state_loaded_mid_run_continues_as_torch_continues(name, kwargs, update_path):
+    """After 12 steps torch's state dict is loaded into a fresh torch optimizer, and its
+    arrays (by torch's names) into a fresh glassnet one: both go on as one."""
+    params, grad = make_problem(6)
+    ours = [p.copy() for p in params]
+    theirs, topt = torch_twin(name, kwargs, params)
+    opt = OPTIMIZERS[name](**kwargs)
+    for _ in range(12):
+        step_both(opt, ours, topt, theirs, grad)
+    saved = topt.state_dict()
+    topt = type(topt)(theirs, foreach=False, **kwargs)
+    topt.load_state_dict(saved)
+    arrays = {f"{i}.{slot}": value.numpy().copy() for i, state in saved["state"].items()
+              for slot, value in state.items() if slot != "step"}
+    opt = OPTIMIZERS[name](**kwargs)
+    opt.load_state_dict({"t": 12, "lr": saved["param_groups"][0]["lr"], **arrays})
+    for _ in range(12):
+        step_both(opt, ours, topt, theirs, grad)
+    assert_state_is_torchs(opt, topt)
+    for p, t in zip(ours, theirs):
+        np.testing.assert_allclose(p, t.detach().numpy(), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("name, kwargs", [("adam", dict(lr=0.01)),
+                                          ("adam", dict(lr=0.01, amsgrad=True)),
+                                          ("adamw", dict(lr=0.01, weight_decay=0.1))])
+def test_betas_changed_between_steps_act_as_in_torch(name, kwargs, update_path):
+    """torch reads betas afresh at every step; so does Adam, and since it stores m and v as
+    torch does, nothing needs rescaling: params and state go on matching torch's."""
+    params, grad = make_problem(4)
+    ours = [p.copy() for p in params]
+    theirs, topt = torch_twin(name, kwargs, params)
+    opt = OPTIMIZERS[name](**kwargs)
+    for step in range(40):
+        if step == 15:
+            opt.betas = topt.param_groups[0]["betas"] = (0.7, 0.95)
+        if step == 30:
+            opt.betas = topt.param_groups[0]["betas"] = (0.0, 0.5)
+        step_both(opt, ours, topt, theirs, grad)
+        if step in (15, 29, 39):
+            assert_state_is_torchs(opt, topt, f" at step {step}")
     for p, t in zip(ours, theirs):
         np.testing.assert_allclose(p, t.detach().numpy(), rtol=1e-10, atol=1e-12)
 
@@ -315,42 +366,33 @@ def test_state_dict_round_trip_continues_identically(name):
         np.testing.assert_array_equal(p, q)
 
 
-@pytest.mark.parametrize("amsgrad", [False, True])
-def test_adam_state_dict_loads_into_other_betas(amsgrad):
-    """Adam's saved arrays are m / (1 - beta1) and v / (1 - beta2) for the betas at save time.
-    Loaded into an Adam with other betas (or after its own betas changed), m and v must come
-    back as saved, and the next steps equal those of the saving Adam with its betas changed."""
-    import copy
+def test_adam_state_dict_does_not_depend_on_the_betas():
+    """m and v mean the same whatever the betas: an Adam with other betas loads the arrays as
+    they are and keeps its own betas, and the state dict has no betas to save."""
     params, grad = make_problem(3)
-    a = Adam(lr=0.01, amsgrad=amsgrad)
+    a = Adam(lr=0.01, amsgrad=True)
     for _ in range(5):
         a.step(params, [grad(i, p) for i, p in enumerate(params)])
-    saved, moments = a.state_dict(), [a.moments(i) for i in range(len(params))]
-    changed = copy.deepcopy(a)
-    changed.betas = (0.5, 0.9)
-    b = Adam(lr=0.01, betas=(0.5, 0.9), amsgrad=amsgrad)
-    a.betas = (0.7, 0.95)
-    for opt in (a, b):
-        opt.load_state_dict(saved)
-        for i, want in enumerate(moments):
-            got = opt.moments(i)
-            assert sorted(got) == sorted(want)
-            for name in want:
-                np.testing.assert_allclose(got[name], want[name], rtol=1e-14, err_msg=name)
-    assert b.betas == (0.5, 0.9)  # the optimizer keeps its own betas, as before the scaling
-    ours, twin = [p.copy() for p in params], [p.copy() for p in params]
-    for _ in range(5):
-        changed.step(ours, [grad(i, p) for i, p in enumerate(ours)])
-        b.step(twin, [grad(i, p) for i, p in enumerate(twin)])
-    for p, q in zip(ours, twin):
-        np.testing.assert_allclose(p, q, rtol=1e-13)
+    saved = a.state_dict()
+    assert sorted(saved) == sorted(["t", "lr"] + [f"{i}.{slot}" for i in range(len(params))
+                                                  for slot in Adam.slots])
+    b = Adam(lr=0.01, betas=(0.5, 0.9), amsgrad=True)
+    b.load_state_dict(saved)
+    assert b.betas == (0.5, 0.9)
+    for key, value in b.state_dict().items():
+        np.testing.assert_array_equal(value, saved[key])
 
 
 def test_load_state_dict_rejects_foreign_keys_and_missing_slots():
     with pytest.raises(ValueError, match="unexpected key 'layers.0.W'"):
         Adam().load_state_dict({"t": 1, "layers.0.W": np.zeros(2)})
-    with pytest.raises(ValueError, match="lacks"):
-        Adam().load_state_dict({"t": 1, "0.exp_avg_scaled": np.zeros(2)})
+    with pytest.raises(ValueError, match=r"lacks \['exp_avg_sq'\]"):
+        Adam().load_state_dict({"t": 1, "0.exp_avg": np.zeros(2)})
+    with pytest.raises(ValueError, match="unexpected key '0.exp_avg_scaled'"):
+        Adam().load_state_dict({"t": 1, "0.exp_avg_scaled": np.zeros(2),
+                                "0.exp_avg_sq_scaled": np.zeros(2)})
+    with pytest.raises(ValueError, match="unexpected key 'betas'"):
+        Adam().load_state_dict({"t": 1, "betas": np.array([0.9, 0.999])})
     with pytest.raises(ValueError, match=r"state\['t'\]"):
         SGD().load_state_dict({"t": -1})
 
@@ -519,15 +561,15 @@ def test_loading_state_is_all_or_nothing_and_takes_the_parameters_dtype():
             resumed.load_state_dict(bad)
         after = resumed.state_dict()
         assert after.keys() == before.keys() and after["t"] == before["t"] == 4
-        np.testing.assert_array_equal(after["0.exp_avg_scaled"], before["0.exp_avg_scaled"])
+        np.testing.assert_array_equal(after["0.exp_avg"], before["0.exp_avg"])
 
 
 def test_a_step_refused_for_its_state_changes_nothing():
     p1, p2 = np.ones(3), np.ones(2)
     opt = Adam(lr=0.1)
     opt.step([p1, p2], [np.ones(3), np.ones(2)])
-    opt.state[1]["exp_avg_scaled"] = np.zeros(4)  # state of another shape for params[1]
-    with pytest.raises(ValueError, match=r"optimizer state 1.exp_avg_scaled has shape \(4,\)"):
+    opt.state[1]["exp_avg"] = np.zeros(4)  # state of another shape for params[1]
+    with pytest.raises(ValueError, match=r"optimizer state 1.exp_avg has shape \(4,\)"):
         opt.step([p1, p2], [np.ones(3), np.ones(2)])
     np.testing.assert_allclose(p1, 0.9)  # the first step only
     assert opt.t == 1
@@ -540,6 +582,6 @@ def test_fit_refuses_an_optimizer_of_another_model_before_training():
     glassnet.fit(glassnet.MLP([3, 4, 2], seed=0), X, y, optimizer=opt, epochs=1)
     other = glassnet.MLP([3, 7, 2], seed=0)
     before = other.flat_params.copy()
-    with pytest.raises(ValueError, match="optimizer state 0.exp_avg_scaled has shape"):
+    with pytest.raises(ValueError, match="optimizer state 0.exp_avg has shape"):
         glassnet.fit_iter(other, X, y, optimizer=opt, epochs=1)  # at the call, no next()
     np.testing.assert_array_equal(other.flat_params, before)

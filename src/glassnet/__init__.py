@@ -35,6 +35,8 @@ from .callbacks import Callback, Checkpoint, DivergenceError, EarlyStopping, Sto
 from .activations import (ACTIVATIONS, ELU, GELU, Activation, Identity, LeakyReLU, ReLU,
                           Sigmoid, Softplus, Tanh)
 from ._checks import DataConversionWarning
+from ._version import VERSION as __version__
+from ._version import InconsistentVersionWarning
 from .grad import GradcheckReport, gradcheck, value_and_grad
 from .init import INITIALISERS
 from .layers import Dense, Dropout, Layer
@@ -44,7 +46,6 @@ from .history import History, TrainState
 from .train import evaluate, fit, fit_iter
 from .io import ModelFileError, load, save
 
-__version__ = "0.1.0"
 
 __all__ = [
     "functional", "ACTIVATIONS", "LOSSES", "INITIALISERS",
@@ -53,7 +54,7 @@ __all__ = [
     "value_and_grad", "gradcheck", "GradcheckReport", "optim", "schedules", "callbacks",
     "fit", "fit_iter", "evaluate", "History", "TrainState", "Callback", "EarlyStopping", "Checkpoint",
     "StopOnDivergence", "DivergenceError", "DataConversionWarning", "MLPClassifier",
-    "MLPRegressor", "__version__", "save", "load", "ModelFileError",
+    "MLPRegressor", "__version__", "save", "load", "ModelFileError", "InconsistentVersionWarning",
 ]
 
 

@@ -18,6 +18,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 
 from ._blas import axpy
+from ._version import check, stamp
 from ._checks import (as_rng, check_dtype, check_finite, check_layer_sizes, check_number,
                       check_probability, check_X, resolve)
 from .activations import ACTIVATIONS
@@ -231,11 +232,14 @@ class Sequential:
 
     # -- copies and display -----------------------------------------------------------------
     def __getstate__(self) -> dict[str, Any]:
-        """Copies and pickles leave out the scratch array."""
-        return {k: v for k, v in self.__dict__.items() if k != "_l2_scratch"}
+        """Copies and pickles leave out the scratch array, and carry glassnet's version."""
+        return stamp({k: v for k, v in self.__dict__.items() if k != "_l2_scratch"})
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        """A copy or an unpickled model re-binds its layers' arrays to one new buffer."""
+        """A copy or an unpickled model re-binds its layers' arrays to one new buffer; a
+        pickle written by another glassnet (or carrying no version) warns."""
+        state = dict(state)
+        check(state, type(self).__name__)
         self.__dict__.update(state)
         self._pack(self.dtype)
 

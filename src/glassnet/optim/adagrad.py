@@ -12,7 +12,8 @@ __all__ = ["Adagrad"]
 
 
 class Adagrad(Optimizer):
-    """Adagrad (``torch.optim.Adagrad``); ``s`` starts at ``initial_accumulator_value``::
+    """Adagrad (``torch.optim.Adagrad``); ``s`` starts at ``initial_accumulator_value`` and
+    is stored as torch stores it, in the slot ``sum``::
 
         g = g + weight_decay * p
         clr = lr / (1 + (t - 1) * lr_decay)

@@ -8,6 +8,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from .. import _version
 from .._checks import check_number
 
 __all__ = ["Optimizer", "clip_grad_norm", "clip_grad_value"]
@@ -51,7 +52,12 @@ class Optimizer:
     t : int
         Number of steps taken.
     state : dict
-        ``{index: {slot: array}}`` with arrays shaped like ``params[index]``.
+        ``{index: {slot: array}}`` with arrays shaped like ``params[index]``. The slots and
+        their values are those of ``torch.optim``'s ``state[p]`` (``exp_avg``, ``sum``, ...),
+        the step count aside (``t``, one for all parameters).
+
+    Pickles carry glassnet's version; unpickling one made by another version warns with an
+    ``InconsistentVersionWarning``.
     """
 
     slots: tuple[str, ...] = ()  # names of the per-parameter state arrays
@@ -155,7 +161,11 @@ class Optimizer:
         raise NotImplementedError
 
     def state_dict(self) -> dict[str, Any]:
-        """``{"t": int, "lr": float, "<index>.<slot>": array, ...}``: plain numbers and copies."""
+        """``{"t": int, "lr": float, "<index>.<slot>": array, ...}``: plain numbers and copies.
+
+        ``"<index>.<slot>"`` holds what torch's ``optimizer.state_dict()["state"][index][slot]``
+        holds after the same steps (for ``params[index]``); ``"t"`` is torch's ``"step"``.
+        """
         out: dict[str, Any] = {"t": self.t, "lr": self.lr}
         for i, state in sorted(self.state.items()):
             out.update({f"{i}.{slot}": a.copy() for slot, a in state.items()})
@@ -184,6 +194,17 @@ class Optimizer:
                 raise ValueError(f"state for parameter {index} lacks {sorted(needed - set(slots))}")
         self.reset()
         self.t, self.state, self.lr = t, arrays, lr
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Copies and pickles leave out the work arrays, and carry glassnet's version."""
+        return _version.stamp({k: v for k, v in self.__dict__.items() if k != "_scratch"})
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Warns when the pickle was written by another glassnet (or carries no version)."""
+        state = dict(state)
+        _version.check(state, type(self).__name__)
+        self.__dict__.update(state)
+        self._scratch = {}
 
     def config(self) -> dict[str, Any]:
         """Constructor arguments that rebuild this optimizer."""

@@ -12,7 +12,9 @@ __all__ = ["RMSprop"]
 
 
 class RMSprop(Optimizer):
-    """RMSprop (``torch.optim.RMSprop``); ``v``, ``g_avg`` and ``b`` start at zero::
+    """RMSprop (``torch.optim.RMSprop``); ``v``, ``g_avg`` and ``b`` start at zero and are
+    stored as torch stores them, in the slots ``square_avg``, ``grad_avg`` (centered only) and
+    ``momentum_buffer`` (momentum only)::
 
         g = g + weight_decay * p
         v = alpha * v + (1 - alpha) * g * g
