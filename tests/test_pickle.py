@@ -90,3 +90,25 @@ def test_a_state_without_a_version_warns(which):
         blank.__setstate__(state)
     assert "_glassnet_version" not in vars(blank)
     assert blank.state_dict().keys() == obj.state_dict().keys()  # loaded all the same
+
+
+@pytest.mark.parametrize("name", ["MLPClassifier", "MLPRegressor"])
+def test_a_pickled_estimator_carries_glassnets_version(name):
+    """As scikit-learn's own version: a round trip is silent and predicts the same; a pickle
+    from another glassnet warns, naming both versions."""
+    pytest.importorskip("sklearn", reason="scikit-learn is not installed: no estimators")
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((30, 3)), np.arange(30) % 2
+    est = getattr(glassnet, name)(hidden_layer_sizes=(4,), max_iter=3, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # not converged in 3 iterations: not under test
+        est.fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        same = pickle.loads(pickle.dumps(est))
+    np.testing.assert_array_equal(same.predict(X), est.predict(X))
+    state = est.__getstate__()
+    assert state["_glassnet_version"] == glassnet.__version__
+    state["_glassnet_version"] = "0.0.9"
+    with pytest.warns(glassnet.InconsistentVersionWarning, match="pickled with glassnet 0.0.9"):
+        type(est).__new__(type(est)).__setstate__(state)

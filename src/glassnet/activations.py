@@ -69,15 +69,15 @@ class ReLU(Activation):
     name = "relu"
     kinks = (0.0,)
 
-    # Both write into reused buffers: ReLU runs in the training hot path.
+    # Both write into reused scratch arrays: ReLU runs in the training hot path.
     def f(self, z):
         # max(z, 0) against an array of zeros, not the scalar 0: NumPy's SIMD loop for two
         # arrays is about 3x faster than its loop for an array and a broadcast scalar.
-        zeros = self.buffer("zeros", z.shape, z.dtype, fill=0.0)
-        return np.maximum(z, zeros, out=self.buffer("a", z.shape, z.dtype))
+        zeros = self.scratch("zeros", z.shape, z.dtype, fill=0.0)
+        return np.maximum(z, zeros, out=self.scratch("a", z.shape, z.dtype))
 
     def df(self, z, a):
-        return np.greater(z, 0, out=self.buffer("df", z.shape, z.dtype))  # [z > 0] as 1.0 / 0.0
+        return np.greater(z, 0, out=self.scratch("df", z.shape, z.dtype))  # [z > 0] as 1.0 / 0.0
 
 
 class LeakyReLU(Activation):

@@ -5,10 +5,10 @@ A layer maps a batch ``x`` of shape ``(n_samples, n_in)`` to ``(n_samples, n_out
 ``delta = dL/d(output)`` and returns ``dL/d(input)``, writing the parameter gradients into
 ``d<name>`` arrays (``dW``, ``db``) that have the parameters' shapes.
 
-Speed contract: the arrays a layer returns are work buffers it owns and refills on its next
+Speed contract: the arrays a layer returns are scratch arrays it owns and refills on its next
 call (no allocation per batch once the batch shape is known), and ``backward`` may overwrite
 the ``delta`` it receives. ``Sequential.forward``/``backward``, the public entry points,
-copy at the boundary, so users never see a buffer change under them.
+copy at the boundary, so users never see a scratch array change under them.
 
 Parameters are plain attributes (``W``, ``b``). A ``Sequential`` may re-bind them to views of
 one contiguous buffer, so optimizers can update every parameter with a few NumPy calls; a
@@ -55,16 +55,16 @@ class Layer:
         """``dL/d(input)`` from ``delta = dL/d(output)``; None when ``input_grad`` is False."""
         raise NotImplementedError
 
-    def buffer(self, name: str, shape: tuple[int, ...], dtype, fill: float | None = None
-               ) -> np.ndarray:
+    def scratch(self, name: str, shape: tuple[int, ...], dtype, fill: float | None = None
+                ) -> np.ndarray:
         """A work array of ``shape``, allocated once and reused for the same or fewer rows.
 
         ``fill`` sets its contents when it is (re)allocated; otherwise they are undefined.
         """
-        buffers = self.__dict__.get("_buffers")
-        if buffers is None:
-            buffers = self._buffers = {}
-        buf = buffers.get(name)
+        arrays = self.__dict__.get("_scratch")
+        if arrays is None:
+            arrays = self._scratch = {}
+        buf = arrays.get(name)
         if buf is not None and buf.shape == shape and (buf.dtype is dtype or buf.dtype == dtype):
             return buf  # the common case, first: this runs several times per training step
         if buf is not None and buf.dtype == dtype and buf.shape[1:] == shape[1:]:
@@ -72,15 +72,15 @@ class Layer:
                 return buf
             if buf.shape[0] > shape[0]:  # fewer rows (the last batch): a contiguous slice
                 return buf[:shape[0]]
-        buf = buffers[name] = np.empty(shape, dtype=dtype)
+        buf = arrays[name] = np.empty(shape, dtype=dtype)
         if fill is not None:
             buf.fill(fill)
         return buf
 
     def __getstate__(self) -> dict[str, Any]:
-        """Copies and pickles leave out work buffers and the last batch's caches."""
+        """Copies and pickles leave out scratch arrays and the last batch's caches."""
         return {k: v for k, v in self.__dict__.items()
-                if k not in ("_buffers", "x", "z", "a", "mask")}
+                if k not in ("_scratch", "x", "z", "a", "mask")}
 
     def output_size(self, n_in: int) -> int:
         """Width of the output for an input of width ``n_in`` (unchanged by default)."""
@@ -142,17 +142,17 @@ class Dense(Layer):
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         self.x = x  # backward needs the input: dW = x^T delta
-        z = self.buffer("z", (len(x), self.n_out), self.W.dtype)
-        return matmul_add(x, self.W, self.b, out=z)  # z = x @ W + b, into the reused buffer
+        z = self.scratch("z", (len(x), self.n_out), self.W.dtype)
+        return matmul_add(x, self.W, self.b, out=z)  # z = x @ W + b, into the reused scratch array
 
     def backward(self, delta: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
         """``dW = x^T @ delta``, ``db`` = the sum of ``delta``'s rows; returns ``dx = delta @ W^T``."""
-        ones = self.buffer("ones", (len(delta),), delta.dtype, fill=1.0)
+        ones = self.scratch("ones", (len(delta),), delta.dtype, fill=1.0)
         product(ones, delta, self.db)  # db = sum of delta over the batch, as 1^T @ delta
         product_tn(self.x, delta, self.dW)  # dW = x^T @ delta
         if not input_grad:  # the first layer skips it: dL/dX is not needed there
             return None
-        dx = self.buffer("dx", (len(delta), self.n_in), self.W.dtype)
+        dx = self.scratch("dx", (len(delta), self.n_in), self.W.dtype)
         return product(delta, self.W.T, dx)  # dx = delta @ W^T
 
     def output_size(self, n_in: int) -> int:
@@ -187,7 +187,7 @@ class Dropout(Layer):
         if not training or self.p == 0.0:
             self.mask = None
             return x
-        mask = self.buffer("mask", x.shape, x.dtype)
+        mask = self.scratch("mask", x.shape, x.dtype)
         if isinstance(self.rng, np.random.Generator):
             self.rng.random(out=mask, dtype=x.dtype)  # u ~ U[0, 1), drawn into the buffer
         else:  # the notebook's RandomState has no out=
@@ -195,7 +195,7 @@ class Dropout(Layer):
         np.greater_equal(mask, self.p, out=mask)  # m = [u >= p], 1.0 or 0.0
         mask *= 1.0 / (1.0 - self.p)  # m / (1 - p)
         self.mask = mask
-        return np.multiply(x, mask, out=self.buffer("y", x.shape, x.dtype))
+        return np.multiply(x, mask, out=self.scratch("y", x.shape, x.dtype))
 
     def backward(self, delta: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
         if self.mask is not None:

@@ -66,7 +66,7 @@ def r2(z: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None) ->
 def evaluate(model: Sequential, loss: Loss, X: np.ndarray, y: np.ndarray,
              sample_weight: np.ndarray | None = None, prefix: str = "") -> dict[str, float]:
     """Loss and the loss's metric on validated data, without penalty or dropout."""
-    z = model.predict(X, check_input=False)  # in chunks: the layers' buffers stay small
+    z = model.predict(X, check_input=False)  # in chunks: the layers' scratch arrays stay small
     logs = {prefix + "loss": loss.value(z, y, sample_weight)}
     if isinstance(loss, (CrossEntropy, BinaryCrossEntropy)):
         total = len(X) if sample_weight is None else float(np.sum(sample_weight))

@@ -187,7 +187,7 @@ class Sequential:
 
         ``X`` is validated and cast to the model's dtype; ``training=True`` enables dropout.
         """
-        # A copy: the layers' outputs are work buffers that the next call overwrites.
+        # A copy: the layers' outputs are scratch arrays that the next call overwrites.
         return self._forward(check_X(X, self.n_inputs, self.dtype), training).copy()
 
     def predict(self, X: np.ndarray, batch_size: int = 512, check_input: bool = True
@@ -210,7 +210,7 @@ class Sequential:
         return out
 
     def _forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
-        """Forward on validated ``x``; returns the last layer's buffer (no copy)."""
+        """Forward on validated ``x``; returns the last layer's scratch array (no copy)."""
         for layer in self.layers:
             x = layer.forward(x, training)
         return x

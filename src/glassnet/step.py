@@ -174,11 +174,11 @@ class SGDInBackward:
             if not isinstance(layer, Dense):
                 delta = layer.backward(delta, i > 0)
                 continue
-            ones = layer.buffer("ones", (len(delta),), delta.dtype, fill=1.0)
+            ones = layer.scratch("ones", (len(delta),), delta.dtype, fill=1.0)
             product(ones, delta, layer.db)  # db = 1^T @ delta (lr db: delta carries lr)
             dx = None
             if i > 0:  # dx = delta @ W^T, with the old W
-                dx = product(delta, layer.W.T, layer.buffer("dx", (len(delta), layer.n_in),
+                dx = product(delta, layer.W.T, layer.scratch("dx", (len(delta), layer.n_in),
                                                             delta.dtype))
             gemm_tn(-1.0, layer.x, delta, shrink, layer.W, scratch=layer.dW)  # W = s W - x^T delta
             delta = dx

@@ -37,7 +37,7 @@ class Adagrad(Optimizer):
 
     def _update(self, p, g, state, i):
         g = self._l2(p, g, i)
-        w = self._work(i, p, 0)
+        w = self._scratch_array(i, p, 0)
         clr = self.lr / (1.0 + (self.t - 1) * self.lr_decay)
         s = state["sum"]
         np.multiply(g, g, out=w)

@@ -51,7 +51,7 @@ class Adam(Optimizer):
 
     def _update(self, p, g, state, i):
         beta1, beta2 = self.betas
-        w = self._work(i, p, 0)
+        w = self._scratch_array(i, p, 0)
         if not self.decoupled:
             g = self._l2(p, g, i)
         elif self.weight_decay != 0:

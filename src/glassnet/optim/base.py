@@ -138,7 +138,7 @@ class Optimizer:
         self.state[i] = {slot: a.astype(p.dtype) for slot, a in self.state[i].items()}
         return self.state[i]
 
-    def _work(self, i: int, p: np.ndarray, k: int) -> np.ndarray:
+    def _scratch_array(self, i: int, p: np.ndarray, k: int) -> np.ndarray:
         """Scratch array ``k`` for parameter ``i``, allocated on first use."""
         w = self._scratch.get((i, k))
         if w is None or w.shape != p.shape or w.dtype != p.dtype:
@@ -149,7 +149,7 @@ class Optimizer:
         """``g + weight_decay * p`` in scratch array 1 (just ``g`` when there is no decay)."""
         if self.weight_decay == 0:
             return g
-        out = self._work(i, p, 1)
+        out = self._scratch_array(i, p, 1)
         np.multiply(p, self.weight_decay, out=out)  # out = weight_decay * p
         out += g  # out = g + weight_decay * p
         return out

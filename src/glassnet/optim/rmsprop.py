@@ -51,7 +51,7 @@ class RMSprop(Optimizer):
 
     def _update(self, p, g, state, i):
         g = self._l2(p, g, i)
-        w = self._work(i, p, 0)
+        w = self._scratch_array(i, p, 0)
         v = state["square_avg"]
         np.multiply(g, g, out=w)
         axpby(1.0 - self.alpha, w, self.alpha, v)  # v = alpha * v + (1 - alpha) * g * g

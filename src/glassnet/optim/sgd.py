@@ -36,7 +36,7 @@ class SGD(Optimizer):
 
     def _update(self, p, g, state, i):
         g = self._l2(p, g, i)
-        w = self._work(i, p, 0)
+        w = self._scratch_array(i, p, 0)
         if self.momentum != 0:
             b = state.get("momentum_buffer")
             if b is None:

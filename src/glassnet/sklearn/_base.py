@@ -32,6 +32,7 @@ from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from .._checks import check_finite, check_number, check_sample_weight
+from .._version import check, stamp
 from ..callbacks import Callback, LearningRateSchedule
 from ..history import History
 from ..model import MLP
@@ -238,6 +239,15 @@ class _BaseMLP(BaseEstimator):
     _is_classifier = False
     _parameters = _PARAMETERS  # name -> constraint; MLPRegressor adds its loss
 
+    def __getstate__(self) -> dict:
+        """scikit-learn's state (with its own version) and glassnet's version."""
+        return stamp(super().__getstate__())
+
+    def __setstate__(self, state: dict) -> None:
+        """A pickle written by another glassnet (or carrying no version) warns."""
+        state = dict(state)
+        check(state, type(self).__name__)
+        super().__setstate__(state)
     def _store(self, params: dict) -> None:
         """Keep every constructor argument as an attribute of the same name (scikit-learn's
         rule: ``__init__`` stores its parameters and does nothing else)."""
