@@ -245,7 +245,16 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     trace.emit(f"file: {info.path} ({info.size} bytes, {n_tensors} tensors)",
                f"format: {document['format']} format version {document['format_version']}, "
                f"written by glassnet {document['glassnet_version']}",
-               f"kind: {document['kind']}", f"dtype: {model['dtype']}", "layers:")
+               f"kind: {document['kind']}")
+    if document["kind"] == "estimator":  # every name here was checked against a table
+        estimator = document["estimator"]
+        fitted = estimator["fitted"]
+        curve = fitted["loss_curve_"]
+        trace.emit(f"estimator: {estimator['class']}, {fitted['n_features_in_']} features, "
+                   f"optimizer {estimator['optimizer']['type']}, "
+                   f"{'no' if curve is None else len(curve)} epochs, t_ = {fitted['t_']}, "
+                   f"loss_ = {fitted['loss_']}")
+    trace.emit(f"dtype: {model['dtype']}", "layers:")
     width = max((len(layer["type"]) for layer in model["layers"]), default=0)
     trace.emit(*(f"  {i:<3d}{layer['type']:<{width}}  {json.dumps(layer['config'])}"
                  for i, layer in enumerate(model["layers"])), "")

@@ -293,7 +293,8 @@ def train_one_step(X, y_true, weights, biases, activation_type: str,
     with np.errstate(under="ignore"):  # gradients and steps that round to 0 are harmless
         gradients = _backward_pass(cache, Y, weights, act, verbose)
         _update_weights(weights, biases, gradients, learning_rate)
-    correct = np.count_nonzero(predictions.argmax(axis=1) == Y.argmax(axis=1))
+    labels = y if y.ndim == 1 else Y.argmax(axis=1)  # the class of each row
+    correct = np.count_nonzero(predictions.argmax(axis=1) == labels)
     accuracy = 100.0 * correct / len(Y)
     return loss, accuracy, weights, biases
 

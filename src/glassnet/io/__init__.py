@@ -1,4 +1,5 @@
-"""Model files: ``save`` and ``load``, the strict loader, and crash-safe writes.
+"""Model files: ``save`` and ``load`` (models and fitted estimators), the strict loader, and
+crash-safe writes.
 
 A model is saved as one ``.safetensors`` file: its ``state_dict()`` arrays as tensors
 (``layers.0.W``, ``layers.0.b``, ...), its configuration as strict JSON in the header's
@@ -9,6 +10,7 @@ layout, the schema and the layer table are in ``format.py``.
   container.py  the safetensors header, parsed and checked by hand (lengths, offsets)
   reading.py    load (checks everything, then builds), read_info (the header only)
   writing.py    save, and atomic_write (temporary file, fsync, os.replace)
+  estimators.py a fitted MLPClassifier / MLPRegressor: the "estimator" section, its checks
 """
 
 from .format import FORMAT_VERSION, ModelFileError

@@ -12,9 +12,10 @@ A model file is one ``.safetensors`` file. Its tensors are the model's ``state_d
                           {"type": "dropout", "config": {"p": 0.5}},
                           {"type": "dense", "config": {"n_in": 8, "n_out": 2, "init": "xavier"}}]}}
 
-``kind`` says which sections follow: ``"model"`` has ``"model"`` alone. A later kind (a fitted
-estimator) adds its own sections beside ``"model"`` (its parameters, fitted attributes,
-optimizer state) and its own tensor name prefixes; a reader refuses a kind it does not know.
+``kind`` says which sections follow: ``"model"`` has ``"model"`` alone; ``"estimator"`` (a
+fitted ``MLPClassifier`` or ``MLPRegressor``) adds ``"estimator"`` beside it (its parameters,
+fitted attributes, optimizer state: ``estimators.py``) and the tensor prefixes
+``optimizer.`` and ``estimator.``; a reader refuses a kind it does not know.
 
 Layer types are resolved through ``layer_types()``, an explicit table of the engine's classes,
 never through an import of a name read from a file.
@@ -42,7 +43,7 @@ __all__ = ["FORMAT_NAME", "FORMAT_VERSION", "METADATA_KEY", "DTYPES", "ITEMSIZE"
 FORMAT_NAME = "glassnet"
 FORMAT_VERSION = 1  # one loader per version: a change to the layout gets a new number
 METADATA_KEY = "glassnet"  # the one key of the safetensors header's __metadata__
-KINDS = ("model",)
+KINDS = ("model", "estimator")  # "estimator": see estimators.py
 DTYPES = {"float32": "F32", "float64": "F64"}  # the model's dtype -> safetensors' dtype name
 ITEMSIZE = {"F32": 4, "F64": 8}
 _VERSION_TEXT = re.compile(r"[0-9A-Za-z.+!_-]{1,64}")  # printed by `glassnet inspect`: no
@@ -195,8 +196,8 @@ def check_document(document: Any) -> ModelSpec:
     if kind not in KINDS:
         raise Invalid(f"unknown kind {show(kind)}; this glassnet reads "
                       f"{', '.join(map(repr, KINDS))}")
-    _keys(document, {"format", "format_version", "glassnet_version", "kind", "model"},
-          "the metadata")
+    _keys(document, {"format", "format_version", "glassnet_version", "kind", "model",
+                     *(("estimator",) if kind == "estimator" else ())}, "the metadata")
     return _check_model(document["model"])
 
 
@@ -262,21 +263,26 @@ def _check_config(cls: type[Layer], config: Any, what: str) -> dict[str, Any]:
     return checked
 
 
-def check_tensors(spec: ModelSpec, entries: dict[str, Any]) -> None:
-    """The header's tensors are exactly those ``spec`` needs, in its dtype and shapes."""
-    missing = [name for name in spec.tensors if name not in entries]
-    unexpected = [name for name in entries if name not in spec.tensors]
+def check_tensors(spec: ModelSpec, entries: dict[str, Any],
+                  extra: dict[str, tuple[str, tuple[int, ...]]] | None = None) -> None:
+    """The header's tensors are exactly those ``spec`` needs, in its dtype and shapes, and
+    the ``extra`` ones (``{name: (safetensors dtype, shape)}``: an estimator's)."""
+    want = DTYPES[spec.dtype]
+    expected = {name: (want, shape) for name, shape in spec.tensors.items()}
+    expected.update(extra or {})
+    missing = [name for name in expected if name not in entries]
+    unexpected = [name for name in entries if name not in expected]
     if unexpected:
-        raise Invalid(f"the file holds tensor(s) the model does not have: "
-                      f"{', '.join(show(n) for n in unexpected[:5])}")
+        raise Invalid(f"the file holds tensor(s) the {'estimator' if extra else 'model'} does "
+                      f"not have: {', '.join(show(n) for n in unexpected[:5])}")
     if missing:
         raise Invalid(f"the file lacks the tensor(s) {', '.join(missing[:5])}")
-    want = DTYPES[spec.dtype]
-    for name, shape in spec.tensors.items():
+    for name, (dtype, shape) in expected.items():
         entry = entries[name]
-        if entry.dtype != want:
-            raise Invalid(f"tensor {name} is {entry.dtype} but the model's dtype is "
-                          f"{spec.dtype} ({want})")
+        if entry.dtype != dtype:
+            raise Invalid(f"tensor {name} is {entry.dtype} but " + (
+                f"the model's dtype is {spec.dtype} ({want})" if name in spec.tensors
+                else f"it must be {dtype}"))
         if entry.shape != shape:
             raise Invalid(f"tensor {name} has shape {show(entry.shape)} but the "
                           f"configuration gives {show(shape)}")

@@ -21,9 +21,20 @@ from .._checks import as_rng
 from ..layers import Dense, Dropout
 from ..model import Sequential, _child_seed
 from .container import Header, read_header
-from .format import (ITEMSIZE, METADATA_KEY, Invalid, ModelFileError, ModelSpec,
-                     check_document, check_finite, check_tensors, layer_types, show,
-                     strict_json)
+from .estimators import EstimatorSpec, build_estimator, check_estimator
+from .format import (
+    ITEMSIZE,
+    METADATA_KEY,
+    Invalid,
+    ModelFileError,
+    ModelSpec,
+    check_document,
+    check_finite,
+    check_tensors,
+    layer_types,
+    show,
+    strict_json,
+)
 
 __all__ = ["load", "read_info", "ModelFileInfo"]
 
@@ -91,7 +102,8 @@ def _open(path: Any) -> Iterator[tuple[str, BinaryIO, int]]:
             raise ModelFileError(name, str(exc)) from None
 
 
-def _read(f: BinaryIO, size: int) -> tuple[Header, dict[str, Any], ModelSpec]:
+def _read(f: BinaryIO, size: int) -> tuple[Header, dict[str, Any], ModelSpec,
+                                            EstimatorSpec | None]:
     header = read_header(f, size)
     unknown = sorted(set(header.metadata) - {METADATA_KEY})
     if unknown:
@@ -102,8 +114,11 @@ def _read(f: BinaryIO, size: int) -> tuple[Header, dict[str, Any], ModelSpec]:
                       f"written by glassnet.save")
     document = strict_json(header.metadata[METADATA_KEY], f"the {METADATA_KEY!r} metadata")
     spec = check_document(document)
-    check_tensors(spec, header.tensors)
-    return header, document, spec
+    estimator = None
+    if document["kind"] == "estimator":
+        estimator = check_estimator(document["estimator"], spec)
+    check_tensors(spec, header.tensors, None if estimator is None else estimator.tensors)
+    return header, document, spec, estimator
 
 
 def read_info(path: str | os.PathLike) -> ModelFileInfo:
@@ -116,13 +131,14 @@ def read_info(path: str | os.PathLike) -> ModelFileInfo:
         For a malformed file, as ``load``; FileNotFoundError when there is none.
     """
     with _open(path) as (name, f, size):
-        header, document, spec = _read(f, size)
-        tensors = {n: (spec.dtype, header.tensors[n].shape) for n in spec.tensors}
+        header, document, _, _ = _read(f, size)
+        names = {"F32": "float32", "F64": "float64"}
+        tensors = {n: (names[e.dtype], e.shape) for n, e in header.tensors.items()}
         return ModelFileInfo(name, size, document, tensors)
 
 
-def load(path: str | os.PathLike, *, seed: Any = None) -> Sequential:
-    """Load a model saved by ``glassnet.save``.
+def load(path: str | os.PathLike, *, seed: Any = None) -> Any:
+    """Load a model or a fitted estimator saved by ``glassnet.save``.
 
     Every check is made before anything is built: the format version (a file from a newer
     glassnet says so), every key of the header and the configuration against the schema,
@@ -141,8 +157,11 @@ def load(path: str | os.PathLike, *, seed: Any = None) -> Sequential:
 
     Returns
     -------
-    Sequential
-        Its outputs are bit-identical to those of the model that was saved.
+    Sequential, MLPClassifier or MLPRegressor
+        What was saved (the file's ``kind``). Its outputs are bit-identical to those of the
+        object that was saved; a fitted estimator also continues (``partial_fit``, a
+        ``warm_start`` refit) exactly as the saved one would, and its Dropout layers get
+        their saved generators back (``seed`` is then unused).
 
     Raises
     ------
@@ -153,21 +172,26 @@ def load(path: str | os.PathLike, *, seed: Any = None) -> Sequential:
     """
     rng = as_rng(seed)
     with _open(path) as (_, f, size):
-        header, _, spec = _read(f, size)
+        header, _, spec, estimator = _read(f, size)
         f.seek(0)
         data = f.read(size + 1)
         if len(data) != size or not data.startswith(header.raw):
             raise Invalid("the file changed while it was read")
         start = len(header.raw)  # the data section; every offset was checked against it
         arrays = {}
-        for tensor_name, shape in spec.tensors.items():
-            entry = header.tensors[tensor_name]
+        for tensor_name, entry in header.tensors.items():  # each checked by _read
             array = np.frombuffer(data, dtype=_LITTLE_ENDIAN[entry.dtype],
                                   count=(entry.end - entry.begin) // ITEMSIZE[entry.dtype],
-                                  offset=start + entry.begin).reshape(shape)
+                                  offset=start + entry.begin).reshape(entry.shape)
             check_finite(tensor_name, array)
             arrays[tensor_name] = array  # a read-only view: Sequential copies it
-        return _build(spec, arrays, rng)
+        model = _build(spec, arrays, rng)
+        if estimator is None:
+            return model
+        try:  # every value was checked; a constructor's refusal is still the file's fault
+            return build_estimator(estimator, model, arrays)
+        except (ValueError, TypeError) as exc:
+            raise Invalid(f"the estimator cannot be built: {show(str(exc), 200)[1:-1]}") from None
 
 
 _LITTLE_ENDIAN = {"F32": "<f4", "F64": "<f8"}  # safetensors stores little-endian

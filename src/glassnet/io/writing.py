@@ -5,12 +5,20 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from typing import Any
 
 import numpy as np
 import safetensors.numpy
 
 from ..model import Sequential
-from .format import METADATA_KEY, Invalid, check_document, model_document
+from .estimators import (
+    ESTIMATOR_NAMES,
+    check_estimator,
+    estimator_section,
+    estimator_types,
+    tensor_entries,
+)
+from .format import METADATA_KEY, Invalid, check_document, check_tensors, model_document
 
 __all__ = ["save", "atomic_write"]
 
@@ -84,8 +92,9 @@ def _umask() -> int:
     return mask
 
 
-def save(obj: Sequential, path: str | os.PathLike) -> None:
-    """Save a model to one ``.safetensors`` file, atomically (see ``atomic_write``).
+def save(obj: Any, path: str | os.PathLike) -> None:
+    """Save a model or a fitted estimator to one ``.safetensors`` file, atomically (see
+    ``atomic_write``).
 
     The file holds the model's ``state_dict()`` as tensors (``layers.0.W``, ...) and its
     configuration as strict JSON in the header's metadata (see ``glassnet.io.format``).
@@ -93,9 +102,11 @@ def save(obj: Sequential, path: str | os.PathLike) -> None:
 
     Parameters
     ----------
-    obj : Sequential
+    obj : Sequential, MLPClassifier or MLPRegressor
         A model from ``glassnet.Sequential`` or ``glassnet.MLP`` made of glassnet's layers
-        (``Dense``, ``Dropout``, the activations); float32 or float64.
+        (``Dense``, ``Dropout``, the activations), float32 or float64; or a fitted
+        estimator, saved with everything ``predict``, ``partial_fit`` and a ``warm_start``
+        refit read (``glassnet.io.estimators``).
     path : str or path-like
         The file to write; its folder must exist. An existing file is replaced.
 
@@ -105,19 +116,34 @@ def save(obj: Sequential, path: str | os.PathLike) -> None:
         ``obj`` is not a ``Sequential``.
     ValueError
         A layer is not one of glassnet's, or a weight or a setting is NaN or inf: such a
-        model would make a file that ``load`` refuses, so nothing is written.
+        model would make a file that ``load`` refuses, so nothing is written. For an
+        estimator: unfitted (``NotFittedError``), or a parameter a file cannot hold (an
+        optimizer, schedule or RandomState object: pass names and ints).
     """
-    if type(obj) is not Sequential:
+    estimator = type(obj).__name__ in ESTIMATOR_NAMES and type(obj) in estimator_types().values()
+    if type(obj) is not Sequential and not estimator:
         raise TypeError(f"glassnet.save takes a Sequential (from glassnet.MLP or "
-                        f"glassnet.Sequential), got {type(obj).__name__}")
-    document = model_document(obj)
+                        f"glassnet.Sequential), a fitted MLPClassifier or MLPRegressor, got "
+                        f"{type(obj).__name__}")
+    extra: dict[str, np.ndarray] = {}
+    if estimator:
+        section, extra = estimator_section(obj)  # refuses an unfitted one first
+        document = model_document(obj.model_)
+        document.update(kind="estimator", estimator=section)
+        tensors = {**obj.model_.state_dict(), **extra}
+    else:
+        document = model_document(obj)
+        tensors = obj.state_dict()
+    what = "estimator" if estimator else "model"
     try:  # the reader's own schema: whatever is written, load accepts
-        check_document(document)
+        spec = check_document(document)
+        if estimator:
+            document_check = check_estimator(document["estimator"], spec)
+            check_tensors(spec, tensor_entries(tensors), document_check.tensors)
     except Invalid as exc:
-        raise ValueError(f"cannot save this model: {exc}") from None
-    tensors = obj.state_dict()
+        raise ValueError(f"cannot save this {what}: {exc}") from None
     for name, value in tensors.items():
         if not np.isfinite(value).all():
-            raise ValueError(f"cannot save this model: {name} holds NaN or inf")
+            raise ValueError(f"cannot save this {what}: {name} holds NaN or inf")
     text = json.dumps(document, allow_nan=False, separators=(",", ":"))
     atomic_write(path, safetensors.numpy.save(dict(tensors), metadata={METADATA_KEY: text}))
