@@ -59,6 +59,9 @@ def _check_saving(ns):
     np.testing.assert_array_equal(ns["same"].predict(ns["X_test"]),
                                   ns["model"].predict(ns["X_test"]))
     assert isinstance(ns["same"], glassnet.Sequential)
+    assert type(ns["clf_again"]) is glassnet.MLPClassifier
+    np.testing.assert_array_equal(ns["clf_again"].predict_proba(ns["X_test"]),
+                                  ns["clf"].predict_proba(ns["X_test"]))
 
 
 def _check_serving(ns):
