@@ -10,8 +10,9 @@ name in ``glassnet.optim.OPTIMIZERS`` or 'lbfgs', or pass ``optimizer=`` an inst
 
 Needs scikit-learn (``pip install 'glassnet[sklearn]'``).
 
-  _base.py        what both share: the parameter table (``_PARAMETERS``), fitting in named
-                  stages through ``glassnet.fit_iter``, scikit-learn's stopping rule
+  _params.py      the parameter table (``PARAMETERS``): name -> constraint
+  _base.py        what both share: fitting in named stages through ``glassnet.fit_iter``,
+                  scikit-learn's stopping rule
                   (``_Convergence``, on ``schedules.Adaptive``), the fitted attributes from
                   the run's History, ``coefs_`` and ``intercepts_``
   classifier.py   MLPClassifier: labels, softmax or sigmoid outputs, probabilities

@@ -1,10 +1,10 @@
-"""What ``MLPClassifier`` and ``MLPRegressor`` share: the parameter table, fitting in named
+"""What ``MLPClassifier`` and ``MLPRegressor`` share: fitting in named
 stages through ``glassnet.fit_iter``, scikit-learn's stopping rule, and the fitted attributes
 in scikit-learn's form.
 
 A call to ``fit`` or ``partial_fit`` (``_BaseMLP._fit``), stage by stage::
 
-    _validate_params()       every parameter against its constraint in _PARAMETERS
+    _validate_params()       every parameter against its constraint (_params.PARAMETERS)
     _prepare_data(...)       X checked, targets encoded (classes_ on a first fit), weights
     _start_model(...)        a new network and fresh counters, unless warm-started
     _prepare_optimizer(...)  the optimizer and schedule (partial_fit keeps them)
@@ -31,113 +31,16 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
-from .._checks import check_finite, check_number, check_sample_weight
-from .._version import check, stamp
+from .._checks import check_finite, check_sample_weight
+from .._version import check as check_version
+from .._version import stamp
 from ..callbacks import Callback, LearningRateSchedule
 from ..history import History
 from ..model import MLP
 from ..optim import LBFGS, OPTIMIZERS, SGD, Adam, get_optimizer
 from ..schedules import Adaptive, InverseScaling, get_schedule
 from ..train import fit_iter, validation_size
-
-
-# -- the parameter table ---------------------------------------------------------------------
-class _Number:
-    """A number within ``bounds`` (``gt``, ``ge``, ``lt``, ``le``), as ``check_number`` checks
-    it; ``also`` lists other values accepted as they are ('auto', ``np.inf``), and ``label``
-    is how the message names the parameter (its name by default)."""
-
-    def __init__(self, *, integer: bool = False, also: tuple = (), label: str | None = None,
-                 **bounds: float) -> None:
-        self.integer, self.also, self.label, self.bounds = integer, also, label, bounds
-
-    def __call__(self, value, name: str) -> None:
-        for accepted in self.also:
-            if isinstance(value, type(accepted)) and value == accepted:
-                return
-        check_number(value, self.label or name, integer=self.integer, **self.bounds)
-
-
-class _OneOf:
-    """One of a few strings; the message lists them."""
-
-    def __init__(self, *choices: str) -> None:
-        self.choices = choices
-        self.text = ", ".join(map(repr, choices[:-1])) + f" or {choices[-1]!r}"
-
-    def __call__(self, value, name: str) -> None:
-        if value not in self.choices:
-            raise ValueError(f"{name} must be {self.text}, got {value!r}")
-
-
-def _boolean(value, name: str) -> None:
-    if not isinstance(value, (bool, np.bool_)):
-        raise ValueError(f"{name} must be True or False, got {value!r}")
-
-
-def _layer_sizes(value, name: str) -> list[int]:
-    """``hidden_layer_sizes`` as a list of positive ints (an int is one layer)."""
-    try:
-        sizes = [value] if isinstance(value, (int, np.integer)) else list(value)
-    except TypeError:
-        sizes = None
-    if (isinstance(value, (bool, np.bool_, str)) or sizes is None
-            or any(isinstance(h, (bool, np.bool_)) or not isinstance(h, (int, np.integer))
-                   or h <= 0 for h in sizes)):
-        raise ValueError(f"{name} must be a positive int or a sequence of them, got {value!r}")
-    return [int(h) for h in sizes]
-
-
-def _activation_names(value, name: str) -> None:
-    names = [value] if isinstance(value, str) else value
-    if not isinstance(names, (list, tuple)) or not all(isinstance(a, str) for a in names):
-        raise ValueError(f"{name} must be a name or a list of names (one per hidden layer), "
-                         f"got {value!r}")
-
-
-def _solver_name(value, name: str) -> None:
-    if value not in ("lbfgs", *OPTIMIZERS):  # read now: an optimizer registered later counts
-        raise ValueError(f"{name} must be 'lbfgs' or one of {sorted(OPTIMIZERS)}, "
-                         f"got {value!r}")
-
-
-def _random_state(value, name: str) -> None:
-    if not (value is None or isinstance(value, np.random.RandomState)
-            or (isinstance(value, (int, np.integer)) and not isinstance(value, bool)
-                and 0 <= value < 2**32)):
-        raise ValueError(f"{name} must be None, an int in [0, 2**32 - 1] or a numpy "
-                         f"RandomState, got {value!r}")
-
-
-# scikit-learn's parameters, name -> constraint (its _parameter_constraints, with glassnet's
-# messages). glassnet's own (dropout, init, dtype, optimizer, schedule, class_weight) are
-# checked by what they are given to: MLP, get_optimizer, get_schedule, compute_sample_weight.
-_PARAMETERS = {
-    "hidden_layer_sizes": _layer_sizes,
-    "activation": _activation_names,
-    "solver": _solver_name,
-    "alpha": _Number(ge=0),
-    "batch_size": _Number(integer=True, ge=1, also=("auto",),
-                          label="batch_size ('auto' or an int)"),
-    "learning_rate": _OneOf("constant", "invscaling", "adaptive"),
-    "learning_rate_init": _Number(gt=0),
-    "power_t": _Number(ge=0),
-    "max_iter": _Number(integer=True, ge=1),
-    "shuffle": _boolean,
-    "random_state": _random_state,
-    "tol": _Number(ge=0),
-    "warm_start": _boolean,
-    "momentum": _Number(ge=0, le=1),
-    "nesterovs_momentum": _boolean,
-    "early_stopping": _boolean,
-    "validation_fraction": _Number(ge=0, lt=1),
-    "beta_1": _Number(ge=0, lt=1),
-    "beta_2": _Number(ge=0, lt=1),
-    "epsilon": _Number(gt=0),
-    "n_iter_no_change": _Number(integer=True, ge=1, also=(math.inf,),  # inf: never stop
-                                label="n_iter_no_change (an int or np.inf)"),
-    "max_fun": _Number(integer=True, ge=1),
-}
+from ._params import PARAMETERS, layer_sizes
 
 
 # -- scikit-learn's rule, as a callback that reads -------------------------------------------
@@ -237,7 +140,7 @@ class _BaseMLP(BaseEstimator):
     """Shared machinery; see ``MLPClassifier`` and ``MLPRegressor``."""
 
     _is_classifier = False
-    _parameters = _PARAMETERS  # name -> constraint; MLPRegressor adds its loss
+    _parameters = PARAMETERS  # name -> constraint; MLPRegressor adds its loss
 
     def __getstate__(self) -> dict:
         """scikit-learn's state (with its own version) and glassnet's version."""
@@ -246,7 +149,7 @@ class _BaseMLP(BaseEstimator):
     def __setstate__(self, state: dict) -> None:
         """A pickle written by another glassnet (or carrying no version) warns."""
         state = dict(state)
-        check(state, type(self).__name__)
+        check_version(state, type(self).__name__)
         super().__setstate__(state)
     def _store(self, params: dict) -> None:
         """Keep every constructor argument as an attribute of the same name (scikit-learn's
@@ -330,7 +233,7 @@ class _BaseMLP(BaseEstimator):
         self._rng = np.random.default_rng(rs)
         n_outputs = targets.shape[1] if targets.ndim == 2 else len(self.classes_)
         names = [self.activation] if isinstance(self.activation, str) else list(self.activation)
-        hidden = _layer_sizes(self.hidden_layer_sizes, "hidden_layer_sizes")
+        hidden = layer_sizes(self.hidden_layer_sizes, "hidden_layer_sizes")
         self.model_ = MLP([n_features, *hidden, n_outputs],
                           activation=names[0] if len(names) == 1 else names, init=self.init,
                           dropout=self.dropout, dtype=self.dtype, seed=self._rng)

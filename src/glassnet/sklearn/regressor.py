@@ -7,7 +7,8 @@ from sklearn.base import RegressorMixin
 from sklearn.utils.metaestimators import available_if
 
 from ..losses import get_loss
-from ._base import _PARAMETERS, _BaseMLP, _OneOf, _stochastic_solver
+from ._base import _BaseMLP, _stochastic_solver
+from ._params import PARAMETERS, OneOf
 
 __all__ = ["MLPRegressor"]
 
@@ -182,8 +183,8 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     True
     """
 
-    _parameters = {"loss": _OneOf("squared_error", "poisson", "mse", "mae", "huber"),
-                   **_PARAMETERS}
+    _parameters = {"loss": OneOf("squared_error", "poisson", "mse", "mae", "huber"),
+                   **PARAMETERS}
 
     def __init__(self, loss="squared_error", hidden_layer_sizes=(100,), activation="relu", *,
                  solver="adam", alpha=0.0001, batch_size="auto", learning_rate="constant",
