@@ -559,7 +559,7 @@ def test_the_stratified_split_holds_out_scikit_learns_count(n_per_class, n_class
     out 8 of 20 rows at 0.3 where scikit-learn holds out 6."""
     model_selection = pytest.importorskip("sklearn.model_selection",
                                           reason="scikit-learn gives the reference count")
-    from glassnet.train import _split
+    from glassnet.data import _split
     y = np.repeat(np.arange(n_classes), n_per_class)
     n = len(y)
     _, sk_val = model_selection.train_test_split(np.arange(n), test_size=fraction, stratify=y,
@@ -577,7 +577,7 @@ def test_a_single_binary_output_is_stratified_too():
     X = np.random.default_rng(0).standard_normal((40, 2))
     y = np.zeros(40)
     y[[3, 30]] = 1.0
-    from glassnet.train import _class_labels, _split
+    from glassnet.data import _class_labels, _split
     held_out_positives = set()
     for seed in range(20):
         model = glassnet.MLP([2, 3, 1], seed=0)
@@ -647,7 +647,7 @@ def test_a_batch_without_weight_is_skipped_not_a_divergence():
 def test_validation_weights_summing_to_zero_are_refused_before_training():
     """The held-out part of sample_weight may carry no weight though the whole does: refused
     before the first epoch, not a NaN val_loss after it."""
-    from glassnet.train import _split
+    from glassnet.data import _split
     X, y = blobs(30)
     _, val = _split(30, 0.2, y, np.random.default_rng(5))  # the rows fit holds out, seed 5
     w = np.ones(30)

@@ -18,6 +18,7 @@ Where things are:
                   updates, plain SGD's step inside a product, bias added inside a product
   schedules.py    learning-rate schedules
   train.py        fit, fit_iter, evaluate
+  data.py         class weights and the validation split of a run
   step.py         one training step: forward, loss, backward, then the optimizer's step
   history.py      History, TrainState
   metrics.py      accuracy and r2 of an epoch

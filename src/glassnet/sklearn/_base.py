@@ -39,7 +39,8 @@ from ..history import History
 from ..model import MLP
 from ..optim import LBFGS, OPTIMIZERS, SGD, Adam, get_optimizer
 from ..schedules import Adaptive, InverseScaling, get_schedule
-from ..train import fit_iter, validation_size
+from ..data import validation_size
+from ..train import fit_iter
 from ._params import PARAMETERS, layer_sizes
 
 
