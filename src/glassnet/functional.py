@@ -208,7 +208,8 @@ def _cross_entropy_loss(y: np.ndarray, y_pred: np.ndarray):
     notebook's was), not an error."""
     Y = _onehot(y, y_pred.shape[1], y_pred.dtype)
     eps = 1e-15  # the notebook's clip: a sample's loss stops at -log(1e-15) = 34.5
-    return -float((Y * np.log(y_pred.clip(eps, 1 - eps))).sum()) / len(Y), Y
+    clipped = np.minimum(np.maximum(y_pred, eps), 1 - eps)  # clip(y_pred, eps, 1 - eps)
+    return -float(np.add.reduce(Y * np.log(clipped), axis=None)) / len(Y), Y
 
 
 def backward_pass(cache, y_true_onehot, weights, activation_type: str, verbose: bool = False):
@@ -234,7 +235,7 @@ def _backward_pass(cache, Y: np.ndarray, weights, act: type[Activation], verbose
         trace.backward_start(len(Y), L, dZ.shape)
     for l in range(L, 0, -1):
         dW[l - 1] = cache[f"A{l - 1}"].T @ dZ  # dW[l] = A[l-1].T @ dZ[l]
-        db[l - 1] = dZ.sum(axis=0, keepdims=True)  # db[l] = sum of dZ[l] over the batch
+        db[l - 1] = np.add.reduce(dZ, axis=0, keepdims=True)  # db[l] = sum of dZ[l] over the batch
         if verbose and l == L:
             trace.backward_output_layer(l - 1, dW[l - 1].shape, db[l - 1].shape)
         elif verbose:
