@@ -21,7 +21,8 @@ from .._checks import as_rng
 from ..layers import Dense, Dropout
 from ..model import Sequential, _child_seed
 from .container import Header, read_header
-from .estimators import EstimatorSpec, build_estimator, check_estimator
+from .estimator_format import EstimatorSpec, check_estimator
+from .estimators import build_estimator
 from .format import (
     ITEMSIZE,
     METADATA_KEY,

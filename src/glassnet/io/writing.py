@@ -11,13 +11,8 @@ import numpy as np
 import safetensors.numpy
 
 from ..model import Sequential
-from .estimators import (
-    ESTIMATOR_NAMES,
-    check_estimator,
-    estimator_section,
-    estimator_types,
-    tensor_entries,
-)
+from .estimator_format import ESTIMATOR_NAMES, check_estimator, estimator_types
+from .estimators import estimator_section, tensor_entries
 from .format import METADATA_KEY, Invalid, check_document, check_tensors, model_document
 
 __all__ = ["save", "atomic_write"]
@@ -106,7 +101,7 @@ def save(obj: Any, path: str | os.PathLike) -> None:
         A model from ``glassnet.Sequential`` or ``glassnet.MLP`` made of glassnet's layers
         (``Dense``, ``Dropout``, the activations), float32 or float64; or a fitted
         estimator, saved with everything ``predict``, ``partial_fit`` and a ``warm_start``
-        refit read (``glassnet.io.estimators``).
+        refit read (``glassnet.io.estimator_format``).
     path : str or path-like
         The file to write; its folder must exist. An existing file is replaced.
 
