@@ -464,6 +464,8 @@ CORPUS = {
     "dtype_float16_model": (edit_document(set_in(["model", "dtype"], "float16")),
                             "dtype must be 'float32' or 'float64', got 'float16'"),
     "dtype_int32_model": (edit_document(set_in(["model", "dtype"], "int32")), "got 'int32'"),
+    "dtype_a_list": (edit_document(set_in(["model", "dtype"], [])), "got \\[\\]"),
+    "dtype_an_object": (edit_document(set_in(["model", "dtype"], {})), "got \\{\\}"),
     "layers_not_a_list": (edit_document(set_in(["model", "layers"], {})), "must be a list"),
     "layer_unknown_type": (edit_document(set_in(["model", "layers", 1, "type"], "conv2d")),
                            "unknown type 'conv2d'; known: dense, dropout, elu"),
@@ -723,8 +725,9 @@ def test_a_write_that_fails_midway_leaves_no_temporary_file(tmp_path, monkeypatc
 
 def test_saving_into_a_missing_folder_or_over_a_folder_fails_cleanly(tmp_path):
     model = glassnet.MLP([2, 2], seed=0)
-    with pytest.raises(FileNotFoundError):
-        glassnet.save(model, tmp_path / "no" / "such" / "model.safetensors")
+    missing = tmp_path / "no" / "such"
+    with pytest.raises(FileNotFoundError, match=f"the folder {missing} does not exist"):
+        glassnet.save(model, missing / "model.safetensors")
     (tmp_path / "taken").mkdir()
     with pytest.raises(OSError):
         glassnet.save(model, tmp_path / "taken")

@@ -556,8 +556,8 @@ def test_loading_state_is_all_or_nothing_and_takes_the_parameters_dtype():
     np.testing.assert_array_equal(q, p)
     assert all(a.dtype == np.float32 for a in resumed.state[0].values())
     before = resumed.state_dict()
-    for bad in ({**as_json, "lr": -1.0}, {**as_json, "lr": 0.0}):
-        with pytest.raises(ValueError, match=r"state\['lr'\] must be > 0"):
+    for bad in ({**as_json, "lr": -1.0}, {**as_json, "lr": float("nan")}):
+        with pytest.raises(ValueError, match=r"state\['lr'\] must be"):
             resumed.load_state_dict(bad)
         after = resumed.state_dict()
         assert after.keys() == before.keys() and after["t"] == before["t"] == 4

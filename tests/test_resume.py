@@ -176,3 +176,34 @@ def test_backup_runs_after_the_other_callbacks():
                                       epochs=3)
     assert ordered[-1] is backup and early in ordered
     assert not os.path.exists("unused.safetensors")
+
+
+@pytest.mark.parametrize("schedule", [
+    lambda: glassnet.schedules.Adaptive(min_lr=float("inf")),  # scikit-learn's stopping rule
+    lambda: glassnet.schedules.CosineWarmup(total_epochs=2),   # the rate reaches 0
+], ids=["infinite-setting", "rate-zero"])
+def test_a_schedule_at_its_limits_resumes_exactly(tmp_path, schedule):
+    """A schedule whose state holds inf, or whose rate has reached 0, is saved and restored:
+    the resumed run (in the same process here) equals the uninterrupted one."""
+    X, y = _data(80)
+
+    def run(callbacks, fail_after=None):
+        model = glassnet.MLP([3, 5, 2], dtype="float64", seed=0)
+        extra = []
+        if fail_after is not None:
+            def fail(state):
+                if state.epoch == fail_after + 1:
+                    raise Interrupt
+            extra = [LambdaCallback(on_epoch_begin=fail)]
+        history = glassnet.fit(model, X, y, epochs=4, seed=0, batch_size=16,
+                               optimizer=optim.SGD(lr=0.1, momentum=0.9),
+                               schedule=schedule(), callbacks=callbacks + extra)
+        return model, history
+
+    want_model, want = run([])
+    path = tmp_path / "backup.safetensors"
+    with pytest.raises(Interrupt):
+        run([BackupAndRestore(path)], fail_after=2)
+    got_model, got = run([BackupAndRestore(path)])
+    np.testing.assert_array_equal(got_model.flat_params, want_model.flat_params)
+    assert got.history == want.history and got.epochs == want.epochs

@@ -122,6 +122,20 @@ def test_sgd_in_backward_equals_the_separate_step(update_path, dtype, rtol):
     assert sgd_fused.t == sgd_separate.t == 9
 
 
+def test_the_decay_a_model_still_owes_stays_with_that_model(update_path):
+    """One SGD optimizer trains a float32 model with a decay too small for float32 (it waits
+    in the fused step), then another model without L2: the second model takes none of the
+    first one's decay, and equals the same fit with a fresh optimizer."""
+    X, y = blobs(40)
+    sgd = optim.SGD(lr=0.01)
+    glassnet.fit(glassnet.MLP([2, 5, 3], seed=0), X, y, optimizer=sgd, epochs=1,
+                 batch_size=None, l2=1e-5)  # one step, lr * l2 = 1e-7: below float32's step
+    reused, fresh = (glassnet.MLP([2, 5, 3], dtype="float64", seed=1) for _ in range(2))
+    glassnet.fit(reused, X, y, optimizer=sgd, epochs=2, batch_size=8, seed=0)
+    glassnet.fit(fresh, X, y, optimizer=optim.SGD(lr=0.01), epochs=2, batch_size=8, seed=0)
+    np.testing.assert_array_equal(reused.flat_params, fresh.flat_params)
+
+
 def test_an_overflowing_sgd_step_restores_every_weight_of_the_epochs_start(update_path):
     """Under np.seterr(all="raise") (conftest), an SGD step that overflows: the divergence
     guard goes back to the weights of the epoch's start, every one of them."""

@@ -88,7 +88,10 @@ class BackupAndRestore(Callback):
             if meta["fingerprint"].get(part) != value:
                 raise BackupError(f"{self.path} was made for another {_PARTS[part]}; remove "
                                   f"it to start afresh, or train on what it was made for")
-        _restore(state, tensors, meta)
+        try:
+            _restore(state, tensors, meta)
+        except (ValueError, KeyError, TypeError) as exc:  # a state its owner refuses
+            raise BackupError(f"{self.path} cannot be restored into this run: {exc}") from None
         self.resumed_from = state.epoch
 
     def on_epoch_end(self, state) -> None:
@@ -144,16 +147,31 @@ def _fingerprint(state) -> dict[str, str]:
 
 
 def _jsonable(obj: Any) -> Any:
-    """Numbers, strings, lists and dicts as JSON takes them (NumPy scalars as Python's)."""
+    """Numbers, strings, lists and dicts as strict JSON takes them (NumPy scalars as Python's;
+    a float that JSON cannot hold, inf in a schedule's setting, as ``{"nonfinite": "inf"}``,
+    which ``_from_json`` turns back)."""
     if isinstance(obj, dict):
         return {str(k): _jsonable(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
         return [_jsonable(v) for v in obj]
     if isinstance(obj, np.generic):
-        return obj.item()
+        obj = obj.item()
+    if isinstance(obj, float) and not np.isfinite(obj):
+        return {"nonfinite": repr(obj)}  # 'inf', '-inf' or 'nan'
     if obj is None or isinstance(obj, (bool, int, float, str)):
         return obj
     return repr(obj)
+
+
+def _from_json(obj: Any) -> Any:
+    """``_jsonable``'s inverse for the floats JSON cannot hold."""
+    if isinstance(obj, dict):
+        if set(obj) == {"nonfinite"} and obj["nonfinite"] in ("inf", "-inf", "nan"):
+            return float(obj["nonfinite"])
+        return {k: _from_json(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_from_json(v) for v in obj]
+    return obj
 
 
 def _split(prefix: str, state: dict, tensors: dict) -> dict:
@@ -265,7 +283,7 @@ def _read(path: str) -> tuple[dict, dict]:
             header = read_header(f, size)
             f.seek(0)
             data = f.read()
-        meta = strict_json(header.metadata[FORMAT], "the backup's metadata")
+        meta = _from_json(strict_json(header.metadata[FORMAT], "the backup's metadata"))
         tensors = load(data)
     except (OSError, Invalid, KeyError) as exc:
         raise BackupError(f"{path} is not a glassnet backup ({exc})") from None

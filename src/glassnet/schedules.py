@@ -77,7 +77,9 @@ class Schedule:
             raise ValueError(f"unexpected keys {unknown} in a {type(self).__name__} state dict")
         for key in ("base_lr", "lr"):
             if state.get(key) is not None:
-                check_number(state[key], f"state[{key!r}]", gt=0)
+                # the rate reached may be 0 (CosineWarmup's min_lr); the base rate may not
+                check_number(state[key], f"state[{key!r}]", **({"gt": 0} if key == "base_lr"
+                                                                 else {"ge": 0}))
         vars(self).update(state)
 
     def config(self) -> dict[str, Any]:

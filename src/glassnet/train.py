@@ -70,7 +70,8 @@ class _Run:
         return self.l2 / batch_weight if self.l2_per_sample else self.l2
 
 
-_KERNELS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # SGD -> its fused step
+# SGD -> {model: its fused step}: each keeps the decay its model's weights still owe
+_KERNELS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def step_kernel(model: Sequential, optimizer: Any, callbacks: Sequence[Any]) -> Any:
@@ -80,17 +81,18 @@ def step_kernel(model: Sequential, optimizer: Any, callbacks: Sequence[Any]) -> 
     ``_blas.MIN_SIZE`` parameters (below that NumPy's product and then the update are fewer
     calls), when no ``on_batch_end`` hook but the divergence guard's could read or change
     anything between backward and step; ``"separate"`` (``step.SeparateStep``) otherwise.
-    An optimizer keeps its fused step across runs, and with it the decay that float32
-    weights could not take yet (``partial_fit`` calls, one batch each)."""
+    An optimizer keeps one fused step per model across runs, and with it the decay that
+    float32 weights could not take yet (``partial_fit`` calls, one batch each)."""
     fused = (_is_plain_sgd(optimizer) and model.flat_params.size >= _blas.MIN_SIZE
              and all(type(layer) is Dense or not layer.param_names for layer in model.layers)
              and all(getattr(hook, "__func__", None) is StopOnDivergence.on_batch_end
                      for hook in _hooks(callbacks, "on_batch_end")))
     if not fused:
         return STEP_KERNELS["separate"](optimizer)
-    if optimizer not in _KERNELS:
-        _KERNELS[optimizer] = STEP_KERNELS["sgd_in_backward"](optimizer)
-    return _KERNELS[optimizer]
+    per_model = _KERNELS.setdefault(optimizer, weakref.WeakKeyDictionary())
+    if model not in per_model:  # the decay a model's weights still owe is that model's
+        per_model[model] = STEP_KERNELS["sgd_in_backward"](optimizer)
+    return per_model[model]
 
 
 def _is_plain_sgd(optimizer: Any) -> bool:

@@ -204,7 +204,7 @@ def check_document(document: Any) -> ModelSpec:
 def _check_model(section: Any) -> ModelSpec:
     _keys(section, {"dtype", "layers"}, "the 'model' section")
     dtype, entries = section["dtype"], section["layers"]
-    if dtype not in DTYPES:
+    if not isinstance(dtype, str) or dtype not in DTYPES:  # a list would not even hash
         raise Invalid(f"dtype must be 'float32' or 'float64', got {show(dtype)}")
     if not isinstance(entries, list):
         raise Invalid(f"'layers' must be a list, got {type(entries).__name__}")

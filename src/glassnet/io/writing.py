@@ -39,6 +39,8 @@ def atomic_write(path: str | os.PathLike, data: bytes) -> None:
         mode = os.stat(path).st_mode & 0o7777
     except FileNotFoundError:
         mode = 0o666 & ~_umask()
+    if not os.path.isdir(folder):  # else mkstemp's error would name its temporary file
+        raise FileNotFoundError(f"cannot write {path}: the folder {folder} does not exist")
     fd, temporary = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.",
                                      suffix=".tmp")
     try:

@@ -175,7 +175,9 @@ class Optimizer:
         """Restore what ``state_dict`` returned; unknown keys, a bad ``t`` or ``lr`` or
         non-finite arrays raise, before anything is replaced."""
         t = check_number(state.get("t"), "state['t']", ge=0, integer=True)
-        lr = check_number(state["lr"], "state['lr']", gt=0) if "lr" in state else self.lr
+        # >= 0, not > 0: a schedule may take the rate to 0 (CosineWarmup's min_lr), and a state
+        # saved then must load again (torch.optim accepts lr = 0 too)
+        lr = check_number(state["lr"], "state['lr']", ge=0) if "lr" in state else self.lr
         arrays: dict[int, dict[str, np.ndarray]] = {}
         for key, value in state.items():
             if key in ("t", "lr"):
