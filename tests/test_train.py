@@ -32,14 +32,16 @@ def test_one_epoch_of_full_batch_sgd_is_one_gradient_step(update_path):
 
 
 def test_minibatches_follow_the_shuffle_from_the_seed():
-    """Two epochs by hand: permute with default_rng(seed), step on consecutive slices."""
+    """Two epochs by hand, scikit-learn's rule: each epoch shuffles the last epoch's order
+    in place with default_rng(seed), then steps on consecutive slices."""
     X, y = blobs(50)
     model = glassnet.MLP([2, 4, 3], dtype="float64", seed=1)
     by_hand = model.copy()
     glassnet.fit(model, X, y, optimizer=optim.SGD(lr=0.1), epochs=2, batch_size=16, seed=7)
     rng = np.random.default_rng(7)
+    order = np.arange(len(X))
     for _ in range(2):
-        order = rng.permutation(len(X))
+        rng.shuffle(order)
         for start in range(0, len(X), 16):
             batch = order[start:start + 16]
             _, grads = glassnet.value_and_grad(by_hand, "cross_entropy", X[batch], y[batch])
@@ -59,9 +61,10 @@ def test_plain_sgd_with_a_per_sample_l2_follows_the_weighted_steps_by_hand(updat
     by_hand = model.copy()
     history = glassnet.fit(model, X, y, optimizer=optim.SGD(lr=0.2), epochs=2, batch_size=8,
                            seed=3, l2=0.3, l2_per_sample=True, sample_weight=w)
-    order_rng, losses = np.random.default_rng(3), []
+    order_rng, losses, order = np.random.default_rng(3), [], np.arange(len(X))
     for _ in range(2):
-        order, total = order_rng.permutation(len(X)), 0.0
+        order_rng.shuffle(order)  # the last epoch's order, shuffled again
+        total = 0.0
         for start in range(0, len(X), 8):
             batch = order[start:start + 8]
             value, grads = glassnet.value_and_grad(by_hand, "cross_entropy", X[batch], y[batch],

@@ -9,7 +9,8 @@ old backup or the whole new one, whatever kills the process):
 * the state of every callback that has one (``state_dict()``: early stopping's best weights
   and counters, the learning-rate schedule's progress, checkpoints);
 * every random generator training draws from: the shuffle's (and the validation split's),
-  each dropout layer's; and the fused SGD step's carried decay (``step.SGDInBackward``);
+  each dropout layer's; the rows' order, which each epoch shuffles again; and the fused SGD
+  step's carried decay (``step.SGDInBackward``);
 * the epoch and sample counters, the history, and whether the run had stopped.
 
 When ``fit`` starts with the file present, the callback puts all of that back before the
@@ -38,7 +39,7 @@ from .callbacks import Callback
 __all__ = ["BackupAndRestore", "BackupError"]
 
 FORMAT = "glassnet-backup"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the rows' order (run.order)
 
 
 class BackupError(ValueError):
@@ -228,6 +229,8 @@ def _stateful_callbacks(state) -> list:
 def _collect(state) -> tuple[dict, dict]:
     """``(tensors, metadata)`` of the whole training state at an epoch's end."""
     tensors = {"model.flat_params": state.model.flat_params.copy()}
+    if state.run.order is not None:  # as float64, the file's type: exact below 2**53 rows
+        tensors["run.order"] = state.run.order.astype(np.float64)
     optimizer = _split("optimizer", state.optimizer.state_dict(), tensors)
     callbacks = [_split(f"callback.{i}", c.state_dict(), tensors)
                  for i, c in enumerate(_stateful_callbacks(state))]
@@ -255,7 +258,15 @@ def _restore(state, tensors: dict, meta: dict) -> None:
     if len(callbacks) != len(meta["callbacks"]) or len(_generators(state)) != len(
             meta["generators"]):
         raise BackupError("the backup was made with other callbacks or dropout layers")
+    order = tensors.get("run.order")
+    if (order is None) != (state.run.order is None) or (order is not None and not (
+            order.shape == state.run.order.shape
+            and np.array_equal(np.sort(order), np.arange(len(order))))):
+        raise BackupError("the backup's order of the rows is not a permutation of this "
+                          "run's rows")
     state.model.flat_params[...] = params
+    if order is not None:
+        state.run.order[...] = order
     state.optimizer.load_state_dict(_join("optimizer", meta["optimizer"], tensors))
     for i, (callback, saved) in enumerate(zip(callbacks, meta["callbacks"])):
         callback.load_state_dict(_join(f"callback.{i}", saved, tensors))

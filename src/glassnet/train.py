@@ -2,7 +2,7 @@
 
 One epoch is::
 
-    order = rng.permutation(n)                      # indices only: the data is never copied
+    rng.shuffle(order)                              # the last epoch's order, shuffled again
     for each batch (x, y, w) of the shuffled data:
         z = model(x);  J = L(z, y, w) + l2/2 ||W||^2   # forward
         model.backward(dJ/dz)                        # gradients into model.flat_grads
@@ -63,6 +63,7 @@ class _Run:
     l2_per_sample: bool
     shuffle: bool
     rng: Any
+    order: np.ndarray | None  # the rows' order, shuffled in place each epoch (None: no shuffle)
     kernel: Any  # the step: step.SeparateStep or step.SGDInBackward (see step_kernel)
 
     def l2_of(self, batch_weight: float) -> float:
@@ -163,7 +164,8 @@ def _setup(model: Sequential, X: Any, y: Any, *, loss, optimizer, epochs, batch_
     state = TrainState(model, optimizer, loss, History(), validation=val is not None)
     run = _Run(X=X, y=y, sample_weight=sample_weight, val=val, callbacks=callbacks,
                epochs=epochs, batch_size=batch_size, l2=l2, l2_per_sample=l2_per_sample,
-               shuffle=shuffle, rng=rng, kernel=step_kernel(model, optimizer, callbacks))
+               shuffle=shuffle, rng=rng, order=np.arange(n) if shuffle else None,
+               kernel=step_kernel(model, optimizer, callbacks))
     state.run = run
     return state, run
 
@@ -305,10 +307,13 @@ def _epochs(state: TrainState, run: _Run) -> Iterator[TrainState]:
         state.epoch, state.logs = epoch, {}
         for hook in begin:
             hook(state)
-        order = run.rng.permutation(n) if run.shuffle else None
+        if run.order is not None:
+            # scikit-learn's rule: each epoch shuffles the last epoch's order (indices only:
+            # the data is never copied), so a seeded run visits rows in scikit-learn's order
+            run.rng.shuffle(run.order)
         # Underflow to 0 (tiny weights, moments, probabilities) is harmless: never an error.
         with np.errstate(under="ignore"):
-            running_loss, right = _one_epoch(state, run, order, scratch, hooks)
+            running_loss, right = _one_epoch(state, run, run.order, scratch, hooks)
         state.logs["loss"] = running_loss / total_weight
         if classify:
             state.logs["accuracy"] = right / total_weight
