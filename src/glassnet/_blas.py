@@ -8,6 +8,9 @@
     product(a, b, out)      out = a @ b        (np.dot where it applies: a cheaper call)
     product_tn(x, d, out)   out = x^T @ d      (product when small, else np.matmul)
 
+and the same products with a SciPy CSR matrix ``x``, the first layer's input on sparse data
+(``sparse_matmul_add``, ``sparse_product_tn``, ``sparse_gemm_tn``; see their section below).
+
 NumPy has no fused multiply-add: ``y += a * x`` is two passes over memory (a temporary, then
 the add), ``y = a * x + b * y`` three, and every ufunc runs on one core. OpenBLAS does each in
 one pass, and ``axpy`` and ``scal`` split a long vector over its threads (Adam's update: seven
@@ -52,7 +55,7 @@ import sys
 import numpy as np
 
 __all__ = ["AVAILABLE", "ENABLED", "axpy", "axpby", "scal", "gemm_tn", "matmul_add",
-           "product", "product_tn"]
+           "product", "product_tn", "sparse_matmul_add", "sparse_product_tn", "sparse_gemm_tn"]
 
 
 def _numpy_blas() -> str:
@@ -282,3 +285,84 @@ def product_tn(x: np.ndarray, d: np.ndarray, out: np.ndarray) -> np.ndarray:
     if out.size < PRODUCT_TN_MAX_SIZE:
         return product(x.T, d, out)  # out = x^T @ d
     return np.matmul(x.T, d, out=out)  # out = x^T @ d
+
+
+# -- a SciPy CSR first operand: the first layer's products on sparse data -----------------
+# SciPy's public product ``x @ w`` allocates its result and has no ``out=``: the weight
+# gradient ``x^T @ d`` would be a new (n_in, n_out) array every batch, zeroed, then copied
+# into ``dW`` (three passes over a matrix as large as ``W``, plus the page faults of a fresh
+# allocation). SciPy's own kernels under that product, ``csr_matvecs`` and ``csc_matvecs``
+# (``y += A @ x`` for CSR and CSC ``A``), add into an existing array: one zeroing pass for
+# the gradient, and none at all for plain SGD's step ``W = W - x^T @ d``, which then touches
+# only the rows of ``W`` whose columns the batch stores. They live in SciPy's private
+# ``scipy.sparse._sparsetools``; where it is missing or changed, and for operands they do
+# not take (another format or dtype, a non-contiguous array), the same equations run with
+# SciPy's public product. Tests switch the kernels off with ``SPARSE_ENABLED = False``.
+SPARSE_ENABLED = True
+_SPARSE_KERNELS: dict = {}  # name -> SciPy's kernel (None: not found), looked up once
+
+
+def _sparse_kernel(name: str, x, dense: np.ndarray, out: np.ndarray):
+    """SciPy's kernel ``name`` for CSR ``x``, ``dense`` and ``out``, or None when the public
+    product must do it: ``x`` CSR, all three of one dtype, ``dense`` and ``out`` C-contiguous
+    (``out`` writeable), ``x``'s two index arrays of one integer type."""
+    if not SPARSE_ENABLED or getattr(x, "format", None) != "csr":
+        return None
+    if not (x.dtype == dense.dtype == out.dtype and x.indptr.dtype == x.indices.dtype
+            and dense.flags.c_contiguous and out.flags.c_contiguous and out.flags.writeable):
+        return None
+    if name not in _SPARSE_KERNELS:
+        try:
+            from scipy.sparse import _sparsetools
+            _SPARSE_KERNELS[name] = getattr(_sparsetools, name)
+        except (ImportError, AttributeError):
+            _SPARSE_KERNELS[name] = None
+    return _SPARSE_KERNELS[name]
+
+
+def sparse_matmul_add(x, w: np.ndarray, bias: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """``out = x @ w + bias`` for a SciPy CSR ``x`` (m, k) and ``w`` (k, n): ``out = bias``
+    in every row, then SciPy's CSR kernel adds ``x @ w`` to it (``nnz * n`` multiply-adds,
+    each stored entry of ``x`` scaling one row of ``w``)."""
+    kernel = _sparse_kernel("csr_matvecs", x, w, out)
+    if kernel is None:
+        return np.add(x @ w, bias, out=out)  # out = x @ w + bias, SciPy's product
+    np.copyto(out, bias)  # out = bias, in every row
+    (m, k), n = x.shape, w.shape[1]
+    kernel(m, k, n, x.indptr, x.indices, x.data, w.reshape(-1), out.reshape(-1))  # out += x @ w
+    return out
+
+
+def sparse_product_tn(x, d: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """``out = x^T @ d`` for a SciPy CSR ``x`` (k, m) and ``d`` (k, n): a weight gradient.
+
+    A CSR matrix's three arrays, read as CSC, are its transpose: SciPy's CSC kernel adds
+    ``x^T @ d`` into the zeroed ``out``, each stored entry ``x[i, j]`` adding ``x[i, j] *
+    d[i]`` to row ``j``."""
+    kernel = _sparse_kernel("csc_matvecs", x, d, out)
+    if kernel is None:
+        np.copyto(out, x.T @ d)  # out = x^T @ d, SciPy's product
+        return out
+    out.fill(0.0)
+    (k, m), n = x.shape, d.shape[1]
+    kernel(m, k, n, x.indptr, x.indices, x.data, d.reshape(-1), out.reshape(-1))  # out += x^T d
+    return out
+
+
+def sparse_gemm_tn(a: float, x, d: np.ndarray, b: float, c: np.ndarray) -> None:
+    """``c = a * x^T @ d + b * c`` in place, for a SciPy CSR ``x`` (k, m), ``d`` (k, n), ``c``
+    (m, n); ``d`` is overwritten (``d = a * d``).
+
+    ``c = b * c`` (nothing to do when ``b = 1``), then SciPy's CSC kernel adds ``x^T @ (a *
+    d)``: only the rows of ``c`` whose columns ``x`` stores are read and written.
+    """
+    kernel = _sparse_kernel("csc_matvecs", x, d, c)
+    if kernel is None:
+        axpby(a, x.T @ d, b, c)  # c = a * (x^T @ d) + b * c, SciPy's product
+        return
+    if b != 1.0:
+        scal(b, c)  # c = b * c
+    if a != 1.0:
+        d *= a  # d = a * d
+    (k, m), n = x.shape, d.shape[1]
+    kernel(m, k, n, x.indptr, x.indices, x.data, d.reshape(-1), c.reshape(-1))  # c += x^T d

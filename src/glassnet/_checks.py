@@ -136,13 +136,27 @@ def _first_bad_row(a: np.ndarray) -> int:
     return int(np.flatnonzero(bad)[0])
 
 
+def is_sparse(X: Any) -> bool:
+    """Whether ``X`` is a SciPy sparse matrix or array. SciPy is not a dependency: when
+    ``scipy.sparse`` was never imported, nothing can be one."""
+    sparse = sys.modules.get("scipy.sparse")
+    return sparse is not None and sparse.issparse(X)
+
+
 def check_X(X: Any, n_features: int | None = None, dtype: Any = None, name: str = "X",
-            finite: bool = True) -> np.ndarray:
+            finite: bool = True, sparse: bool = False) -> Any:
     """Return ``X`` as a finite 2-D float array of shape ``(n_samples, n_features)``.
 
     ``dtype`` (the model's) is kept: a float32 model gets float32 inputs, never an upcast.
     ``finite=False`` skips the NaN/inf scan, for callers that made it already.
+    ``sparse=True`` takes a SciPy sparse ``X`` too and returns it as CSR (see
+    ``_check_sparse_X``); otherwise a sparse ``X`` is refused with a message that says so.
     """
+    if type(X) is not np.ndarray and is_sparse(X):
+        if not sparse:
+            raise ValueError(f"{name} is a SciPy sparse {type(X).__name__}, which only a model "
+                             f"whose first layer is Dense takes; pass {name}.toarray()")
+        return _check_sparse_X(X, n_features, dtype, name, finite)
     try:
         a = np.asarray(X, dtype=dtype)
     except FloatingPointError:  # np.seterr(over="raise"): a value beyond dtype's range; the
@@ -150,6 +164,16 @@ def check_X(X: Any, n_features: int | None = None, dtype: Any = None, name: str 
             a = np.asarray(X, dtype=dtype)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{name} must be numeric, could not convert it: {exc}") from None
+    _check_shape(a, n_features, name)
+    if a.dtype.kind != "f":
+        a = a.astype(dtype if dtype is not None else np.float64)
+    if finite:
+        check_finite(a, name, source=None if a is X else X)
+    return a
+
+
+def _check_shape(a: Any, n_features: int | None, name: str) -> None:
+    """``a`` (dense or sparse) numeric, 2-D, with rows and ``n_features`` columns."""
     if a.dtype.kind not in "fiub":
         raise ValueError(f"{name} must be numeric, got an array of dtype {a.dtype}")
     if a.ndim != 2:
@@ -160,32 +184,82 @@ def check_X(X: Any, n_features: int | None = None, dtype: Any = None, name: str 
         raise ValueError(
             f"{name} has {a.shape[1]} features (columns) but the model expects {n_features}"
         )
-    if a.dtype.kind != "f":
-        a = a.astype(dtype if dtype is not None else np.float64)
+
+
+def _check_sparse_X(X: Any, n_features: int | None, dtype: Any, name: str, finite: bool
+                    ) -> Any:
+    """A SciPy sparse ``X`` as CSR in ``dtype``, never densified.
+
+    CSR because a batch is a set of rows, and CSR slices rows without a pass over the whole
+    matrix: CSC, COO and the other formats are converted once (``tocsr``, a copy of the
+    stored entries). Another dtype than the model's converts the stored values only, once;
+    the indices are shared with the caller's matrix. The class is kept (``csr_matrix`` or
+    ``csr_array``); the caller's matrix itself is never changed.
+    """
+    _check_shape(X, n_features, name)
+    a = X if X.format == "csr" else X.tocsr()
+    if dtype is None:
+        dtype = a.dtype if a.dtype.kind == "f" else np.float64
+    if a.dtype != dtype:
+        a = as_dtype(a, dtype)
     if finite:
         check_finite(a, name, source=None if a is X else X)
     return a
 
 
-def check_finite(a: np.ndarray, name: str = "X", first_row: int = 0, source: Any = None
+def as_dtype(X: Any, dtype: Any) -> Any:
+    """``X`` (dense, or SciPy CSR) with ``dtype``; ``X`` itself when it has it already. A
+    CSR matrix gets new values (``data``, one per stored entry) and keeps its indices."""
+    if X.dtype == dtype:
+        return X
+    with np.errstate(over="ignore"):  # a value beyond dtype's range: the finite check names it
+        if not is_sparse(X):
+            return X.astype(dtype)
+        data = X.data.astype(dtype)
+    return type(X)((data, X.indices, X.indptr), shape=X.shape, copy=False)
+
+
+def check_finite(a: Any, name: str = "X", first_row: int = 0, source: Any = None
                  ) -> None:
     """Raise ValueError naming the first row with NaN or inf; ``a`` holds the rows from
     ``first_row`` on (a chunk that is checked while it is in cache). ``source``: the caller's
     data that ``a`` was converted from, where a finite value may have overflowed ``a``'s dtype
-    (1e300 in a float32 array is inf): then the message says so."""
-    if _all_finite(a):
-        return
-    row = first_row + _first_bad_row(a)
+    (1e300 in a float32 array is inf): then the message says so.
+
+    A SciPy sparse ``a`` is scanned through its stored values only (``a.data``): the zeros
+    it does not store are finite.
+    """
+    if is_sparse(a):
+        if _all_finite(a.data):
+            return
+        row = first_row + _first_bad_sparse_row(a)
+    else:
+        if _all_finite(a):
+            return
+        row = first_row + _first_bad_row(a)
     hint = ""
     if source is not None and _row_is_finite(source, row):
         hint = f" after conversion to {a.dtype}, whose largest value is {np.finfo(a.dtype).max:.3g}"
     raise ValueError(f"{name} contains NaN or inf{hint} (first at row {row})")
 
 
+def _first_bad_sparse_row(a: Any) -> int:
+    """The first row of a sparse ``a`` that stores a NaN or inf (the error path: a copy to
+    CSR is fine here). CSR stores its rows in order, row ``r``'s values at
+    ``data[indptr[r]:indptr[r + 1]]``: the first bad value's row is where its position falls
+    in ``indptr``."""
+    a = a.tocsr()
+    first = int(np.flatnonzero(~np.isfinite(a.data))[0])
+    return int(np.searchsorted(a.indptr, first, side="right")) - 1
+
+
 def _row_is_finite(source: Any, row: int) -> bool:
     """Whether row ``row`` of the caller's data was finite before any cast (the error path)."""
     try:
-        values = np.asarray(np.asarray(source)[row], dtype=np.float64)
+        if is_sparse(source):
+            values = source.tocsr()[[row]].data.astype(np.float64)
+        else:
+            values = np.asarray(np.asarray(source)[row], dtype=np.float64)
     except (TypeError, ValueError, IndexError):
         return False
     return bool(np.isfinite(values).all())

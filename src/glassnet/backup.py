@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from ._checks import is_sparse
 from .callbacks import Callback
 
 __all__ = ["BackupAndRestore", "BackupError"]
@@ -120,14 +121,23 @@ _PARTS = {"data": "data set (training or validation arrays)",
 
 
 def _digest(*arrays: Any) -> str:
+    """SHA-256 of arrays (dtype, shape and values each); a SciPy sparse matrix (the training
+    data as CSR) is its format and shape, then its three arrays: ``data``, ``indices``,
+    ``indptr``."""
     h = hashlib.sha256()
     for a in arrays:
         if a is None:
             h.update(b"none")
             continue
-        a = np.ascontiguousarray(a)
-        h.update(f"{a.dtype.str}{a.shape}".encode())
-        h.update(a.tobytes())
+        if is_sparse(a):
+            h.update(f"sparse {a.format}{a.shape}".encode())
+            parts = (a.data, a.indices, a.indptr)
+        else:
+            parts = (a,)
+        for part in parts:
+            part = np.ascontiguousarray(part)
+            h.update(f"{part.dtype.str}{part.shape}".encode())
+            h.update(part.tobytes())
     return h.hexdigest()
 
 

@@ -90,8 +90,9 @@ def _validation(model, loss, X, y, sample_weight, validation_data, validation_fr
         except ValueError as exc:  # it names X, y: say which ones
             raise ValueError(f"validation_data: {exc}") from None
     elif validation_fraction > 0:
-        train_idx, val_idx = _split(len(X), validation_fraction, _class_labels(loss, y), rng)
-        pick = (lambda a, i: None if a is None else a[i])
+        train_idx, val_idx = _split(X.shape[0], validation_fraction, _class_labels(loss, y),
+                                    rng)
+        pick = (lambda a, i: None if a is None else a[i])  # rows of an array or of a CSR matrix
         val = (X[val_idx], y[val_idx], pick(sample_weight, val_idx))
         X, y, sample_weight = X[train_idx], y[train_idx], pick(sample_weight, train_idx)
     if val is not None and val[2] is not None and not np.sum(val[2]) > 0:

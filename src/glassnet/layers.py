@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from ._blas import matmul_add, product, product_tn
+from ._blas import matmul_add, product, product_tn, sparse_matmul_add, sparse_product_tn
 from ._checks import as_rng, check_dtype, check_layer_sizes, check_probability, resolve
 from .init import INITIALISERS
 
@@ -141,15 +141,22 @@ class Dense(Layer):
         return layer
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        """``z = x @ W + b``; ``x`` may be a SciPy CSR matrix (the first layer's input on
+        sparse data), whose products then run sparse: ``x`` is never densified."""
         self.x = x  # backward needs the input: dW = x^T delta
-        z = self.scratch("z", (len(x), self.n_out), self.W.dtype)
-        return matmul_add(x, self.W, self.b, out=z)  # z = x @ W + b, into the reused scratch array
+        z = self.scratch("z", (x.shape[0], self.n_out), self.W.dtype)
+        if isinstance(x, np.ndarray):
+            return matmul_add(x, self.W, self.b, out=z)  # z = x @ W + b, into the scratch array
+        return sparse_matmul_add(x, self.W, self.b, out=z)  # the same, x sparse (CSR)
 
     def backward(self, delta: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
         """``dW = x^T @ delta``, ``db`` = the sum of ``delta``'s rows; returns ``dx = delta @ W^T``."""
         ones = self.scratch("ones", (len(delta),), delta.dtype, fill=1.0)
         product(ones, delta, self.db)  # db = sum of delta over the batch, as 1^T @ delta
-        product_tn(self.x, delta, self.dW)  # dW = x^T @ delta
+        if isinstance(self.x, np.ndarray):
+            product_tn(self.x, delta, self.dW)  # dW = x^T @ delta
+        else:
+            sparse_product_tn(self.x, delta, self.dW)  # the same, x sparse (CSR)
         if not input_grad:  # the first layer skips it: dL/dX is not needed there
             return None
         dx = self.scratch("dx", (len(delta), self.n_in), self.W.dtype)

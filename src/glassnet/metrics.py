@@ -36,10 +36,12 @@ def n_correct(loss: Loss, z: np.ndarray, y: np.ndarray,
 def residual_squares(z: np.ndarray, y: np.ndarray,
                      sample_weight: np.ndarray | None = None) -> np.ndarray:
     """``SS_res`` per output: ``sum_i w_i (y_i - z_i)^2``, in float64 (a float32 residual of
-    1e20 would square to inf)."""
-    r = np.subtract(y, z, dtype=np.float64)
-    r *= r  # r^2, in place: training calls this every batch
-    return np.add.reduce(r, axis=0) if sample_weight is None else sample_weight @ r
+    1e20 would square to inf); inf, silently, where even float64 overflows (predictions of a
+    diverging network: its R^2 is then -inf)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        r = np.subtract(y, z, dtype=np.float64)
+        r *= r  # r^2, in place: training calls this every batch
+        return np.add.reduce(r, axis=0) if sample_weight is None else sample_weight @ r
 
 
 def total_squares(y: np.ndarray, sample_weight: np.ndarray | None = None) -> np.ndarray:
@@ -65,11 +67,12 @@ def r2(z: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None) ->
 
 def evaluate(model: Sequential, loss: Loss, X: np.ndarray, y: np.ndarray,
              sample_weight: np.ndarray | None = None, prefix: str = "") -> dict[str, float]:
-    """Loss and the loss's metric on validated data, without penalty or dropout."""
+    """Loss and the loss's metric on validated data (an array or a SciPy CSR matrix),
+    without penalty or dropout."""
     z = model.predict(X, check_input=False)  # in chunks: the layers' scratch arrays stay small
     logs = {prefix + "loss": loss.value(z, y, sample_weight)}
     if isinstance(loss, (CrossEntropy, BinaryCrossEntropy)):
-        total = len(X) if sample_weight is None else float(np.sum(sample_weight))
+        total = X.shape[0] if sample_weight is None else float(np.sum(sample_weight))
         logs[prefix + "accuracy"] = n_correct(loss, z, y, sample_weight) / total
     else:
         logs[prefix + "r2"] = r2(loss.output(z), y, sample_weight)

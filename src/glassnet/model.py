@@ -173,6 +173,12 @@ class Sequential:
         return None
 
     @property
+    def takes_sparse(self) -> bool:
+        """Whether ``X`` may be a SciPy sparse matrix: the first layer is ``Dense``, whose
+        products run sparse (``Dense.forward``); no other layer takes one."""
+        return bool(self.layers) and isinstance(self.layers[0], Dense)
+
+    @property
     def n_outputs(self) -> int | None:
         """Width of the model's output."""
         width = self.n_inputs
@@ -186,9 +192,12 @@ class Sequential:
         """Scores (logits) of shape ``(n_samples, n_outputs)`` for ``X`` ``(n_samples, n_inputs)``.
 
         ``X`` is validated and cast to the model's dtype; ``training=True`` enables dropout.
+        ``X`` may be a SciPy sparse matrix or array when the first layer is ``Dense``
+        (``takes_sparse``): it is used as CSR, never densified.
         """
+        x = check_X(X, self.n_inputs, self.dtype, sparse=self.takes_sparse)
         # A copy: the layers' outputs are scratch arrays that the next call overwrites.
-        return self._forward(check_X(X, self.n_inputs, self.dtype), training).copy()
+        return self._forward(x, training).copy()
 
     def predict(self, X: np.ndarray, batch_size: int = 512, check_input: bool = True
                 ) -> np.ndarray:
@@ -197,12 +206,14 @@ class Sequential:
         Chunks keep every layer's activations in cache, which makes large inputs faster
         than one ``forward`` over all rows; nothing is kept for a backward pass.
         ``check_input=False`` skips the NaN/inf scan of ``X`` for callers that made it.
+        A SciPy sparse ``X`` is taken as ``forward`` takes it; each chunk is a CSR slice.
         """
         batch_size = check_number(batch_size, "batch_size", integer=True, ge=1)
-        x = check_X(X, self.n_inputs, self.dtype, finite=False)
+        x = check_X(X, self.n_inputs, self.dtype, finite=False, sparse=self.takes_sparse)
         source = None if x is X else X  # what x was converted from, for the error message
-        out = np.empty((len(x), self.n_outputs), dtype=self.dtype)
-        for start in range(0, len(x), batch_size):
+        n = x.shape[0]
+        out = np.empty((n, self.n_outputs), dtype=self.dtype)
+        for start in range(0, n, batch_size):
             chunk = x[start:start + batch_size]
             if check_input:  # the NaN/inf scan, per chunk: it brings the rows into cache for
                 check_finite(chunk, "X", start, source)  # the first product, no extra pass

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 
-from ._blas import axpy, gemm_tn, product
+from ._blas import axpy, gemm_tn, product, sparse_gemm_tn
 from ._checks import check_sample_weight, check_X, check_y
 from .layers import Dense
 from .losses import Loss
@@ -36,11 +36,13 @@ def prepare_data(model: Sequential, loss: Loss, X: Any, y: Any, sample_weight: A
     """Validate ``X``, ``y`` (and ``sample_weight``) against ``model`` and ``loss``; cast dtypes.
 
     ``check_input=False`` skips the NaN/inf scan of ``X`` (shapes and targets are still checked).
+    A SciPy sparse ``X`` comes back as CSR in the model's dtype (``_checks.check_X``), for a
+    model whose first layer is ``Dense`` (``model.takes_sparse``).
     """
-    X = check_X(X, model.n_inputs, model.dtype, finite=check_input)
-    y = loss.prepare_targets(check_y(y, len(X)), model.n_outputs, model.dtype)
+    X = check_X(X, model.n_inputs, model.dtype, finite=check_input, sparse=model.takes_sparse)
+    y = loss.prepare_targets(check_y(y, X.shape[0]), model.n_outputs, model.dtype)
     if sample_weight is not None:
-        sample_weight = check_sample_weight(sample_weight, len(X))
+        sample_weight = check_sample_weight(sample_weight, X.shape[0])
     return X, y, sample_weight
 
 
@@ -111,6 +113,11 @@ class SGDInBackward:
     once it reaches 16 of ``s``'s last-place units, which every weight then takes within a
     few percent; what waits is under 1e-6 (float32; 2e-15 in float64, so every step there).
     A non-finite loss takes no step: the divergence guard then restores the epoch's start.
+
+    On sparse data (a SciPy CSR batch) the first layer takes the same step through SciPy's
+    CSC kernel (``_blas.sparse_gemm_tn``): ``W = s W - x^T @ delta`` with no gradient matrix
+    at all, and with ``s = 1`` only the rows of ``W`` whose columns the batch stores are read
+    and written, where ``SeparateStep`` writes the whole ``dW`` and then steps every weight.
     """
 
     name = "sgd_in_backward"
@@ -180,7 +187,12 @@ class SGDInBackward:
             if i > 0:  # dx = delta @ W^T, with the old W
                 dx = product(delta, layer.W.T, layer.scratch("dx", (len(delta), layer.n_in),
                                                             delta.dtype))
-            gemm_tn(-1.0, layer.x, delta, shrink, layer.W, scratch=layer.dW)  # W = s W - x^T delta
+            if isinstance(layer.x, np.ndarray):
+                gemm_tn(-1.0, layer.x, delta, shrink, layer.W, scratch=layer.dW)  # W = s W - x^T delta
+            else:  # sparse (CSR) data, the first layer: W = s W - x^T delta as well, which
+                # changes only the rows of W that the batch's columns reach (and all of them
+                # by s < 1); it overwrites delta, which nothing reads after the first layer
+                sparse_gemm_tn(-1.0, layer.x, delta, shrink, layer.W)
             delta = dx
         n = model._n_penalized  # the weights come first in the buffer, the biases after
         axpy(-1.0, model.flat_grads[n:], model.flat_params[n:])  # b = b - lr db, all of them

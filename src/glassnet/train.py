@@ -12,6 +12,10 @@ One epoch is::
 The step is ``glassnet.step.SeparateStep`` for every optimizer; plain SGD takes it inside the
 products of backprop (``glassnet.step.SGDInBackward``), when ``step_kernel`` chooses that.
 
+``X`` may be a SciPy sparse matrix (any format, taken as CSR; see ``_checks.check_X``): the
+first layer's products then run sparse (``Dense.forward``), a shuffled batch is the CSR
+matrix's rows ``X[rows]`` (``_batches``), and nothing densifies the data.
+
 Metrics: ``loss`` (mean batch objective over the epoch, as scikit-learn's ``loss_curve_``;
 with sample weights the weighted mean over the epoch, where scikit-learn weighs each batch's
 mean by its row count), ``accuracy`` for the cross-entropies and ``r2`` for the regression
@@ -31,7 +35,8 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 
 from . import _blas
-from ._checks import as_rng, check_nonnegative, check_number, check_probability
+from ._checks import (as_dtype, as_rng, check_nonnegative, check_number, check_probability,
+                      is_sparse)
 from .callbacks import Callback, LearningRateSchedule, StopOnDivergence
 from .history import History, TrainState
 from .layers import Dense, Dropout
@@ -52,7 +57,7 @@ class _Run:
     """One training run's data and settings, validated by ``fit_iter``: what the epoch loop
     reads, in one object instead of a dozen positional arguments."""
 
-    X: np.ndarray
+    X: Any  # an array, or a SciPy CSR matrix (sparse is True)
     y: np.ndarray
     sample_weight: np.ndarray | None
     val: tuple | None  # (X_val, y_val, w_val) or None
@@ -65,6 +70,7 @@ class _Run:
     rng: Any
     order: np.ndarray | None  # the rows' order, shuffled in place each epoch (None: no shuffle)
     kernel: Any  # the step: step.SeparateStep or step.SGDInBackward (see step_kernel)
+    sparse: bool = False  # X is a SciPy CSR matrix: batches are its rows X[rows] (_batches)
 
     def l2_of(self, batch_weight: float) -> float:
         """The penalty's strength for a batch: ``l2``, or ``l2 / sum(w)`` per sample."""
@@ -82,6 +88,9 @@ def step_kernel(model: Sequential, optimizer: Any, callbacks: Sequence[Any]) -> 
     ``_blas.MIN_SIZE`` parameters (below that NumPy's product and then the update are fewer
     calls), when no ``on_batch_end`` hook but the divergence guard's could read or change
     anything between backward and step; ``"separate"`` (``step.SeparateStep``) otherwise.
+    Sparse data keeps the fused step: its first layer steps through SciPy's CSC kernel
+    (``_blas.sparse_gemm_tn``), which reads and writes only the rows of ``W`` the batch's
+    columns reach, where the separate step writes all of ``dW`` and updates every weight.
     An optimizer keeps one fused step per model across runs, and with it the decay that
     float32 weights could not take yet (``partial_fit`` calls, one batch each)."""
     fused = (_is_plain_sgd(optimizer) and model.flat_params.size >= _blas.MIN_SIZE
@@ -156,7 +165,7 @@ def _setup(model: Sequential, X: Any, y: Any, *, loss, optimizer, epochs, batch_
     if sample_weight is not None and not np.sum(sample_weight) > 0:
         raise ValueError("the training samples' weights sum to zero: nothing to learn from "
                          "(sample_weight times class_weight, on the rows left for training)")
-    n = len(X)
+    n = X.shape[0]
     if batch_size is None:
         batch_size = n
     batch_size = min(check_number(batch_size, "batch_size", integer=True, ge=1), n)
@@ -165,7 +174,7 @@ def _setup(model: Sequential, X: Any, y: Any, *, loss, optimizer, epochs, batch_
     run = _Run(X=X, y=y, sample_weight=sample_weight, val=val, callbacks=callbacks,
                epochs=epochs, batch_size=batch_size, l2=l2, l2_per_sample=l2_per_sample,
                shuffle=shuffle, rng=rng, order=np.arange(n) if shuffle else None,
-               kernel=step_kernel(model, optimizer, callbacks))
+               kernel=step_kernel(model, optimizer, callbacks), sparse=is_sparse(X))
     state.run = run
     return state, run
 
@@ -232,12 +241,18 @@ def _batches(run: _Run, order: np.ndarray | None, scratch: tuple | None):
 
     A shuffled batch is gathered with ``np.take`` into two work arrays allocated once per run
     (``scratch``), so it lands in cache right before its products and the data set itself is
-    never copied."""
+    never copied. Sparse data (``run.sparse``) takes its branch: ``np.take`` works on dense
+    arrays only, and a CSR matrix's ``X[rows]`` is a new small CSR matrix of the batch's rows
+    (``y[rows]`` then a small copy too)."""
     X, y, w = run.X, run.y, run.sample_weight
-    for start in range(0, len(X), run.batch_size):
-        stop = min(start + run.batch_size, len(X))
+    n = X.shape[0]
+    for start in range(0, n, run.batch_size):
+        stop = min(start + run.batch_size, n)
         if order is None:
             rows = slice(start, stop)
+            xb, yb = X[rows], y[rows]
+        elif run.sparse:  # X[rows] of the CSR matrix: the batch's stored entries, copied
+            rows = order[start:stop]
             xb, yb = X[rows], y[rows]
         else:
             rows = order[start:stop]
@@ -261,9 +276,9 @@ def _one_epoch(state: TrainState, run: _Run, order: np.ndarray | None, scratch: 
     running_loss, correct = 0.0, 0.0
     squares = None if classify else np.zeros(run.y.shape[1])  # SS_res per output, for r2
     for state.batch, (xb, yb, wb) in enumerate(_batches(run, order, scratch), start=1):
-        batch_weight = len(xb) if wb is None else float(np.sum(wb))
+        batch_weight = len(yb) if wb is None else float(np.sum(wb))
         if batch_weight == 0:  # no sample here carries weight: nothing to learn, no step
-            state.samples_seen += len(xb)
+            state.samples_seen += len(yb)
             continue
         try:
             state.batch_loss, z = run.kernel.backward(model, loss, xb, yb,
@@ -287,14 +302,14 @@ def _one_epoch(state: TrainState, run: _Run, order: np.ndarray | None, scratch: 
             for hook in hooks:
                 hook(state)
         running_loss += state.batch_loss * batch_weight
-        state.samples_seen += len(xb)
+        state.samples_seen += len(yb)
     return running_loss, correct if classify else squares
 
 
 def _epochs(state: TrainState, run: _Run) -> Iterator[TrainState]:
-    X, y, n = run.X, run.y, len(run.X)
+    X, y, n = run.X, run.y, run.X.shape[0]
     scratch = None
-    if run.shuffle:
+    if run.shuffle and not run.sparse:  # sparse batches are X[rows] (see _batches)
         scratch = (np.empty((run.batch_size, *X.shape[1:]), X.dtype),
                    np.empty((run.batch_size, *y.shape[1:]), y.dtype))
     hooks, begin, end = (_hooks(run.callbacks, name)
@@ -334,13 +349,14 @@ def _fit_lbfgs(state: TrainState, run: _Run) -> None:
     """Full-batch L-BFGS: SciPy minimises J(theta) with our value and gradient.
 
     The line search compares losses that differ in their last digits, so the search runs on
-    a float64 copy of the model; the result is copied back in the model's own dtype.
+    a float64 copy of the model; the result is copied back in the model's own dtype. Sparse
+    data stays sparse: a float32 CSR matrix gets float64 values and keeps its indices.
     """
     model, loss, sample_weight = state.model, state.loss, run.sample_weight
     model64 = model.astype("float64")
-    X64 = run.X.astype(np.float64)
+    X64 = as_dtype(run.X, np.float64)  # X itself when it is float64 already (nothing writes it)
     y64 = run.y if run.y.dtype.kind == "i" else run.y.astype(np.float64)
-    l2 = run.l2_of(len(run.X) if sample_weight is None else float(np.sum(sample_weight)))
+    l2 = run.l2_of(run.X.shape[0] if sample_weight is None else float(np.sum(sample_weight)))
 
     def fun_and_grad(theta: np.ndarray) -> tuple[float, np.ndarray]:
         model64.flat_params[...] = theta
@@ -379,7 +395,9 @@ def fit(model: Sequential, X: Any, y: Any, *, loss: str | Loss = "cross_entropy"
     Parameters
     ----------
     model : Sequential
-    X : array, shape (n_samples, n_inputs)
+    X : array or SciPy sparse matrix, shape (n_samples, n_inputs)
+        A sparse ``X`` (CSR, CSC, COO, matrix or array class) trains without being densified,
+        as CSR in the model's dtype, when the model's first layer is ``Dense``.
     y : array, shape (n_samples,) or (n_samples, n_outputs)
     loss : str or Loss
     optimizer : str or optimizer
@@ -442,7 +460,7 @@ def evaluate(model: Sequential, X: Any, y: Any, *, loss: str | Loss = "cross_ent
     Parameters
     ----------
     model : Sequential
-    X : array, shape (n_samples, n_inputs)
+    X : array or SciPy sparse matrix, shape (n_samples, n_inputs)
     y : array, shape (n_samples,) or (n_samples, n_outputs)
         Targets as ``fit`` takes them for this ``loss``.
     loss : str or Loss
