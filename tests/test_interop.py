@@ -314,7 +314,8 @@ def estimator_case(name):
     rng = np.random.default_rng(0)
     X = rng.standard_normal((90, 4)) * 2 + 1
     three = (X[:, 0] > 1).astype(int) + (X[:, 1] > 1)
-    common = {"max_iter": 40, "random_state": 0, "learning_rate_init": 0.01}
+    common = {"max_iter": 40, "random_state": 0, "learning_rate_init": 0.01,
+              "dtype": "float32"}  # float64 X: 'auto' would give float64 everywhere
     if name == "int-labels":
         est, y = glassnet.MLPClassifier((8,), **common), np.array([-2, 5, 9])[three]
     elif name == "string-labels":
@@ -331,7 +332,8 @@ def estimator_case(name):
     elif name == "multilabel":
         est, y = glassnet.MLPClassifier((8,), **common), (X[:, :3] > 1).astype(int)
     elif name == "float64":
-        est = glassnet.MLPClassifier((8,), activation="leaky_relu", dtype="float64", **common)
+        est = glassnet.MLPClassifier((8,), activation="leaky_relu",
+                                     **{**common, "dtype": "float64"})
         y = three
     elif name == "multi-output":
         est = glassnet.MLPRegressor(hidden_layer_sizes=(8,), activation="sigmoid", **common)
@@ -340,8 +342,8 @@ def estimator_case(name):
         est = glassnet.MLPRegressor(loss="poisson", hidden_layer_sizes=(8,), **common)
         y = np.exp(X[:, 0] / 3)
     else:  # a float64 regressor with dropout (the identity at prediction)
-        est = glassnet.MLPRegressor(hidden_layer_sizes=(8,), dropout=0.2, dtype="float64",
-                                    **common)
+        est = glassnet.MLPRegressor(hidden_layer_sizes=(8,), dropout=0.2,
+                                    **{**common, "dtype": "float64"})
         y = X[:, 0] - X[:, 1]
     return est, X, y, np.dtype(est.dtype)
 

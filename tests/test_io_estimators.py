@@ -234,14 +234,14 @@ CORRUPT = {
                          "optimizer.config"),
     "param_value": (_set("estimator", "params", "alpha", -1.0), "params: alpha"),
     "param_object": (_set("estimator", "params", "tol", {"x": 1}), "params.tol must be"),
-    "dtype_mismatch": (_set("estimator", "params", "dtype", "float64"),
-                       "params.dtype is 'float64' but the model is float32"),
+    "dtype_mismatch": (_set("estimator", "params", "dtype", "float32"),
+                       "params.dtype is 'float32' but the model is float64"),
     "hidden_widths": (_set("estimator", "params", "hidden_layer_sizes", [7]),
                       "hidden widths"),
     "out_activation": (_set("estimator", "fitted", "out_activation_", "logistic"),
                        "out_activation_ must be 'softmax'"),
-    "generator": (_set("estimator", "random", "estimator", "bit_generator", "MT19937"),
-                  "bit_generator must be 'PCG64'"),
+    "generator": (_set("estimator", "random", "estimator", {"bit_generator": "MT19937"}),
+                  "random has unknown key"),
     "schedule_without_param": (_set("estimator", "schedule", {"lr": 0.1}),
                                "params.schedule is null"),
     "negative_t": (_set("estimator", "fitted", "t_", -1), "t_ must be an int >= 0"),
@@ -288,4 +288,5 @@ def test_inspect_shows_the_estimator(tmp_path):
     out = subprocess.run([sys.executable, "-m", "glassnet", "inspect", str(path)],
                          capture_output=True, text=True, check=True).stdout
     assert "kind: estimator" in out
-    assert "estimator: MLPRegressor, 4 features, optimizer adam, 8 epochs" in out
+    assert ("estimator: MLPRegressor, 4 features, optimizer scikit_learn_adam, 8 epochs"
+            in out)

@@ -162,7 +162,7 @@ def _demo_digits(epochs: int, progress: bool = True) -> None:
 
         from .progress import ProgressBar
         from .sklearn import MLPClassifier
-        ProgressBar(epochs)  # the bar verbose=True shows: ImportError without tqdm
+        ProgressBar(epochs)  # the bar verbose='progress' shows: ImportError without tqdm
     except ImportError:
         trace.emit("skipped: this part needs scikit-learn and tqdm "
                    "(pip install 'glassnet[demo]')")
@@ -177,7 +177,8 @@ def _demo_digits(epochs: int, progress: bool = True) -> None:
                f"Adam, {epochs} epochs, the same settings for both libraries", "")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # convergence warnings: both stop at `epochs`
-        ours = MLPClassifier(verbose=progress, **params).fit(X_train, y_train)
+        ours = MLPClassifier(verbose="progress" if progress else False,
+                             **params).fit(X_train, y_train)
         theirs = SkMLPClassifier(**params).fit(X_train, y_train)
     trace.emit(f"glassnet     test accuracy: {100 * ours.score(X_test, y_test):.2f}%",
                f"scikit-learn test accuracy: {100 * theirs.score(X_test, y_test):.2f}%")

@@ -18,7 +18,7 @@ JSON section, ``"estimator"``, and two more tensor prefixes::
                   "optimizer": {"type": "adam", "config": {...}, "t": 20, "lr": 0.001,
                                 "slots": ["0.exp_avg", "0.exp_avg_sq"]},
                   "schedule": null or the schedule's state_dict(),
-                  "random": {"estimator": PCG64 state, "dropout": [PCG64 state, ...]}}
+                  "random": {"dropout": [PCG64 state, ...]}}
 
     tensors: layers.<i>.W/b (the model), optimizer.<i>.<slot> (its state_dict() arrays, in the
              model's dtype), estimator.classes_ (numeric labels, as float64, exactly)
@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 
 from ..layers import Dropout
-from ..optim import LBFGS, OPTIMIZERS
+from ..optim import LBFGS, OPTIMIZERS, ScikitLearnAdam
 from .estimator_json import check_generator, check_params, check_schedule, inf_in
 from .format import DTYPES, Invalid, ModelSpec, _float, _is_int, _keys, show
 
@@ -61,8 +61,9 @@ def estimator_types() -> dict[str, type]:
 
 
 def optimizer_types() -> dict[str, type]:
-    """The optimizer classes a file may name: the registry's, and L-BFGS (not a stepper)."""
-    return {**dict(OPTIMIZERS.items()), "lbfgs": LBFGS}
+    """The optimizer classes a file may name: the registry's, L-BFGS (not a stepper), and
+    scikit-learn's Adam (the estimators' ``solver="adam"``)."""
+    return {**dict(OPTIMIZERS.items()), "lbfgs": LBFGS, "scikit_learn_adam": ScikitLearnAdam}
 
 
 @dataclass(frozen=True)
@@ -262,8 +263,7 @@ def _check_slots(cls: type, slots: Any, spec: ModelSpec, tensors: dict) -> None:
 
 
 def _check_random(random: Any, spec: ModelSpec) -> None:
-    _keys(random, {"estimator", "dropout"}, "random")
-    check_generator(random["estimator"], "random.estimator")
+    _keys(random, {"dropout"}, "random")
     n_dropout = sum(cls is Dropout for _, cls, _ in spec.layers)
     if not isinstance(random["dropout"], list) or len(random["dropout"]) != n_dropout:
         raise Invalid(f"random.dropout must list one generator per Dropout layer ({n_dropout})")
@@ -296,7 +296,7 @@ def check_estimator(section: Any, spec: ModelSpec) -> EstimatorSpec:
                       f"{', '.join(ESTIMATOR_NAMES)}")
     cls = estimator_types()[name]
     params = check_params(cls, section["params"])
-    if params["dtype"] != spec.dtype:
+    if params["dtype"] not in ("auto", spec.dtype):  # 'auto' followed X's: either dtype
         raise Invalid(f"params.dtype is {params['dtype']!r} but the model is {spec.dtype}")
     tensors: dict[str, tuple[str, tuple[int, ...]]] = {}
     n_in, n_out = _model_widths(params, spec)

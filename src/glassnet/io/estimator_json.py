@@ -112,9 +112,10 @@ def check_params(cls: type, params: Any) -> dict[str, Any]:
     for name in ("optimizer", "schedule"):
         if decoded[name] is not None and not isinstance(decoded[name], str):
             raise Invalid(f"params.{name} must be a name or null, got {show(decoded[name])}")
-    if decoded["dtype"] not in DTYPES:
-        raise Invalid(f"params.dtype must be 'float32' or 'float64', got {show(decoded['dtype'])}")
-    if decoded["init"] not in INITIALISERS:
+    if decoded["dtype"] not in ("auto", *DTYPES):
+        raise Invalid(f"params.dtype must be 'auto', 'float32' or 'float64', got "
+                      f"{show(decoded['dtype'])}")
+    if decoded["init"] != "sklearn" and decoded["init"] not in INITIALISERS:
         raise Invalid(f"params.init: unknown initialiser {show(decoded['init'])}")
     estimator = cls(**decoded)
     try:  # the estimator's own checks, and the registries' names (no import by name)

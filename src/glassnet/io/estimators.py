@@ -50,9 +50,7 @@ def estimator_section(estimator: Any) -> tuple[dict[str, Any], dict[str, np.ndar
                "optimizer": _optimizer_out(estimator._optimizer, tensors),
                "schedule": (None if estimator._schedule is None
                             else schedule_out(estimator._schedule)),
-               "random": {"estimator": generator_state(estimator._rng, "the estimator's "
-                                                       "generator"),
-                          "dropout": [generator_state(layer.rng, "a Dropout layer's generator")
+               "random": {"dropout": [generator_state(layer.rng, "a Dropout layer's generator")
                                       for layer in _dropouts(estimator.model_)]}}
     return section, tensors
 
@@ -171,7 +169,6 @@ def build_estimator(espec: EstimatorSpec, model: Any, arrays: dict[str, np.ndarr
     estimator._optimizer = _optimizer_in(section["optimizer"], arrays)
     estimator._schedule = (None if section["schedule"] is None
                            else load_schedule(espec.params["schedule"], section["schedule"]))
-    estimator._rng = generator(section["random"]["estimator"])
     for layer, saved in zip(_dropouts(model), section["random"]["dropout"]):
         layer.rng = generator(saved)
     return estimator

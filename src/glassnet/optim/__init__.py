@@ -1,6 +1,6 @@
 """Optimizers: ``step(params, grads)`` updates lists of NumPy arrays in place.
 
-One file per rule: ``sgd.py``, ``adam.py`` (Adam, AdamW), ``rmsprop.py``, ``adagrad.py``,
+One file per rule: ``sgd.py``, ``adam.py`` (Adam, AdamW, and scikit-learn's Adam), ``rmsprop.py``, ``adagrad.py``,
 ``lbfgs.py`` (full-batch, through SciPy); the shared base class and clipping in ``base.py``.
 
 An optimizer knows nothing about layers. In glassnet it usually receives one flat buffer
@@ -25,13 +25,13 @@ from typing import Any
 
 from .._checks import Registry, resolve
 from .adagrad import Adagrad
-from .adam import Adam, AdamW
+from .adam import Adam, AdamW, ScikitLearnAdam
 from .base import Optimizer, clip_grad_norm, clip_grad_value
 from .lbfgs import LBFGS
 from .rmsprop import RMSprop
 from .sgd import SGD
 
-__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "LBFGS", "OPTIMIZERS",
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "ScikitLearnAdam", "RMSprop", "Adagrad", "LBFGS", "OPTIMIZERS",
            "get_optimizer", "clip_grad_norm", "clip_grad_value"]
 
 OPTIMIZERS = Registry({"sgd": SGD, "adam": Adam, "adamw": AdamW, "rmsprop": RMSprop,

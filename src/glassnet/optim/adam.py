@@ -1,4 +1,5 @@
-"""Adam (with AMSGrad) and AdamW, as ``torch.optim.Adam`` and ``torch.optim.AdamW``."""
+"""Adam (with AMSGrad) and AdamW, as ``torch.optim.Adam`` and ``torch.optim.AdamW``; and
+``ScikitLearnAdam``, Adam as scikit-learn's MLP steps it (its ``eps`` sits elsewhere)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from .._blas import axpby, axpy, scal
 from .._checks import check_number
 from .base import Optimizer
 
-__all__ = ["Adam", "AdamW"]
+__all__ = ["Adam", "AdamW", "ScikitLearnAdam"]
 
 
 class Adam(Optimizer):
@@ -68,9 +69,13 @@ class Adam(Optimizer):
         # passes (sqrt, + eps * s) instead of three.
         s = math.sqrt(1.0 - beta2 ** self.t)
         np.sqrt(v, out=w)
-        w += self.eps * s  # w = sqrt(v) + eps * s
+        w += self._eps_term(s)  # w = sqrt(v) + eps * s
         np.divide(m, w, out=w)
         axpy(-self.lr * s / (1.0 - beta1 ** self.t), w, p, scratch=w)  # p -= (lr s / bc1) w
+
+    def _eps_term(self, s: float) -> float:
+        """What the rewritten denominator adds to ``sqrt(v)``: torch's ``eps``, times ``s``."""
+        return self.eps * s
 
 
 class AdamW(Adam):
@@ -86,3 +91,21 @@ class AdamW(Adam):
                  eps: float = 1e-8, weight_decay: float = 0.01, amsgrad: bool = False,
                  clip_norm: float | None = None, clip_value: float | None = None) -> None:
         super().__init__(lr, betas, eps, weight_decay, amsgrad, clip_norm, clip_value)
+
+
+class ScikitLearnAdam(Adam):
+    """Adam as scikit-learn's ``MLPClassifier(solver="adam")`` steps it: ``eps`` is added to
+    ``sqrt(v)`` before the bias correction, where torch adds it after::
+
+        m = beta1 * m + (1 - beta1) * g
+        v = beta2 * v + (1 - beta2) * g * g
+        p = p - lr * sqrt(1 - beta2 ** t) / (1 - beta1 ** t) * m / (sqrt(v) + eps)
+
+    The two rules differ only while ``sqrt(v)`` is within a few ``eps`` of 0. glassnet's
+    estimators step with this one for ``solver="adam"``, so that a seeded fit ends on
+    scikit-learn's model; ``glassnet.fit`` uses torch's (``Adam``). It is not in the
+    ``OPTIMIZERS`` registry: a solver name means torch's rule everywhere else.
+    """
+
+    def _eps_term(self, s: float) -> float:
+        return self.eps

@@ -5,10 +5,14 @@ in scikit-learn's form.
 A call to ``fit`` or ``partial_fit`` (``_BaseMLP._fit``), stage by stage::
 
     _validate_params()       every parameter against its constraint (_params.PARAMETERS)
-    _prepare_data(...)       X checked, targets encoded (classes_ on a first fit), weights
-    _start_model(...)        a new network and fresh counters, unless warm-started
+    _prepare_data(...)       X checked (dense or sparse), targets encoded (classes_ on a
+                             first fit), weights
+    random_state_of_call()   this call's RandomState, as scikit-learn makes it (_random.py)
+    _start_model(...)        a new network (scikit-learn's starting weights with
+                             init='sklearn') and fresh counters, unless warm-started
     _prepare_optimizer(...)  the optimizer and schedule (partial_fit keeps them)
-    _start_run(...)          the fit_iter generator, with scikit-learn's rule (_Convergence)
+    _start_run(...)          the fit_iter generator: scikit-learn's validation rows and order
+                             of the rows, its rule (_rule._Convergence)
     _train(...)              the epochs; Ctrl-C keeps what was learnt
     _record(...)             loss_curve_, t_, best_loss_, ... from the run's History
 
@@ -34,67 +38,19 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_dat
 from .._checks import check_finite, check_sample_weight
 from .._version import check as check_version
 from .._version import stamp
-from ..callbacks import Callback, LearningRateSchedule
+from ..callbacks import DivergenceError, LearningRateSchedule
 from ..history import History
 from ..model import MLP
-from ..optim import LBFGS, OPTIMIZERS, SGD, Adam, get_optimizer
+from ..optim import LBFGS, OPTIMIZERS, SGD, ScikitLearnAdam, get_optimizer
 from ..schedules import Adaptive, InverseScaling, get_schedule
-from ..data import validation_size
 from ..train import fit_iter
 from ._params import PARAMETERS, layer_sizes
+from ._random import initial_parameters, random_state_of_call, validation_rows
+from ._rule import _Convergence, _Verbose
 
-
-# -- scikit-learn's rule, as a callback that reads -------------------------------------------
-def _set_lr(optimizer, lr: float) -> None:
-    """A new rate from scikit-learn's rules: SGD keeps scikit-learn's velocity
-    (``SGD.set_lr``, which rescales its momentum buffer); other optimizers just take it."""
-    if isinstance(optimizer, SGD):
-        optimizer.set_lr(lr, rescale_momentum=True)
-    else:
-        optimizer.lr = lr
-
-
-class _Convergence(Callback):
-    """scikit-learn's stopping rule and learning-rate rules, epoch by epoch.
-
-    ``plateau`` (``schedules.Adaptive``) counts the epochs whose training loss is not below
-    ``best - tol`` (with early stopping: whose validation score is not above ``best + tol``);
-    after more than ``n_iter_no_change`` of them training stops or, with
-    ``learning_rate='adaptive'`` and SGD, the rate is divided by 5 until it is at most 1e-6.
-    ``invscaling`` (``schedules.InverseScaling``) sets ``lr = lr0 / (t + 1) ** power_t``
-    from ``t``, the samples seen by the estimator. With early stopping it keeps a copy of the
-    best epoch's weights.
-
-    It reads the training state and writes only what a schedule writes, the optimizer's rate
-    and ``state.stop``. ``after`` gives the rule as it stood after the epochs that ended.
-    """
-
-    def __init__(self, plateau: Adaptive, invscaling: InverseScaling | None, metric: str,
-                 t0: int, rows: int, keep_best: bool) -> None:
-        self.plateau, self.invscaling, self.metric = plateau, invscaling, metric
-        self.start = copy.copy(plateau)  # the rule before this run's first epoch
-        self.t0, self.rows = t0, rows  # the estimator's t_ before the run, rows an epoch
-        self.keep_best, self.best_params = keep_best, None
-
-    def on_epoch_end(self, state) -> None:
-        metric = state.logs[self.metric]
-        if self.keep_best and metric > self.plateau.best:  # any gain, even below tol
-            self.best_params = state.model.flat_params.copy()
-        lr = self.plateau.lr
-        if self.plateau.step(metric) != lr:  # 'adaptive' divided the rate
-            _set_lr(state.optimizer, self.plateau.lr)
-        if self.invscaling is not None:  # t = samples seen, as scikit-learn counts them
-            _set_lr(state.optimizer, self.invscaling.step(t=self.t0 + state.samples_seen))
-        if self.plateau.stop:
-            state.stop = True
-
-    def after(self, metrics: list[float]) -> Adaptive:
-        """The rule after ``metrics`` (the History's, epochs that ended): its start, stepped
-        over them."""
-        plateau = copy.copy(self.start)
-        for metric in metrics:
-            plateau.step(metric)
-        return plateau
+# scikit-learn's message for weights that stopped being finite, which its users match on
+NONFINITE = ("Solver produced non-finite parameter weights. The input data may contain large "
+             "values and need to be preprocessed.")
 
 
 def _stochastic_solver(estimator) -> bool:
@@ -112,18 +68,19 @@ def _stochastic_solver(estimator) -> bool:
 @contextlib.contextmanager
 def _unchanged_on_error(estimator):
     """Restore ``estimator``'s attributes if the block raises. The setup code replaces
-    attributes rather than changing them in place, but for the random generator, which the
-    validation split draws from: its state is restored too."""
+    attributes rather than changing them in place, but for a ``RandomState`` given as
+    ``random_state``, which the starting weights and the validation split draw from: its
+    state is restored too, so the next call draws what it would have drawn."""
     saved = dict(estimator.__dict__)
-    rng = saved.get("_rng")
-    rng_state = None if rng is None else rng.bit_generator.state
+    rs = estimator.random_state
+    rs_state = rs.get_state() if isinstance(rs, np.random.RandomState) else None
     try:
         yield
     except BaseException:
         estimator.__dict__.clear()
         estimator.__dict__.update(saved)
-        if rng is not None:
-            rng.bit_generator.state = rng_state
+        if rs_state is not None:
+            rs.set_state(rs_state)
         raise
 
 
@@ -187,10 +144,11 @@ class _BaseMLP(BaseEstimator):
             self._validate_params()
             first = not (incremental or self.warm_start) or not hasattr(self, "model_")
             X, targets, sample_weight = self._prepare_data(X, y, sample_weight, first, classes)
+            rs = random_state_of_call(self.random_state)
             if first:
-                self._start_model(X.shape[1], targets)
+                self._start_model(X, targets, rs)
             self._prepare_optimizer(incremental)
-            run, rule = self._start_run(X, targets, sample_weight, incremental)
+            run, rule = self._start_run(X, targets, sample_weight, incremental, rs)
         state, interrupted = self._train(run, rule)
         if state is not None and not interrupted:
             self._warn_if_not_converged(state, rule, incremental)
@@ -205,14 +163,14 @@ class _BaseMLP(BaseEstimator):
             raise ValueError("early_stopping needs a validation_fraction above 0")
 
     def _prepare_data(self, X, y, sample_weight, first: bool, classes):
-        """``X`` as a float array (``n_features_in_`` set on a ``first`` fit), the targets as
-        the loss takes them (``_encode_targets``; ``classes_``), and the sample weights times
-        ``class_weight``."""
+        """``X`` as a float array or CSR matrix (``n_features_in_`` set on a ``first`` fit),
+        the targets as the loss takes them (``_encode_targets``; ``classes_``), and the
+        sample weights times ``class_weight``."""
         # NaN/inf in X: glassnet's scan (one BLAS pass over a large C-ordered X, naming the
         # row) instead of scikit-learn's
         X, y = validate_data(self, X, y, reset=first, multi_output=True,
                              y_numeric=not self._is_classifier, dtype=[np.float64, np.float32],
-                             ensure_all_finite=False)
+                             accept_sparse=["csr", "csc", "coo"], ensure_all_finite=False)
         check_finite(X, "X")
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)  # a column vector is a 1-D target, with a warning
@@ -226,18 +184,25 @@ class _BaseMLP(BaseEstimator):
             sample_weight = cw if sample_weight is None else sample_weight * cw
         return X, targets, sample_weight
 
-    def _start_model(self, n_features: int, targets: np.ndarray) -> None:
-        """A new network and its random generator, then fresh counters."""
-        rs = self.random_state
-        if isinstance(rs, np.random.RandomState):
-            rs = int(rs.randint(np.iinfo(np.int32).max))
-        self._rng = np.random.default_rng(rs)
+    def _start_model(self, X, targets: np.ndarray, rs: np.random.RandomState) -> None:
+        """A new network, then fresh counters. Its weights come from ``rs``: with
+        ``init='sklearn'`` drawn as scikit-learn draws them (``_random.initial_parameters``),
+        else by glassnet's initialiser with zero biases; then one draw per dropout layer
+        seeds its masks."""
         n_outputs = targets.shape[1] if targets.ndim == 2 else len(self.classes_)
-        names = [self.activation] if isinstance(self.activation, str) else list(self.activation)
         hidden = layer_sizes(self.hidden_layer_sizes, "hidden_layer_sizes")
-        self.model_ = MLP([n_features, *hidden, n_outputs],
-                          activation=names[0] if len(names) == 1 else names, init=self.init,
-                          dropout=self.dropout, dtype=self.dtype, seed=self._rng)
+        sizes = [X.shape[1], *hidden, n_outputs]
+        names = ([self.activation] * len(hidden) if isinstance(self.activation, str)
+                 else list(self.activation))
+        start = initial_parameters(sizes, names, rs) if self.init == "sklearn" else None
+        dtype = X.dtype if self.dtype == "auto" else self.dtype  # X: float32 or float64
+        self.model_ = MLP(sizes, activation=names[0] if isinstance(self.activation, str)
+                          else names, init="zeros" if start else self.init,
+                          dropout=self.dropout, dtype=dtype, seed=rs)
+        if start:
+            dense = [layer for layer in self.model_.layers if hasattr(layer, "W")]
+            for layer, (W, b) in zip(dense, start):
+                layer.W[...], layer.b[...] = W, b  # rounded to the model's dtype
         self._start_counters()
 
     def _start_counters(self) -> None:
@@ -268,30 +233,50 @@ class _BaseMLP(BaseEstimator):
         if self.solver == "sgd":
             return SGD(self.learning_rate_init, momentum=self.momentum,
                        nesterov=self.nesterovs_momentum and self.momentum > 0)
-        if self.solver == "adam":
-            return Adam(self.learning_rate_init, betas=(self.beta_1, self.beta_2), eps=self.epsilon)
+        if self.solver == "adam":  # scikit-learn's Adam: its eps sits where torch's does not
+            return ScikitLearnAdam(self.learning_rate_init, betas=(self.beta_1, self.beta_2),
+                                   eps=self.epsilon)
         return OPTIMIZERS[self.solver](self.learning_rate_init)
 
-    def _start_run(self, X, targets, sample_weight, incremental: bool):
+    def _start_run(self, X, targets, sample_weight, incremental: bool,
+                   rs: np.random.RandomState):
         """The ``fit_iter`` generator of this call (its arguments checked already), and
         scikit-learn's rule that it runs with (None for L-BFGS, which trains full-batch to
-        its own tolerance)."""
+        its own tolerance). ``rs`` holds out the validation rows and shuffles the rows, as
+        in scikit-learn."""
         stochastic = not isinstance(self._optimizer, LBFGS)
         early = self.early_stopping and not incremental and stochastic
-        n_train = len(X) - (validation_size(len(X), self.validation_fraction) if early else 0)
-        rule = self._convergence_rule(early, n_train) if stochastic else None
+        validation_data = None
+        if early:
+            X, targets, sample_weight, validation_data = self._hold_out(
+                X, targets, sample_weight, rs)
+        rule = self._convergence_rule(early, X.shape[0]) if stochastic else None
         callbacks = [] if rule is None else [rule]
         if self._schedule is not None:  # partial_fit resumes it; fit starts it afresh
             callbacks.append(LearningRateSchedule(self._schedule, resume=incremental))
+        progress = isinstance(self.verbose, str) and self.verbose == "progress"
+        if self.verbose and not progress and rule is not None:
+            callbacks.append(_Verbose(rule))
         run = fit_iter(self.model_, X, targets, loss=self._loss_name, optimizer=self._optimizer,
                        epochs=1 if incremental else self.max_iter,
-                       batch_size=self._batch_size(n_train) if stochastic else None,
-                       shuffle=self.shuffle, seed=self._rng, sample_weight=sample_weight,
-                       validation_fraction=self.validation_fraction if early else 0.0,
-                       l2=self.alpha, l2_per_sample=True, callbacks=callbacks,
-                       progress=bool(self.verbose),
+                       batch_size=self._batch_size(X.shape[0]) if stochastic else None,
+                       shuffle=self.shuffle, seed=rs, sample_weight=sample_weight,
+                       validation_data=validation_data, l2=self.alpha, l2_per_sample=True,
+                       callbacks=callbacks, progress=progress,
                        check_input=False)  # _prepare_data scanned X for NaN/inf
         return run, rule
+
+    def _hold_out(self, X, targets, sample_weight, rs: np.random.RandomState):
+        """``(X, targets, sample_weight)`` to train on and the validation data, split as
+        scikit-learn's ``train_test_split`` splits them: stratified by the class when the
+        network has one output (binary targets), in scikit-learn's order of the rows."""
+        stratify = None
+        if self._is_classifier and targets.ndim == 2 and targets.shape[1] == 1:
+            stratify = targets.astype(bool)  # scikit-learn's binarized y, as its errors name it
+        train, val = validation_rows(X.shape[0], self.validation_fraction, stratify, rs)
+        pick = (lambda a, rows: None if a is None else a[rows])
+        validation = (X[val], targets[val], pick(sample_weight, val))
+        return X[train], targets[train], pick(sample_weight, train), validation
 
     def _batch_size(self, n_train: int) -> int:
         """``batch_size`` for ``n_train`` training rows: 'auto' is ``min(200, n_train)``; a
@@ -299,8 +284,9 @@ class _BaseMLP(BaseEstimator):
         if self.batch_size == "auto":
             return min(200, n_train)
         if self.batch_size > n_train:
-            warnings.warn(f"batch_size={self.batch_size} is larger than the {n_train} "
-                          "training samples: it is clipped to that", UserWarning)
+            warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is "
+                          f"going to be clipped (batch_size={self.batch_size}, "
+                          f"{n_train} training samples)", UserWarning)
         return min(self.batch_size, n_train)
 
     def _convergence_rule(self, early: bool, n_train: int) -> _Convergence:
@@ -333,11 +319,11 @@ class _BaseMLP(BaseEstimator):
 
     def _train(self, run, rule: _Convergence | None):
         """Run the epochs; return the last state (None if no epoch ended) and whether Ctrl-C
-        ended them. The attributes are recorded whatever ends the run: an error (then
-        raised), or Ctrl-C (scikit-learn's rule: a warning, and the fit keeps what it learnt,
-        the best epoch's weights with early stopping; L-BFGS's result is all or nothing, and
-        scikit-learn raises there too)."""
-        state = None
+        or a divergence ended them. The attributes are recorded whatever ends the run: an
+        error (then raised), Ctrl-C (scikit-learn's rule: a warning, and the fit keeps what
+        it learnt, the best epoch's weights with early stopping; L-BFGS's result is all or
+        nothing, and scikit-learn raises there too), or a divergence (``_diverged``)."""
+        state, diverged = None, None
         try:
             for state in run:
                 pass
@@ -346,9 +332,28 @@ class _BaseMLP(BaseEstimator):
                 raise
             warnings.warn("Training interrupted by user.", UserWarning)
             return state, True
+        except DivergenceError as exc:
+            diverged = exc
         finally:
             self._record(state, rule)
-        return state, False
+        if diverged is not None:
+            self._diverged(diverged, rule)
+        return state, diverged is not None
+
+    def _diverged(self, exc: DivergenceError, rule: _Convergence | None) -> None:
+        """A loss or weights that stopped being finite. With early stopping, as in
+        scikit-learn, training stops there with a NaN validation score for that epoch and
+        keeps the best epoch's weights (the starting ones if none was scored), with a
+        ConvergenceWarning; otherwise a ``DivergenceError`` (a ValueError) with
+        scikit-learn's message, then glassnet's (which epoch), the weights of that epoch's
+        start kept."""
+        if rule is None or not rule.keep_best:
+            raise DivergenceError(f"{NONFINITE} {exc}") from None
+        self.n_iter_ += 1
+        self.loss_curve_ = [*self.loss_curve_, math.nan]
+        self.validation_scores_ = [*self.validation_scores_, math.nan]
+        warnings.warn(f"Training stopped: {exc} The weights of the epoch with the best "
+                      "validation score are kept.", ConvergenceWarning)
 
     def _record(self, state, rule: _Convergence | None) -> None:
         """The fitted attributes of this call, from its History (the epochs that ended):
@@ -456,11 +461,12 @@ class _BaseMLP(BaseEstimator):
         # model_.predict scans each chunk for NaN/inf as it reaches it (a pass over data in
         # cache), so scikit-learn's separate pass over the whole of X is skipped
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32],
-                          ensure_all_finite=False)
+                          accept_sparse=["csr", "csc", "coo"], ensure_all_finite=False)
         dtype = np.result_type(X.dtype, self.model_.dtype)
         return self.model_.predict(X).astype(np.float64), dtype
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.non_deterministic = False
+        tags.input_tags.sparse = True  # CSR, CSC and COO, kept sparse
         return tags

@@ -9,7 +9,8 @@ import math
 
 import numpy as np
 
-from .._checks import check_number
+from .._checks import check_dtype, check_number
+from ..init import INITIALISERS
 from ..optim import OPTIMIZERS
 
 __all__ = ["PARAMETERS", "Number", "OneOf", "layer_sizes"]
@@ -74,6 +75,24 @@ def solver_name(value, name: str) -> None:
                          f"got {value!r}")
 
 
+def initialiser(value, name: str) -> None:
+    """'sklearn' (scikit-learn's draws, ``_random.initial_parameters``) or a name from
+    ``glassnet.init.INITIALISERS``."""
+    if not (value == "sklearn" or (isinstance(value, str) and value in INITIALISERS)):
+        raise ValueError(f"{name} must be 'sklearn' or one of {sorted(INITIALISERS)}, "
+                         f"got {value!r}")
+
+
+def number_type(value, name: str) -> None:
+    """'auto' (float32 for float32 X, else float64: scikit-learn's rule), or a float dtype."""
+    if isinstance(value, str) and value == "auto":
+        return
+    try:
+        check_dtype(value)
+    except (ValueError, TypeError):
+        raise ValueError(f"{name} must be 'auto', 'float32' or 'float64', got {value!r}") from None
+
+
 def random_state(value, name: str) -> None:
     if not (value is None or isinstance(value, np.random.RandomState)
             or (isinstance(value, (int, np.integer)) and not isinstance(value, bool)
@@ -83,8 +102,9 @@ def random_state(value, name: str) -> None:
 
 
 # scikit-learn's parameters, name -> constraint (its _parameter_constraints, with glassnet's
-# messages). glassnet's own (dropout, init, dtype, optimizer, schedule, class_weight) are
-# checked by what they are given to: MLP, get_optimizer, get_schedule, compute_sample_weight.
+# messages), then glassnet's init and dtype. glassnet's others (dropout, optimizer, schedule,
+# class_weight) are checked by what they are given to: MLP, get_optimizer, get_schedule,
+# compute_sample_weight.
 PARAMETERS = {
     "hidden_layer_sizes": layer_sizes,
     "activation": activation_names,
@@ -110,4 +130,6 @@ PARAMETERS = {
     "n_iter_no_change": Number(integer=True, ge=1, also=(math.inf,),  # inf: never stop
                                 label="n_iter_no_change (an int or np.inf)"),
     "max_fun": Number(integer=True, ge=1),
+    "init": initialiser,
+    "dtype": number_type,
 }

@@ -56,14 +56,18 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     shuffle : bool, default=True
         Reshuffle the training rows every epoch.
     random_state : None, int or numpy.random.RandomState, default=None
-        Seeds the numpy Generator that draws the starting weights, the dropout masks, the
-        shuffling and the early-stopping split (a RandomState gives one seed).
+        The ``RandomState`` that draws, as scikit-learn's, the starting weights, the
+        early-stopping split and the order of the rows (and the seeds of the dropout masks):
+        an int seeds a new one at every call to ``fit`` and ``partial_fit``, a RandomState
+        is used as it is, None seeds one from fresh entropy.
     tol : float, default=1e-4
         The improvement of the training loss (or validation score) that counts; for L-BFGS,
         its gradient tolerance.
-    verbose : bool, default=False
-        Show a progress bar over the epochs (one line per epoch where the output is not a
-        terminal; needs tqdm).
+    verbose : bool, int or 'progress', default=False
+        True (or an int above 0) prints scikit-learn's lines on stdout: ``Iteration N, loss
+        = ...`` after each epoch (and ``Validation score: ...`` with early stopping).
+        'progress' shows a progress bar over the epochs on stderr instead (one line per
+        epoch where stderr is not a terminal; needs tqdm; glassnet's).
     warm_start : bool, default=False
         ``fit`` continues from the weights (and ``t_``, ``best_loss_``) of the last fit; the
         optimizer starts afresh, as in scikit-learn.
@@ -88,11 +92,15 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         L-BFGS's limit on the objective's evaluations.
     dropout : float, default=0.0
         Dropout probability after each hidden activation, while training (glassnet's).
-    init : str, default='glorot_uniform'
-        Initialiser of the weights, from ``glassnet.init.INITIALISERS``; biases start at 0
-        (glassnet's).
-    dtype : {'float32', 'float64'}, default='float32'
-        Precision of the weights and the arithmetic (glassnet's).
+    init : str, default='sklearn'
+        'sklearn' draws the starting weights and biases as scikit-learn does (Glorot's
+        uniform rule, ``factor`` 2 for 'logistic'), draw for draw from the same
+        ``random_state``; or the name of an initialiser from ``glassnet.init.INITIALISERS``,
+        with biases at 0 (glassnet's).
+    dtype : {'auto', 'float32', 'float64'}, default='auto'
+        Precision of the weights and the arithmetic: 'auto' is scikit-learn's rule, float32
+        for float32 ``X`` and float64 for anything else; 'float32' is about twice as fast
+        on float64 data (glassnet's).
     optimizer : None, str or glassnet optimizer, default=None
         An optimizer (a copy is trained) or a name with its own defaults, in place of
         ``solver`` and its settings (glassnet's).
@@ -192,7 +200,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                  random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
-                 dropout=0.0, init="glorot_uniform", dtype="float32", optimizer=None,
+                 dropout=0.0, init="sklearn", dtype="auto", optimizer=None,
                  schedule=None, class_weight=None):
         self._store(locals())
 
@@ -204,28 +212,29 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         labels = unique_labels(y)
         if first:
             self.classes_ = labels if classes is None else unique_labels(classes)
-            if len(self.classes_) < 2:
-                raise ValueError(f"y has only one class ({self.classes_[0]!r}); a classifier "
-                                 "needs samples of at least 2 classes")
             self._multilabel = kind == "multilabel-indicator"
             self.out_activation_ = ("logistic" if self._multilabel or len(self.classes_) <= 2
                                     else "softmax")
         elif classes is not None and not np.array_equal(unique_labels(classes), self.classes_):
-            raise ValueError(f"classes={list(classes)} is not the same as on the first call "
-                             f"to partial_fit, {list(self.classes_)}")
+            raise ValueError(f"`classes={classes!r}` is not the same as on last call to "
+                             f"partial_fit, was: {self.classes_!r}")
         elif self.warm_start and classes is None and not self._multilabel and not (
                 len(labels) == len(self.classes_) and np.all(labels == self.classes_)):
-            raise ValueError(f"warm_start needs y with the classes of the previous fit, "
-                             f"{list(self.classes_)}; y has {list(labels)}")
+            raise ValueError("warm_start can only be used where `y` has the same classes as "
+                             f"in the previous call to fit. Previously got {self.classes_}, "
+                             f"`y` has {labels}")
         if not self._multilabel and not np.isin(labels, self.classes_).all():
-            raise ValueError(f"y has labels {sorted(set(labels) - set(self.classes_))} "
-                             f"that are not in classes_ {list(self.classes_)}")
+            raise ValueError(f"`y` has classes not in `self.classes_`. `self.classes_` has "
+                             f"{self.classes_}. 'y' has {labels}.")
         if self._multilabel:  # scikit-learn sums the labels' log-losses
             self._loss_name = "binary_cross_entropy_sum"
             return np.asarray(y, dtype=np.float64)
         if self.out_activation_ == "logistic":
+            # 1 for the second class; a single class is all 0, as scikit-learn's
+            # LabelBinarizer codes it (the network learns p -> 0, predict gives that class)
             self._loss_name = "binary_cross_entropy"
-            return (np.asarray(y) == self.classes_[-1]).astype(np.float64).reshape(-1, 1)
+            positive = np.asarray(y) == self.classes_[-1] if len(self.classes_) == 2 else False
+            return np.broadcast_to(positive, np.shape(y)).astype(np.float64).reshape(-1, 1)
         self._loss_name = "cross_entropy"
         classes = self.classes_
         if classes.dtype.kind in "iu" and classes[0] == 0 and classes[-1] == len(classes) - 1:
@@ -245,7 +254,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         return self._fit(X, y, sample_weight, incremental=True, classes=classes)
 
     def predict_proba(self, X) -> np.ndarray:
-        """Class probabilities, shape ``(n_samples, n_classes)``, columns in ``classes_`` order."""
+        """Class probabilities, shape ``(n_samples, n_classes)``, columns in ``classes_`` order
+        (two columns for a single class, ``[1 - p, p]``, as scikit-learn gives them)."""
         z, dtype = self._scores(X)
         if self.out_activation_ == "softmax":
             return softmax(z).astype(dtype, copy=False)
@@ -253,19 +263,27 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         return (p if self._multilabel else np.hstack([1 - p, p])).astype(dtype, copy=False)
 
     def predict_log_proba(self, X) -> np.ndarray:
-        """Log of ``predict_proba``, computed stably from the logits."""
+        """``log(predict_proba(X))``, as scikit-learn computes it; where a probability has
+        underflowed to 0, the log of the exact probability from the logits (finite, where
+        ``log(0)`` would be -inf)."""
         z, dtype = self._scores(X)
         if self.out_activation_ == "softmax":
-            return log_softmax(z).astype(dtype, copy=False)
-        log_p, log_q = -np.logaddexp(0, -z), -np.logaddexp(0, z)  # log s(z), log (1 - s(z))
-        return (log_p if self._multilabel else np.hstack([log_q, log_p])).astype(dtype,
-                                                                                 copy=False)
+            p, log_p = softmax(z), log_softmax(z)
+        else:
+            log_s, log_1ms = -np.logaddexp(0, -z), -np.logaddexp(0, z)  # log s, log (1 - s)
+            s = sigmoid(z)
+            p = s if self._multilabel else np.hstack([1 - s, s])
+            log_p = log_s if self._multilabel else np.hstack([log_1ms, log_s])
+        p = p.astype(dtype, copy=False)
+        return np.log(p, out=log_p.astype(dtype), where=p > 0)
 
     def predict(self, X) -> np.ndarray:
         """Predicted labels (an indicator matrix for multilabel targets)."""
         z, _ = self._scores(X)
         if self._multilabel:
             return (z > 0).astype(int)
+        if len(self.classes_) == 1:  # fitted on one class: scikit-learn predicts it
+            return np.repeat(self.classes_, len(z))
         if self.out_activation_ == "logistic":
             return self.classes_[(z[:, 0] > 0).astype(int)]
         return self.classes_[np.argmax(z, axis=1)]

@@ -60,14 +60,18 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     shuffle : bool, default=True
         Reshuffle the training rows every epoch.
     random_state : None, int or numpy.random.RandomState, default=None
-        Seeds the numpy Generator that draws the starting weights, the dropout masks, the
-        shuffling and the early-stopping split (a RandomState gives one seed).
+        The ``RandomState`` that draws, as scikit-learn's, the starting weights, the
+        early-stopping split and the order of the rows (and the seeds of the dropout masks):
+        an int seeds a new one at every call to ``fit`` and ``partial_fit``, a RandomState
+        is used as it is, None seeds one from fresh entropy.
     tol : float, default=1e-4
         The improvement of the training loss (or validation score) that counts; for L-BFGS,
         its gradient tolerance.
-    verbose : bool, default=False
-        Show a progress bar over the epochs (one line per epoch where the output is not a
-        terminal; needs tqdm).
+    verbose : bool, int or 'progress', default=False
+        True (or an int above 0) prints scikit-learn's lines on stdout: ``Iteration N, loss
+        = ...`` after each epoch (and ``Validation score: ...`` with early stopping).
+        'progress' shows a progress bar over the epochs on stderr instead (one line per
+        epoch where stderr is not a terminal; needs tqdm; glassnet's).
     warm_start : bool, default=False
         ``fit`` continues from the weights (and ``t_``, ``best_loss_``) of the last fit; the
         optimizer starts afresh, as in scikit-learn.
@@ -91,11 +95,15 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         L-BFGS's limit on the objective's evaluations.
     dropout : float, default=0.0
         Dropout probability after each hidden activation, while training (glassnet's).
-    init : str, default='glorot_uniform'
-        Initialiser of the weights, from ``glassnet.init.INITIALISERS``; biases start at 0
-        (glassnet's).
-    dtype : {'float32', 'float64'}, default='float32'
-        Precision of the weights and the arithmetic (glassnet's).
+    init : str, default='sklearn'
+        'sklearn' draws the starting weights and biases as scikit-learn does (Glorot's
+        uniform rule, ``factor`` 2 for 'logistic'), draw for draw from the same
+        ``random_state``; or the name of an initialiser from ``glassnet.init.INITIALISERS``,
+        with biases at 0 (glassnet's).
+    dtype : {'auto', 'float32', 'float64'}, default='auto'
+        Precision of the weights and the arithmetic: 'auto' is scikit-learn's rule, float32
+        for float32 ``X`` and float64 for anything else; 'float32' is about twice as fast
+        on float64 data (glassnet's).
     optimizer : None, str or glassnet optimizer, default=None
         An optimizer (a copy is trained) or a name with its own defaults, in place of
         ``solver`` and its settings (glassnet's).
@@ -192,7 +200,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
                  random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
-                 dropout=0.0, init="glorot_uniform", dtype="float32", optimizer=None,
+                 dropout=0.0, init="sklearn", dtype="auto", optimizer=None,
                  schedule=None):
         self._store(locals())
 
