@@ -54,6 +54,12 @@ def _check_regressor(ns):
     assert ns["reg"].score(ns["X_wave"], ns["y_wave"]) >= 0.99    # README: "about 0.998"
 
 
+def _check_same_model(ns):
+    assert ns["ours"].n_iter_ == ns["theirs"].n_iter_ == 169          # README: "169 169"
+    gap = max(abs(a - b).max() for a, b in zip(ns["ours"].coefs_, ns["theirs"].coefs_))
+    assert gap < 1e-13                                                # README: "about 1e-15"
+
+
 def _check_saving(ns):
     import glassnet
     np.testing.assert_array_equal(ns["same"].predict(ns["X_test"]),
@@ -85,6 +91,7 @@ CHECKS = {
     "callbacks=[": _check_callbacks,
     "glassnet.fit_iter(": _check_fit_iter,
     "glassnet.MLPClassifier(hidden_layer_sizes": _check_classifier,
+    "theirs = neural_network.MLPClassifier(": _check_same_model,
     "glassnet.MLPRegressor(": _check_regressor,
     "glassnet.load(": _check_saving,
     "interop.to_onnx(": _check_serving,

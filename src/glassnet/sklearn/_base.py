@@ -401,7 +401,7 @@ class _BaseMLP(BaseEstimator):
         or L-BFGS stopped short of its tolerance."""
         ran_out = not incremental and not state.stop and self.n_iter_ == self.max_iter
         if rule is not None and ran_out:
-            warnings.warn(f"Stochastic optimizer: maximum iterations ({self.max_iter}) reached "
+            warnings.warn(f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached "
                           "and the optimization hasn't converged yet.", ConvergenceWarning)
         if rule is None and state.stop_reason:
             warnings.warn(state.stop_reason, ConvergenceWarning)

@@ -157,25 +157,19 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
 
     Notes
     -----
-    Differences from scikit-learn's:
+    Differences from scikit-learn's (the README's table says why):
 
-    - ``dtype='float32'`` by default: scikit-learn computes in float64 for float64 input.
-    - The starting weights differ for the same ``random_state``: glassnet draws them from a
-      numpy Generator with ``init``, and starts biases at 0; scikit-learn draws both.
-    - The early-stopping split is glassnet's own (as many rows as ``train_test_split``
-      holds out, not the same ones).
-    - Sparse ``X`` is refused.
+    - Without early stopping, a divergence raises ``glassnet.DivergenceError`` (a
+      ``ValueError`` with scikit-learn's message, then the epoch) at once, with the weights of
+      that epoch's start; with early stopping, training stops there with a NaN validation
+      score and the best epoch's weights, as scikit-learn ends.
     - With sample weights, ``loss_curve_`` is the weighted mean over the epoch; scikit-learn
       weighs each batch's mean by its row count.
-    - ``verbose`` shows a progress bar instead of printing the loss of each iteration.
+    - ``random_state=None`` draws from fresh entropy, never NumPy's global generator.
     - After an L-BFGS fit, ``loss_curve_`` is None and ``best_loss_`` is ``loss_``
-      (scikit-learn sets neither).
-    - Divergence raises ``glassnet.DivergenceError`` (a ``ValueError``), naming the epoch, with
-      the weights of that epoch's start restored.
+      (scikit-learn sets neither); ``verbose`` prints nothing for L-BFGS.
     - ``partial_fit`` exists only for the stochastic solvers; scikit-learn's regressor offers
       it for L-BFGS too, where it runs a whole fit.
-    - A warm-started fit with early stopping whose epochs never beat the last fit's best
-      score keeps its own weights; scikit-learn puts back the last fit's best.
 
     Examples
     --------
