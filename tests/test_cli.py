@@ -105,7 +105,8 @@ def test_a_reader_that_goes_away_stops_the_output_quietly():
 def test_demo_without_tqdm_skips_part_two_with_the_extra_to_install(capsys, monkeypatch):
     pytest.importorskip("sklearn", reason="scikit-learn is not installed: the tqdm branch "
                                           "is not reached")
-    monkeypatch.setitem(sys.modules, "tqdm", None)  # import tqdm raises ImportError
+    for name in ("tqdm", "tqdm.auto"):  # import tqdm raises ImportError, even once imported
+        monkeypatch.setitem(sys.modules, name, None)
     assert main(["demo", "--steps", "5", "--every", "5"]) == 0
     assert "skipped: this part needs scikit-learn and tqdm" in capsys.readouterr().out
 
