@@ -770,14 +770,16 @@ def test_multi_output_poisson_follows_scikit_learn():
         np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
 
 
-def test_ctrl_c_in_lbfgs_is_raised_as_in_scikit_learn(monkeypatch):
-    from glassnet.optim import LBFGS
+@pytest.mark.parametrize("activation", ["relu", "elu"])  # scikit-learn's L-BFGS, glassnet's
+def test_ctrl_c_in_lbfgs_is_raised_as_in_scikit_learn(monkeypatch, activation):
+    import scipy.optimize
 
-    def interrupted(self, *args, **kwargs):
+    def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
-    monkeypatch.setattr(LBFGS, "minimize", interrupted)
+    monkeypatch.setattr(scipy.optimize, "minimize", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        MLPClassifier(solver="lbfgs", max_iter=5).fit(*load_iris(return_X_y=True))
+        MLPClassifier(solver="lbfgs", activation=activation,
+                      max_iter=5).fit(*load_iris(return_X_y=True))
 
 
 def test_partial_fit_follows_the_optimizer_actually_used():

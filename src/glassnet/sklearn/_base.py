@@ -39,11 +39,13 @@ from .._checks import check_finite, check_sample_weight
 from .._version import check as check_version
 from .._version import stamp
 from ..callbacks import DivergenceError, LearningRateSchedule
-from ..history import History
+from ..history import History, TrainState
+from ..losses import get_loss
 from ..model import MLP
 from ..optim import LBFGS, OPTIMIZERS, SGD, ScikitLearnAdam, get_optimizer
 from ..schedules import Adaptive, InverseScaling, get_schedule
 from ..train import fit_iter
+from . import _lbfgs as lbfgs
 from ._params import PARAMETERS, layer_sizes
 from ._random import initial_parameters, random_state_of_call, validation_rows
 from ._rule import _Convergence, _Verbose
@@ -245,6 +247,9 @@ class _BaseMLP(BaseEstimator):
         its own tolerance). ``rs`` holds out the validation rows and shuffles the rows, as
         in scikit-learn."""
         stochastic = not isinstance(self._optimizer, LBFGS)
+        if not stochastic and self._optimizer.history == 10 and lbfgs.supported(
+                self.model_, self._loss_name):  # scikit-learn's network: its L-BFGS
+            return self._lbfgs_run(X, targets, sample_weight), None
         early = self.early_stopping and not incremental and stochastic
         validation_data = None
         if early:
@@ -265,6 +270,22 @@ class _BaseMLP(BaseEstimator):
                        callbacks=callbacks, progress=progress,
                        check_input=False)  # _prepare_data scanned X for NaN/inf
         return run, rule
+
+    def _lbfgs_run(self, X, targets, sample_weight):
+        """scikit-learn's L-BFGS, float for float (``_lbfgs.minimize``, which warns as
+        scikit-learn does when SciPy stops short), as a run of one state, the result's; the
+        run raises scikit-learn's error for weights that are no longer finite."""
+        state = TrainState(self.model_, self._optimizer, get_loss(self._loss_name), History())
+        n_iter, loss, _ = lbfgs.minimize(
+            self.model_, X, targets, loss_name=self._loss_name, alpha=self.alpha,
+            sample_weight=sample_weight, max_iter=self._optimizer.max_iter,
+            max_fun=self._optimizer.max_fun, tol=self._optimizer.tol,
+            verbose=bool(self.verbose))
+        if not np.isfinite(self.model_.flat_params).all():
+            raise DivergenceError("L-BFGS ended on weights that are not all finite.")
+        state.epoch, state.logs = n_iter, {"loss": loss}
+        state.history.append(n_iter, state.logs)
+        yield state
 
     def _hold_out(self, X, targets, sample_weight, rs: np.random.RandomState):
         """``(X, targets, sample_weight)`` to train on and the validation data, split as

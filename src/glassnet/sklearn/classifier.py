@@ -169,7 +169,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
       weighs each batch's mean by its row count.
     - ``random_state=None`` draws from fresh entropy, never NumPy's global generator.
     - After an L-BFGS fit, ``loss_curve_`` is None and ``best_loss_`` is ``loss_``
-      (scikit-learn sets neither); ``verbose`` prints nothing for L-BFGS.
+      (scikit-learn sets neither).
 
     Examples
     --------
