@@ -11,13 +11,19 @@ name in ``glassnet.optim.OPTIMIZERS`` or 'lbfgs', or pass ``optimizer=`` an inst
 Needs scikit-learn (``pip install 'glassnet[sklearn]'``).
 
   _params.py      the parameter table (``PARAMETERS``): name -> constraint
-  _base.py        what both share: fitting in named stages through ``glassnet.fit_iter``,
-                  scikit-learn's stopping rule
-                  (``_Convergence``, on ``schedules.Adaptive``), the fitted attributes from
-                  the run's History, ``coefs_`` and ``intercepts_``
+  _base.py        what both share: fitting in named stages through ``glassnet.fit_iter``
+  _random.py      scikit-learn's randomness, draw for draw: starting weights
+                  (``init='sklearn'``), validation rows, the order of the rows
+  _rule.py        scikit-learn's stopping and learning-rate rules (``_Convergence``, on
+                  ``schedules.Adaptive``) and its ``verbose`` lines, as callbacks
+  _lbfgs.py       scikit-learn's L-BFGS, bit for bit, for the networks scikit-learn has
+  _attributes.py  the fitted attributes: from the run's History; ``coefs_``, ``intercepts_``
   classifier.py   MLPClassifier: labels, softmax or sigmoid outputs, probabilities
   regressor.py    MLPRegressor: squared error or poisson (or mse, mae, huber), one or many
                   outputs
+
+With the defaults (``init='sklearn'``, ``dtype='auto'``) a seeded float64 fit ends on
+scikit-learn's fitted model.
 """
 
 try:  # first: a clear message when scikit-learn is missing or older than 1.6
