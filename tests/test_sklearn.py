@@ -661,7 +661,8 @@ def test_a_rejected_refit_leaves_the_random_state_as_it_was():
         state = rejected.random_state.get_state()[1].copy()
         w = np.zeros(len(X))
         w[0] = 1.0  # one weighted row: one of the two parts is left without weight
-        with pytest.raises(ValueError, match="sums to zero"):
+        with pytest.raises(ValueError, match="validation rows that early_stopping holds out "
+                                             "carry no weight"):
             rejected.fit(X, y, sample_weight=w)
         np.testing.assert_array_equal(rejected.random_state.get_state()[1], state)
         rejected.fit(X, y)

@@ -297,6 +297,10 @@ class _BaseMLP(_FittedAttributes, BaseEstimator):
         if self._is_classifier and targets.ndim == 2 and targets.shape[1] == 1:
             stratify = targets.astype(bool)  # scikit-learn's binarized y, as its errors name it
         train, val = validation_rows(X.shape[0], self.validation_fraction, stratify, rs)
+        if sample_weight is not None and not np.sum(sample_weight[val]) > 0:
+            raise ValueError(f"the {len(val)} validation rows that early_stopping holds out "
+                             "carry no weight (sample_weight times class_weight sums to 0 "
+                             "there): nothing to score the epochs on")
         pick = (lambda a, rows: None if a is None else a[rows])
         validation = (X[val], targets[val], pick(sample_weight, val))
         return X[train], targets[train], pick(sample_weight, train), validation
