@@ -34,17 +34,17 @@ BELOW_FLOAT32_RESOLUTION = {"check_sample_weight_equivalence_on_dense_data",
                             "check_methods_sample_order_invariance"}
 
 
-@parametrize_with_checks([MLPClassifier(max_iter=100, dtype="float64"),
-                          MLPRegressor(max_iter=100, dtype="float64")])
-def test_sklearn_estimator_checks_float64(estimator, check):
+@parametrize_with_checks([MLPClassifier(max_iter=100), MLPRegressor(max_iter=100)])
+def test_sklearn_estimator_checks_default_dtype_auto(estimator, check):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         check(estimator)
 
 
-@pytest.mark.parametrize("estimator", [MLPClassifier(max_iter=100), MLPRegressor(max_iter=100)],
+@pytest.mark.parametrize("estimator", [MLPClassifier(max_iter=100, dtype="float32"),
+                                       MLPRegressor(max_iter=100, dtype="float32")],
                          ids=["classifier", "regressor"])
-def test_sklearn_estimator_checks_float32_default(estimator):
+def test_sklearn_estimator_checks_float32(estimator):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         results = check_estimator(estimator, on_fail=None)
