@@ -30,6 +30,7 @@ import glassnet
 from glassnet.sklearn import MLPClassifier, MLPRegressor
 
 BELOW_FLOAT32_RESOLUTION = {"check_sample_weight_equivalence_on_dense_data",
+                            "check_sample_weight_equivalence_on_sparse_data",
                             "check_methods_subset_invariance",
                             "check_methods_sample_order_invariance"}
 
