@@ -46,7 +46,8 @@ def value_and_grad(model: Sequential, loss: str | Loss, X: Any, y: Any, l2: floa
     model : Sequential
     loss : str or Loss
         A name from ``glassnet.losses.LOSSES`` or an instance.
-    X : array, shape (n_samples, n_inputs)
+    X : array or SciPy sparse matrix, shape (n_samples, n_inputs)
+        Sparse when the model's first layer is ``Dense``: used as CSR, never densified.
     y : array, shape (n_samples,) or (n_samples, n_outputs)
     l2 : float
         Strength of the penalty ``l2 / 2 * sum ||W||^2``.
