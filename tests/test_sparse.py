@@ -100,9 +100,14 @@ def unsorted_with_duplicates(rng, m, k):
 @pytest.mark.parametrize("dtype, rtol", [(np.float64, 1e-13), (np.float32, 1e-5)])
 def test_the_sparse_products_equal_numpy_on_the_dense_matrix(sparse_path, dtype, rtol):
     rng = np.random.default_rng(3)
-    for x in (sp.random(9, 13, density=0.3, format="csr", random_state=1),
-              unsorted_with_duplicates(rng, 9, 13)):
+    for x, index_dtype in ((sp.random(9, 13, density=0.3, format="csr", random_state=1), None),
+                           (unsorted_with_duplicates(rng, 9, 13), None),
+                           (sp.random(9, 13, density=0.3, format="csr", random_state=2),
+                            np.int64)):  # the indices of a matrix of over 2**31 values
         x = x.astype(dtype)
+        if index_dtype is not None:
+            x.indices, x.indptr = x.indices.astype(index_dtype), x.indptr.astype(index_dtype)
+            assert x.indices.dtype == np.int64
         dense = x.toarray()
         w, bias = rng.standard_normal((13, 4)).astype(dtype), rng.standard_normal(4).astype(dtype)
         d, c = rng.standard_normal((9, 4)).astype(dtype), rng.standard_normal((13, 4)).astype(dtype)
