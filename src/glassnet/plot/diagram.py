@@ -49,7 +49,7 @@ def network(model: Any, ax: Any = None, max_units: int = 10, max_width: float = 
         raise ValueError(f"max_units must be an int >= 2, got {max_units!r}")
     weights = _weights(model)
     sizes = [weights[0].shape[0]] + [W.shape[1] for W in weights]
-    shown = [shown_units(n, max_units) for n in sizes]
+    shown = [_shown_units(n, max_units) for n in sizes]
     heights = [_heights(n, units) for n, units in zip(sizes, shown)]
     ax = new_axes(ax)
     blocks = [W[np.ix_(shown[i], shown[i + 1])] for i, W in enumerate(weights)]
@@ -65,7 +65,7 @@ def network(model: Any, ax: Any = None, max_units: int = 10, max_width: float = 
     return ax
 
 
-def shown_units(n: int, max_units: int) -> np.ndarray:
+def _shown_units(n: int, max_units: int) -> np.ndarray:
     """The indices of the units drawn for a layer of ``n``: all, or the first
     ``ceil(max_units / 2)`` and the last ``floor(max_units / 2)``."""
     if n <= max_units:
