@@ -23,6 +23,8 @@ Where things are:
   history.py      History, TrainState
   metrics.py      accuracy and r2 of an epoch
   callbacks.py    early stopping, checkpoints, the divergence guard, the callback protocol
+  monitor.py      Monitor: per layer and epoch, norms, update ratios, activation statistics
+  diagnose.py     diagnose: one probe of a network and its data, and what it finds wrong
   progress.py     the tqdm progress bar
   sklearn/        MLPClassifier, MLPRegressor (scikit-learn estimators)
   functional.py   the original notebook's API over the same engine
@@ -46,6 +48,8 @@ from .model import MLP, Sequential
 from .history import History, TrainState
 from .train import evaluate, fit, fit_iter
 from .io import ModelFileError, load, save
+from .monitor import Monitor
+from .diagnose import Diagnosis, Finding, diagnose
 
 
 __all__ = [
@@ -56,6 +60,7 @@ __all__ = [
     "fit", "fit_iter", "evaluate", "History", "TrainState", "Callback", "EarlyStopping", "Checkpoint",
     "StopOnDivergence", "DivergenceError", "DataConversionWarning", "MLPClassifier",
     "MLPRegressor", "__version__", "save", "load", "ModelFileError", "InconsistentVersionWarning",
+    "Monitor", "diagnose", "Diagnosis", "Finding",
 ]
 
 

@@ -13,7 +13,8 @@ batch just evaluated and its gradient in ``state.model.flat_grads``; a hook may 
 ``state.optimizer.lr`` for that very step. Without such a hook (the divergence guard's aside),
 plain SGD may take its whole step inside backprop and leave no gradient behind
 (``glassnet.step.SGDInBackward``; the conditions: ``train.step_kernel``).
-Subclass ``Callback`` to get no-op defaults for the methods you skip.
+Subclass ``Callback`` to get no-op defaults for the methods you skip. ``Monitor`` (in
+``monitor.py``) records per-layer statistics every epoch.
 """
 
 from __future__ import annotations
@@ -24,9 +25,10 @@ from typing import Any, Callable
 import numpy as np
 
 from ._checks import _all_finite
+from .layers import Dense
 
 __all__ = ["Callback", "EarlyStopping", "Checkpoint", "StopOnDivergence", "DivergenceError",
-           "LearningRateSchedule", "LambdaCallback", "BackupAndRestore", "BackupError"]
+           "LearningRateSchedule", "LambdaCallback", "BackupAndRestore", "BackupError", "Monitor"]
 
 
 class Callback:
@@ -189,9 +191,30 @@ class Checkpoint(Callback):
             self.save(state)
 
 
+def dense_layers(model) -> list[tuple[str, Any]]:
+    """``[("dense_0", layer), ("dense_1", layer), ...]``: the model's ``Dense`` layers in
+    order, under the names that ``Monitor``, ``diagnose`` and the divergence message use."""
+    return [(f"dense_{k}", layer) for k, layer in
+            enumerate(layer for layer in model.layers if isinstance(layer, Dense))]
+
+
+def first_non_finite(model) -> tuple[str, str] | None:
+    """``(name, "weights" | "gradients")`` of the first ``Dense`` layer, in forward order, whose
+    weights or biases (else, in a second pass, gradients) hold a NaN or inf; None if all are
+    finite. On plain SGD's fused step (``step.SGDInBackward``) the gradients are not the
+    batch's: only the weights are telling there."""
+    layers = dense_layers(model)
+    for kind, names in (("weights", ("W", "b")), ("gradients", ("dW", "db"))):
+        for name, layer in layers:
+            if not all(_all_finite(np.ascontiguousarray(getattr(layer, p))) for p in names):
+                return name, kind
+    return None
+
+
 class DivergenceError(FloatingPointError, ValueError):
     """Training produced a non-finite loss or weights; the message names the epoch (and the
-    batch, when a batch's loss was not finite).
+    batch, when a batch's loss was not finite), and the first ``Dense`` layer whose weights
+    or gradients were not finite (``"first non-finite: layer dense_1 (weights)"``), if any.
 
     Also a ``ValueError``, as scikit-learn's MLPs raise for non-finite weights, so that code
     written for those catches it."""
@@ -217,13 +240,17 @@ class StopOnDivergence(Callback):
             np.copyto(snapshot, params)  # reuse the copy: no allocation per epoch
 
     def _fail(self, state, what: str) -> None:
+        where = first_non_finite(state.model)  # before the restore: the weights that failed
         state.model.flat_params[...] = self.snapshot
         reset = getattr(state.optimizer, "reset", None)
         if reset is not None:
             reset()
         raise DivergenceError(f"training diverged at epoch {state.epoch}, {what}; the weights "
                               f"from the start of epoch {state.epoch} were restored. Try a "
-                              f"smaller learning rate (optimizer lr={state.optimizer.lr:g}).")
+                              f"smaller learning rate (optimizer lr={state.optimizer.lr:g})."
+                              + ("" if where is None else
+                                 f" At the failure, first non-finite: layer {where[0]} "
+                                 f"({where[1]})."))
 
     def on_batch_end(self, state) -> None:
         if not math.isfinite(state.batch_loss):
@@ -281,3 +308,4 @@ class LearningRateSchedule(Callback):
 
 
 from .backup import BackupAndRestore, BackupError  # noqa: E402 (it subclasses Callback)
+from .monitor import Monitor  # noqa: E402 (it subclasses Callback)
