@@ -207,7 +207,9 @@ def test_decision_boundary_of_an_estimator_with_string_labels(sk_classifier):
     X, y, clf = sk_classifier
     xx, yy, classes = plot.boundary_grid(clf, X, resolution=20)
     np.testing.assert_array_equal(classes.ravel(), clf.predict(np.c_[xx.ravel(), yy.ravel()]))
-    ax = plot.decision_boundary(clf, X, y, resolution=20)
+    fig, given = plt.subplots()
+    ax = plot.decision_boundary(clf, X, y, ax=given, resolution=20)
+    assert ax is given
     (points,) = [c for c in ax.collections if len(c.get_offsets()) == len(X)]
     np.testing.assert_array_equal(points.get_array(), np.searchsorted(["a", "b", "c"], y))
 
@@ -263,7 +265,9 @@ def test_network_of_estimators(sk_classifier):
     ours = glassnet.MLPClassifier((4,), max_iter=3, random_state=0).fit(X, y)
     for estimator in (clf, ours):
         sizes = [estimator.coefs_[0].shape[0]] + [W.shape[1] for W in estimator.coefs_]
-        ax = plot.network(estimator)
+        fig, given = plt.subplots()
+        ax = plot.network(estimator, ax=given)
+        assert ax is given
         check_edges(ax, estimator.coefs_, [np.arange(n) for n in sizes])
 
 
