@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import tracemalloc
 import warnings
 
 import numpy as np
@@ -168,6 +169,13 @@ def test_float32_ends_on_scikit_learns_model_rounded(name):
 
 
 # -- the objective and the SciPy call, to the bit -------------------------------------------
+def same_bits(a, b) -> bool:
+    """The same dtype, shape and bits (``np.array_equal`` takes -0.0 for 0.0)."""
+    a, b = np.asarray(a), np.asarray(b)
+    return (a.dtype == b.dtype and a.shape == b.shape
+            and np.array_equal(a.view(f"u{a.itemsize}"), b.view(f"u{b.itemsize}")))
+
+
 def scipy_version() -> tuple[int, int]:
     return tuple(int(part) for part in scipy.__version__.split(".")[:2])
 
@@ -221,13 +229,14 @@ def test_objective_and_call_are_scikit_learns_to_the_bit(monkeypatch, name, opti
     assert (iprint == -1) if scipy_version() < (1, 15) else (iprint is None)
     np.testing.assert_array_equal(x0, sk_x0)  # the same packing of the same start
     # at the start and at a point where no ReLU is exactly 0 and the outputs are far from it
+    # (then at the start again: the objective's kept work arrays hold the other point's values)
     away = x0 + np.random.RandomState(5).normal(0, 0.3, x0.shape)
-    for theta in (x0, away):
+    for theta in (x0, away, x0):
         with np.errstate(all="ignore"):
             sk_value, sk_grad = sk_fun(theta.copy(), *sk_args)
         value, grad = fun(theta.copy())
-        assert value == sk_value
-        assert np.array_equal(grad, sk_grad)
+        assert same_bits(value, sk_value)
+        assert same_bits(grad, sk_grad)
 
 
 def test_the_packing_order_is_scikit_learns_all_weights_then_all_biases():
@@ -244,6 +253,113 @@ def test_the_packing_order_is_scikit_learns_all_weights_then_all_biases():
     for layer, W, b in zip(dense, Ws, bs):
         np.testing.assert_array_equal(W, layer.W)
         np.testing.assert_array_equal(b, layer.b)
+
+
+# -- the work arrays kept from one evaluation to the next, and the fast paths --------------
+def objective_for(loss_name: str, activation: str, *, n: int = 64, hidden=(7, 5), sparse=False,
+                  seed: int = 0):
+    """``(a fresh _Objective, three parameter vectors)`` on random data for ``loss_name``."""
+    rng = np.random.RandomState(seed)
+    n_out = 1 if loss_name == "binary_cross_entropy" else 3
+    X = rng.randn(n, 4)
+    X[rng.rand(n, 4) < 0.3] = 0
+    Y = {"cross_entropy": rng.randint(0, n_out, n), "squared_error": rng.randn(n, n_out),
+         "poisson_sum": rng.poisson(2.0, (n, n_out)).astype(float)}.get(
+        loss_name, rng.rand(n, n_out) < 0.5)
+    shapes = list(zip([4, *hidden], [*hidden, n_out]))
+    objective = _lbfgs._Objective(
+        shapes, [activation] * len(hidden), loss_name,
+        scipy.sparse.csr_matrix(X) if sparse else X, _lbfgs._targets(Y, loss_name, n_out),
+        1e-2, rng.uniform(0.5, 2.0, n))
+    n_params = sum(n_in * n_out + n_out for n_in, n_out in shapes)
+    return objective, [rng.normal(0, 1, n_params) for _ in range(3)]
+
+
+def kept_arrays(objective) -> list[np.ndarray]:
+    """The work arrays ``objective`` keeps from one evaluation to the next."""
+    first = 1 if objective.sparse else 0  # SciPy makes z_0 and dW_0 = X.T @ delta_0 afresh
+    layers = [objective.z[first:], objective.delta, objective.dW[first:], objective.alpha_W,
+              objective.sum_delta, objective.db]
+    hidden = [array for f in objective.hidden for array in vars(f).values()]
+    return [array for layer in layers for array in layer] + hidden
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("activation", _lbfgs.HIDDEN)
+@pytest.mark.parametrize("loss_name", _lbfgs.OUTPUTS)
+def test_evaluations_reuse_their_arrays_and_agree_with_a_fresh_objective(loss_name, activation,
+                                                                        sparse):
+    """Each evaluation writes into the work arrays of the first, yet gives the bits of a fresh
+    objective; the gradient it returns is its own, which no later evaluation overwrites."""
+    objective, thetas = objective_for(loss_name, activation, sparse=sparse)
+    objective(thetas[0])
+    kept = kept_arrays(objective)
+    assert len(kept) >= 10 and all(isinstance(array, np.ndarray) for array in kept)
+    returned = []
+    for theta in [*thetas, thetas[0]]:
+        value, grad = objective(theta)
+        fresh_value, fresh_grad = objective_for(loss_name, activation, sparse=sparse)[0](theta)
+        assert same_bits(value, fresh_value) and same_bits(grad, fresh_grad)
+        returned.append((grad, grad.copy()))
+    assert all(now is then for now, then in zip(kept_arrays(objective), kept, strict=True))
+    for grad, as_returned in returned:  # SciPy keeps the arrays it is given
+        assert same_bits(grad, as_returned)
+    assert len({id(grad) for grad, _ in returned}) == len(returned)
+    # a theta of another dtype starts afresh, with that dtype's arithmetic
+    theta = thetas[1].astype(np.float32)
+    value, grad = objective(theta)
+    fresh_value, fresh_grad = objective_for(loss_name, activation, sparse=sparse)[0](theta)
+    assert same_bits(value, fresh_value) and same_bits(grad, fresh_grad)
+
+
+@pytest.mark.parametrize("activation", _lbfgs.HIDDEN)
+def test_an_evaluation_allocates_no_array_of_the_datas_size(activation):
+    """After the first evaluation, what one evaluation allocates at its peak is below one
+    (n_samples x n_hidden) work array: the loss's (n_samples x n_outputs) temporaries and
+    the returned gradient."""
+    objective, thetas = objective_for("cross_entropy", activation, n=2000, hidden=(40,))
+    objective(thetas[0])
+    tracemalloc.start()
+    try:
+        objective(thetas[1])
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 2000 * 40 * 8 / 2
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("n_out", [1, 3])
+def test_times_transpose_is_the_gemm_to_the_bit(n_out, dtype):
+    """``delta @ W.T``; with one output a broadcast product plus 0, which must give the same
+    bits as the gemm: signed zeros (a gemm's sum starts at +0), infinities, NaN, underflow."""
+    rng = np.random.RandomState(0)
+    delta, W = rng.randn(50, n_out).astype(dtype), rng.randn(30, n_out).astype(dtype)
+    tiny = np.finfo(dtype).tiny
+    delta[::7], delta[1::7], delta[2::11], delta[3] = 0.0, -0.0, np.inf, tiny
+    W[::5], W[1::5], W[2::9], W[4], W[6] = 0.0, -0.0, -np.inf, np.nan, -tiny
+    out = np.empty((50, 30), dtype)
+    with np.errstate(all="ignore"):
+        _lbfgs._times_transpose(delta, W, out=out)
+        assert same_bits(out, delta @ W.T)
+        if n_out == 1:  # the data hold -0.0 products, which the gemm's sum makes +0.0
+            assert not same_bits(out, delta * W.T)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_relu_derivative_is_the_masked_store_to_the_bit(dtype):
+    """``delta[a == 0] = 0`` (scikit-learn's), done by clearing bits: -0.0 in ``a`` counts as
+    0, NaN does not, and the cleared entries are +0.0 whatever their sign was."""
+    rng = np.random.RandomState(0)
+    a = np.maximum(rng.randn(40, 9), 0).astype(dtype)
+    a[0, :3], a[1, :3] = -0.0, np.nan
+    delta = rng.randn(40, 9).astype(dtype)
+    delta[2], delta[3, :4] = -0.0, [np.inf, -np.inf, np.nan, -1e-30]
+    expected = delta.copy()
+    expected[a == 0] = 0
+    with np.errstate(all="ignore"):
+        _lbfgs._ReLU().df(a, delta)
+    assert same_bits(delta, expected)
 
 
 # -- the rest of scikit-learn's behaviour around the call -----------------------------------
