@@ -194,3 +194,14 @@ def test_divergence_error_names_the_first_non_finite_layer():
                              r"learning rate \(optimizer lr=0\.001\)\. At the failure, first "
                              r"non-finite: layer dense_1 \(weights\)\.$"):
         glassnet.fit(model, X, y, epochs=1, callbacks=[Poison(), glassnet.StopOnDivergence()])
+
+
+def test_sparse_input_and_lbfgs():
+    sparse = pytest.importorskip("scipy.sparse", reason="SciPy is not installed")
+    X, y = standard()
+    X[np.abs(X) < 1.0] = 0.0
+    report = glassnet.diagnose(glassnet.MLP([8, 16, 3], seed=0), sparse.csr_matrix(X), y)
+    dense = glassnet.diagnose(glassnet.MLP([8, 16, 3], seed=0), X, y)
+    assert report.ok and report.loss == pytest.approx(dense.loss, rel=1e-5)
+    lbfgs = glassnet.diagnose(glassnet.MLP([8, 16, 3], seed=0), X, y, optimizer="lbfgs")
+    assert np.isnan(lbfgs.stats["update_ratio"]).all()  # no step to measure
