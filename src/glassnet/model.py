@@ -11,6 +11,7 @@ term ``l2 / 2 * ||W||^2`` and its gradient ``l2 * W`` are one call each over the
 from __future__ import annotations
 
 import copy
+import html
 from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any, Iterable, Sequence
@@ -264,8 +265,9 @@ class Sequential:
         """A deep copy (parameters, dropout generators and all)."""
         return self.astype(self.dtype)
 
-    def summary(self) -> str:
-        """A table: layer, output shape and parameter count (``n_in*n_out + n_out``), with total."""
+    def _summary_rows(self) -> tuple[list[tuple[str, str, str, str]], str]:
+        """The summary's table, header first, and its total line: what ``summary`` lays out
+        as text and ``_repr_html_`` as HTML."""
         rows = [("#", "Layer", "Output shape", "Parameters")]
         width = self.n_inputs
         for i, layer in enumerate(self.layers):
@@ -275,11 +277,26 @@ class Sequential:
             if isinstance(layer, Dense):
                 count = f"{n} = {layer.n_in}·{layer.n_out} + {layer.n_out}"
             rows.append((str(i), repr(layer), f"(None, {width})", count))
+        return rows, f"{self.count_parameters()} ({self.dtype.name})"
+
+    def summary(self) -> str:
+        """A table: layer, output shape and parameter count (``n_in*n_out + n_out``), with total."""
+        rows, total = self._summary_rows()
         widths = [max(len(r[c]) for r in rows) for c in range(4)]
         lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
         rule = "-" * len(max(lines, key=len))
-        total = f"Total parameters: {self.count_parameters()} ({self.dtype.name})"
-        return "\n".join([lines[0], rule, *lines[1:], rule, total])
+        return "\n".join([lines[0], rule, *lines[1:], rule, f"Total parameters: {total}"])
+
+    def _repr_html_(self) -> str:
+        """The summary as an HTML table, which Jupyter shows for a model left last in a cell:
+        a header, one row per layer, and the total. Plain markup, every text escaped."""
+        rows, total = self._summary_rows()
+        head = "".join(f"<th>{html.escape(cell)}</th>" for cell in rows[0])
+        body = "".join("<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in row) + "</tr>"
+                       for row in rows[1:])
+        foot = f'<tr><th colspan="3">Total parameters</th><th>{html.escape(total)}</th></tr>'
+        return (f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody>"
+                f"<tfoot>{foot}</tfoot></table>")
 
     def __repr__(self) -> str:
         inner = ",\n".join(f"  {layer!r}" for layer in self.layers)

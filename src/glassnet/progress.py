@@ -5,6 +5,11 @@ output is not a terminal (a log file, CI, a pipe), a bar redrawn with carriage r
 unreadable line, so it writes one line per epoch instead::
 
     epoch 3/10: loss=0.4127 accuracy=0.8867 val_loss=0.4412 val_accuracy=0.8711 (0.9 s)
+
+In a Jupyter notebook the cell's output is not a terminal either, but it shows a bar well:
+there the bar is ``tqdm.auto``'s, the notebook widget when ipywidgets is installed (else
+tqdm's text bar, which Jupyter redraws in place). A file of the user's own (a log) still gets
+lines.
 """
 
 from __future__ import annotations
@@ -24,8 +29,19 @@ def _is_terminal(stream: IO[str]) -> bool:
         return False
 
 
+def _in_jupyter() -> bool:
+    """Whether this runs in a Jupyter kernel: IPython's ``ZMQInteractiveShell``. IPython is
+    looked up among the imported modules, never imported (a kernel has imported it)."""
+    if "ipykernel" not in sys.modules:
+        return False
+    get_ipython = getattr(sys.modules.get("IPython"), "get_ipython", None)
+    shell = get_ipython() if get_ipython is not None else None
+    return type(shell).__name__ == "ZMQInteractiveShell"
+
+
 class ProgressBar(Callback):
-    """One bar over the epochs (one line per epoch when ``file`` is not a terminal).
+    """One bar over the epochs (one line per epoch when ``file`` is not a terminal, except for
+    the cell's output in Jupyter).
 
     Parameters
     ----------
@@ -33,7 +49,8 @@ class ProgressBar(Callback):
         The epochs the run will take, for the bar's total.
     file : text stream, optional
         Where to write; standard error (tqdm's default) when None, looked up when training
-        begins.
+        begins. In Jupyter, standard error and standard output (the cell's) get the bar,
+        which the notebook widget draws under the cell whatever ``file`` says.
     **tqdm_kwargs
         Passed to ``tqdm`` (the bar only).
     """
@@ -50,7 +67,8 @@ class ProgressBar(Callback):
     def on_train_begin(self, state) -> None:
         file = sys.stderr if self.file is None else self.file
         self.bar = self.stream = None
-        if _is_terminal(file):
+        cell_output = file is sys.stderr or file is sys.stdout
+        if _is_terminal(file) or (cell_output and _in_jupyter()):
             self.bar = self._tqdm(total=self.epochs, unit="epoch", file=file, **self.kwargs)
         else:
             self.stream, self.start = file, time.perf_counter()
