@@ -25,6 +25,7 @@ Where things are:
   callbacks.py    early stopping, checkpoints, the divergence guard, the callback protocol
   monitor.py      Monitor: per layer and epoch, norms, update ratios, activation statistics
   diagnose.py     diagnose: one probe of a network and its data, and what it finds wrong
+  report.py       report: one self-contained HTML file of a network, its figures and diagnosis
   progress.py     the tqdm progress bar
   sklearn/        MLPClassifier, MLPRegressor (scikit-learn estimators)
   functional.py   the original notebook's API over the same engine
@@ -50,6 +51,7 @@ from .train import evaluate, fit, fit_iter
 from .io import ModelFileError, load, save
 from .monitor import Monitor
 from .diagnose import Diagnosis, Finding, diagnose
+from .report import report
 
 
 __all__ = [
@@ -60,7 +62,7 @@ __all__ = [
     "fit", "fit_iter", "evaluate", "History", "TrainState", "Callback", "EarlyStopping", "Checkpoint",
     "StopOnDivergence", "DivergenceError", "DataConversionWarning", "MLPClassifier",
     "MLPRegressor", "__version__", "save", "load", "ModelFileError", "InconsistentVersionWarning",
-    "Monitor", "diagnose", "Diagnosis", "Finding",
+    "Monitor", "diagnose", "Diagnosis", "Finding", "report",
 ]
 
 
