@@ -41,6 +41,25 @@ def test_demo_part_two_trains_digits_with_a_progress_bar_next_to_sklearn():
     assert "30/30" in err  # the tqdm bar, on stderr
 
 
+def test_demo_out_saves_part_two_figures_and_report(capsys, monkeypatch, tmp_path):
+    pytest.importorskip("sklearn", reason="scikit-learn is not installed: demo part 2 untested")
+    pytest.importorskip("tqdm", reason="tqdm is not installed: demo part 2 is skipped")
+    pytest.importorskip("matplotlib", reason="matplotlib is not installed: no figures to save")
+    monkeypatch.chdir(tmp_path)
+    assert main(["demo", "--steps", "5", "--every", "5", "--digits-epochs", "2",
+                 "--out", "demo-out"]) == 0
+    folder = tmp_path / "demo-out"
+    assert f"figures and report (test images) written to {folder}" in capsys.readouterr().out
+    names = ["confusion_matrix.png", "learning_curves.png", "network.png", "report.html"]
+    assert sorted(p.name for p in folder.iterdir()) == names
+    assert all((folder / name).stat().st_size > 0 for name in names)
+    assert (folder / "learning_curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "<h2>Confusion matrix</h2>" in (folder / "report.html").read_text(encoding="utf-8")
+    (tmp_path / "a-file").write_text("")
+    assert main(["demo", "--steps", "5", "--every", "5", "--out", "a-file"]) == 2
+    assert "error: --out a-file: not a folder" in capsys.readouterr().err
+
+
 def test_gradcheck_command_passes_and_prints_the_table(capsys):
     assert main(["gradcheck", "--layers", "3,5,2", "--activation", "gelu", "--loss", "huber"]) == 0
     out = capsys.readouterr().out

@@ -106,7 +106,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     with a progress bar on stderr, next to scikit-learn's MLPClassifier with the
     same settings (64-100-10, ReLU, Adam, --digits-epochs epochs), then both test
     accuracies. It needs scikit-learn and tqdm (pip install 'glassnet[demo]'), and
-    is skipped with a note without them.
+    is skipped with a note without them. With --out DIR it saves glassnet's
+    learning curves, confusion matrix and network diagram (PNG) and its
+    glassnet.report (report.html) into DIR, made if missing, and prints the
+    folder's path; this needs matplotlib as well.
 
     Part 1 takes well under a second, part 2 a few seconds.
     """
@@ -147,12 +150,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
     trace.emit("Network summary (the output layer feeds a softmax):",
                Sequential(layers).summary())
     if args.digits:
-        _demo_digits(args.digits_epochs, progress=not args.quiet)
+        _demo_digits(args.digits_epochs, progress=not args.quiet, out=args.out)
     return 0
 
 
-def _demo_digits(epochs: int, progress: bool = True) -> None:
-    """Part 2: handwritten digits with a progress bar, next to scikit-learn's MLP."""
+def _demo_digits(epochs: int, progress: bool = True, out: str | None = None) -> None:
+    """Part 2: handwritten digits with a progress bar, next to scikit-learn's MLP; with
+    ``out``, glassnet's figures and report saved there."""
+    if out is not None and os.path.exists(out) and not os.path.isdir(out):
+        raise UsageError(f"--out {out}: not a folder")
     trace.emit("", "=" * 60, "PART 2: HANDWRITTEN DIGITS (8x8 images, 10 classes)", "=" * 60)
     try:
         from sklearn.datasets import load_digits
@@ -182,6 +188,36 @@ def _demo_digits(epochs: int, progress: bool = True) -> None:
         theirs = SkMLPClassifier(**params).fit(X_train, y_train)
     trace.emit(f"glassnet     test accuracy: {100 * ours.score(X_test, y_test):.2f}%",
                f"scikit-learn test accuracy: {100 * theirs.score(X_test, y_test):.2f}%")
+    if out is not None:
+        _save_demo_files(out, ours, X_test, y_test)
+
+
+def _save_demo_files(out: str, estimator, X, y) -> None:
+    """learning_curves.png, confusion_matrix.png, network.png and report.html in ``out``,
+    drawn on Agg figures of their own (pyplot is never used); skipped without matplotlib."""
+    try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+
+        from . import plot
+        from .report import report
+    except ImportError:
+        trace.emit("figures not saved: they need matplotlib (pip install 'glassnet[demo]')")
+        return
+    os.makedirs(out, exist_ok=True)
+    drawings = {"learning_curves.png": ((10, 4), lambda f: plot.learning_curves(
+                    estimator.history_, ax=f.subplots(1, 2))),
+                "confusion_matrix.png": ((6, 5), lambda f: plot.confusion_matrix(
+                    estimator, X, y, ax=f.subplots())),
+                "network.png": ((8, 5), lambda f: plot.network(estimator, ax=f.subplots()))}
+    for name, (size, draw) in drawings.items():
+        fig = Figure(figsize=size)
+        FigureCanvasAgg(fig)
+        draw(fig)
+        fig.savefig(os.path.join(out, name), bbox_inches="tight")
+    report(estimator, os.path.join(out, "report.html"), X, y,
+           title="glassnet demo: handwritten digits (test images)")
+    trace.emit(f"figures and report (test images) written to {os.path.abspath(out)}")
 
 
 def cmd_gradcheck(args: argparse.Namespace) -> int:
@@ -321,7 +357,8 @@ def build_parser() -> argparse.ArgumentParser:
 examples:
   glassnet demo
   glassnet demo --no-digits --steps 60 --every 5
-  glassnet demo --activation tanh --hidden 8 --lr 0.5 --digits-epochs 20""")
+  glassnet demo --activation tanh --hidden 8 --lr 0.5 --digits-epochs 20
+  glassnet demo --out glassnet-demo    (then open glassnet-demo/report.html)""")
     demo.add_argument("--hidden", type=_positive_int, default=4, metavar="N",
                       help="hidden units of the XOR network (default: %(default)s)")
     _name_option(demo, "--activation", ACTIVATIONS, "relu", "hidden-layer activation")
@@ -339,6 +376,9 @@ examples:
                       help="skip part 2, the handwritten digits next to scikit-learn")
     demo.add_argument("--digits-epochs", type=_positive_int, default=100, metavar="N",
                       help="epochs of part 2, for both libraries (default: %(default)s)")
+    demo.add_argument("--out", metavar="DIR", default=None,
+                      help="save part 2's figures (learning_curves.png, confusion_matrix.png, "
+                           "network.png) and report.html into DIR, made if missing")
 
     gc = _command(sub, cmd_gradcheck, parents=[common], epilog="""\
 examples:
