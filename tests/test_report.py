@@ -143,6 +143,7 @@ def test_estimators(tmp_path, kind):
         assert "<td>R²</td>" in text
         assert len(images(text)) == 3
     assert "history, epoch 3" in text and "MLP" in text.split("</h1>")[0]
+    assert "<td>loss</td>" in text.split("X, y (evaluate on model_)")[0].split("Metrics")[1]
     for name in ALL[:4] + ["Diagnosis"]:
         assert name in sections(text)
 

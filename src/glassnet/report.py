@@ -149,8 +149,13 @@ def _metrics(subject: _Subject, X: Any, y: Any, curves: Any) -> str:
     rows = []
     if X is not None:
         if subject.estimator is not None:
+            estimator = subject.estimator
+            # the loss its fit minimises (without the L2 term), on the targets it encodes
+            targets = estimator._encode_targets(y, False, None)
+            value = evaluate(subject.model, X, targets, loss=subject.loss)["loss"]
+            rows.append(["loss", f"{value:.6g}", "X, y (evaluate on model_)"])
             name = "accuracy" if subject.classification else "R²"
-            rows.append([name, f"{subject.estimator.score(X, y):.6g}", "X, y (score)"])
+            rows.append([name, f"{estimator.score(X, y):.6g}", "X, y (score)"])
         else:
             for key, value in evaluate(subject.model, X, y, loss=subject.loss).items():
                 rows.append([key, f"{value:.6g}", "X, y (evaluate)"])
