@@ -76,6 +76,14 @@ def _check_serving(ns):
                                atol=1e-5)
 
 
+def _check_seeing_inside(ns):
+    import pathlib
+    assert ns["monitor"].records["dead_fraction"].shape == (3, 2)    # 3 epochs, 2 layers
+    assert ns["diagnosis"].ok                                          # README: "no findings"
+    html = pathlib.Path("report.html").read_text(encoding="utf-8")
+    assert html.count('src="data:image/png;base64,') >= 3
+
+
 def _check_functional(ns):
     assert ns["accuracy"] == 100                                   # README: "accuracy 100%"
     F = ns["F"]
@@ -94,6 +102,7 @@ CHECKS = {
     "theirs = neural_network.MLPClassifier(": _check_same_model,
     "glassnet.MLPRegressor(": _check_regressor,
     "glassnet.load(": _check_saving,
+    "glassnet.report(": _check_seeing_inside,
     "interop.to_onnx(": _check_serving,
     "F.train_one_step(": _check_functional,
 }
