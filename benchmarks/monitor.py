@@ -4,14 +4,14 @@ One epoch of ``glassnet.fit``: 60,000 x 784 float32 (``run.mnist_like``), MLP 78
 ReLU, batches of 128, shuffled; SGD (lr 0.01) and Adam (1e-3). Systems, per optimizer:
 
     plain         glassnet.fit, no callback (SGD: the fused step, step.SGDInBackward)
-    + Monitor     the same with glassnet.Monitor()
-    + no-op hook  (SGD only) an on_batch_end callback that does nothing: the separate step
-                  without the monitor's work, to split the cost in two
+    + Monitor     the same with glassnet.Monitor(), which has no on_batch_end hook: SGD keeps
+                  the fused step (checked by name before timing, train.step_kernel)
 
 Every system runs once per round, round-robin after a warm-up round (``run.py``'s
 ``timeit_alternating``); a ratio is the median over rounds of the two systems' times in the
 same round (``run.paired``). Also printed: the seconds spent inside the monitor's own hooks
-per epoch, timed in place (the part of its cost that does not come from the step kernel).
+per epoch, timed in place: its probe of the epoch's last batch at on_epoch_end (a copy of
+the model and optimizer, one forward, backward and optimizer step on that batch).
 
 Run:   python benchmarks/monitor.py [--repeats 7] [--rows 60000]
 """
@@ -30,12 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import run as bench  # noqa: E402  (run.py's data and timing helpers)
 
 import glassnet  # noqa: E402
-from glassnet.callbacks import Callback  # noqa: E402
-
-
-class NoOp(Callback):
-    def on_batch_end(self, state) -> None:
-        pass
+from glassnet.train import step_kernel  # noqa: E402
 
 
 class TimedMonitor(glassnet.Monitor):
@@ -46,11 +41,6 @@ class TimedMonitor(glassnet.Monitor):
     def on_train_begin(self, state):
         self._t = 0.0
         super().on_train_begin(state)
-
-    def on_batch_end(self, state):
-        start = time.perf_counter()
-        super().on_batch_end(state)
-        self._t += time.perf_counter() - start
 
     def on_epoch_end(self, state):
         start = time.perf_counter()
@@ -84,11 +74,13 @@ def main() -> None:
     print(f"MNIST-shaped epoch: {X.shape[0]:,} x {X.shape[1]} float32, "
           f"{'-'.join(map(str, bench.MNIST_SIZES))}, batch {bench.BATCH}; "
           f"{args.repeats} rounds after a warm-up round")
+    model = glassnet.MLP(bench.MNIST_SIZES, dtype="float32", seed=0)
+    kernel = step_kernel(model, glassnet.optim.SGD(lr=bench.LR["sgd"]), [glassnet.Monitor()])
+    assert kernel.name == "sgd_in_backward", kernel.name
+    print(f"SGD's step with a Monitor: {kernel.name}")
     for solver in ("sgd", "adam"):
         fns = {"plain": system(X, y, solver, []),
                "+ Monitor": system(X, y, solver, [TimedMonitor])}
-        if solver == "sgd":
-            fns["+ no-op hook"] = system(X, y, solver, [NoOp])
         TimedMonitor.spent = []
         record: dict = {}
         medians = bench.timeit_alternating(fns, args.repeats, record=record)
@@ -96,11 +88,6 @@ def main() -> None:
         print(f"\n{solver}: median s per epoch " + ", ".join(
             f"{name} {s:.3f}" for name, s in medians.items()))
         print(f"  + Monitor / plain (paired median): {bench.paired(record, '+ Monitor', 'plain'):.3f}")
-        if solver == "sgd":
-            print(f"  + no-op hook / plain (the separate step): "
-                  f"{bench.paired(record, '+ no-op hook', 'plain'):.3f}")
-            print(f"  + Monitor / + no-op hook (same step): "
-                  f"{bench.paired(record, '+ Monitor', '+ no-op hook'):.3f}")
         print(f"  inside the monitor's hooks: {1e3 * hooks:.2f} ms per epoch "
               f"({100 * hooks / medians['plain']:.2f} % of a plain epoch)")
 

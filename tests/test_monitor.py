@@ -1,6 +1,8 @@
 """glassnet.Monitor: every statistic against NumPy on the same batch, the dead and saturated
 rules, every step kernel and optimizer, dropout and sparse input."""
 
+import copy
+
 import numpy as np
 import pytest
 
@@ -8,7 +10,6 @@ import glassnet
 from glassnet import optim
 from glassnet.callbacks import Callback
 from glassnet.monitor import SATURATED_SHARE, STATS
-from glassnet.step import SeparateStep
 
 
 def data(n=96, d=6, k=3, seed=0):
@@ -17,66 +18,100 @@ def data(n=96, d=6, k=3, seed=0):
     return X, rng.integers(0, k, n)
 
 
+SIZES = [10, 160, 100, 3]  # 17,900 weights: above _blas.MIN_SIZE, plain SGD steps fused
+
+
 class Spy(Callback):
-    """Keeps, at the last batch of each epoch, the weights before the step, the gradients and
-    the hidden activations (recomputed from the batch with NumPy), and the weights at the
-    epoch's end."""
+    """At each epoch's end (no on_batch_end hook: the step kernel stays), the weights and
+    biases the epoch ended on and a deep copy of the optimizer."""
 
-    def __init__(self, X):
-        self.X, self.rows = X, []
-
-    def on_batch_end(self, state):
-        dense = [l for l in state.model.layers if isinstance(l, glassnet.Dense)]
-        x = dense[0].x  # the batch itself (full batch: X in its stored order)
-        self.rows.append({"W": [l.W.copy() for l in dense], "dW": [l.dW.copy() for l in dense],
-                          "x": np.array(x)})
+    def __init__(self):
+        self.rows = []
 
     def on_epoch_end(self, state):
         dense = [l for l in state.model.layers if isinstance(l, glassnet.Dense)]
-        self.rows[-1]["W_after"] = [l.W.copy() for l in dense]
+        self.rows.append({"W": [l.W.copy() for l in dense], "b": [l.b.copy() for l in dense],
+                          "opt": copy.deepcopy(state.optimizer)})
 
 
-def hidden_outputs(model, W, b_of, x):
-    """Each hidden layer's activation output, by hand: a = f(x @ W + b)."""
-    acts, fs = [], [l for l in model.layers if isinstance(l, glassnet.Activation)]
+def last_rows(n, batch_size, epochs, seed):
+    """The rows of each epoch's last batch, by hand: fit's rule is scikit-learn's, each
+    epoch shuffling the last epoch's order with default_rng(seed)."""
+    rng, order, out = np.random.default_rng(seed), np.arange(n), []
+    for _ in range(epochs):
+        rng.shuffle(order)
+        out.append(order[(n - 1) // batch_size * batch_size:].copy())
+    return out
+
+
+def by_hand(fs, W, b, x, y, l2):
+    """Forward and backward of softmax cross-entropy (mean) + l2/2 sum ||W||^2 with NumPy:
+    the hidden activations (z, a) and every (dW, db)."""
+    acts, h = [], x
     for k, f in enumerate(fs):
-        z = x @ W[k] + b_of[k]
+        z = h @ W[k] + b[k]
         a = {"relu": np.maximum(z, 0), "tanh": np.tanh(z),
-             "sigmoid": 1 / (1 + np.exp(-z))}[f.name]
+             "sigmoid": 1 / (1 + np.exp(-z))}[f]
         acts.append((z, a))
-        x = a
-    return acts
+        h = a
+    logits = h @ W[-1] + b[-1]
+    p = np.exp(logits - logits.max(axis=1, keepdims=True))
+    p /= p.sum(axis=1, keepdims=True)
+    p[np.arange(len(y)), y] -= 1
+    delta = p / len(y)
+    grads = [None] * len(W)
+    for k in range(len(W) - 1, -1, -1):
+        inp = x if k == 0 else acts[k - 1][1]
+        grads[k] = (inp.T @ delta + l2 * W[k], delta.sum(axis=0))
+        if k:
+            z, a = acts[k - 1]
+            d = {"relu": (z > 0).astype(float), "tanh": 1 - a ** 2,
+                 "sigmoid": a * (1 - a)}[fs[k - 1]]
+            delta = (delta @ W[k].T) * d
+    return acts, grads
 
 
-@pytest.mark.parametrize("opt", [lambda: optim.SGD(lr=0.1), lambda: optim.Adam(1e-2),
-                                 lambda: optim.SGD(lr=0.05, momentum=0.9)])
-def test_every_statistic_equals_numpy_on_the_batch(opt):
-    X, y = data()
-    model = glassnet.MLP([6, 8, 7, 3], activation=["relu", "tanh"], dtype="float64", seed=1)
-    monitor, spy = glassnet.Monitor(), Spy(X)
-    biases = []
-
-    class Bias(Callback):  # biases before the step: they shape the activations
-        def on_batch_end(self, state):
-            biases.append([l.b.copy() for l in state.model.layers
-                           if isinstance(l, glassnet.Dense)])
-
-    glassnet.fit(model, X, y, optimizer=opt(), epochs=3, batch_size=None, shuffle=False,
-                 callbacks=[monitor, spy, Bias()])
+@pytest.mark.parametrize("name", ["sgd", "adam", "momentum"])
+def test_every_statistic_equals_numpy_on_the_batch(name):
+    opt = {"sgd": lambda: optim.SGD(lr=0.1), "adam": lambda: optim.Adam(1e-2),
+           "momentum": lambda: optim.SGD(lr=0.05, momentum=0.9)}[name]
+    X, y = data(n=100, d=10)
+    model = glassnet.MLP(SIZES, activation=["relu", "tanh"], dtype="float64", seed=1)
+    monitor, spy = glassnet.Monitor(), Spy()
+    l2, lr = 1e-3, 0.1
+    glassnet.fit(model, X, y, optimizer=opt(), epochs=3, batch_size=32, seed=0, l2=l2,
+                 callbacks=[monitor, spy])
     assert monitor.epochs == [1, 2, 3]
     assert monitor.layers == ["dense_0", "dense_1", "dense_2"]
     rec = monitor.records
     assert set(rec) == set(STATS)
     for key in STATS:
         assert rec[key].shape == (3, 3) and rec[key].dtype == np.float64
-    for e, row in enumerate(spy.rows):
+    for e, (row, rows) in enumerate(zip(spy.rows, last_rows(100, 32, 3, seed=0))):
+        W, b = row["W"], row["b"]
+        assert len(rows) == 4  # 100 rows in batches of 32: the last has 4
+        acts, grads = by_hand(["relu", "tanh"], W, b, X[rows], y[rows], l2)
+        # the next step on that batch: SGD by hand; Adam and momentum by a copy of the
+        # optimizer stepped here on the hand gradient (flat: the weights, then the biases)
+        if name == "sgd":
+            W_next = [W[k] - lr * grads[k][0] for k in range(3)]
+        else:
+            flat = np.concatenate([w.ravel() for w in W] + [c for c in b])
+            g = np.concatenate([d.ravel() for d, _ in grads] + [d for _, d in grads])
+            row["opt"].step([flat], [g])
+            W_next, offset = [], 0
+            for w in W:
+                W_next.append(flat[offset:offset + w.size].reshape(w.shape))
+                offset += w.size
         for k in range(3):
-            W0, W1, dW = row["W"][k], row["W_after"][k], row["dW"][k]
-            np.testing.assert_allclose(rec["weight_norm"][e, k], np.linalg.norm(W1), rtol=1e-12)
-            np.testing.assert_allclose(rec["grad_norm"][e, k], np.linalg.norm(dW), rtol=1e-12)
+            np.testing.assert_allclose(rec["weight_norm"][e, k], np.linalg.norm(W[k]),
+                                       rtol=1e-12)
+            np.testing.assert_allclose(rec["grad_norm"][e, k], np.linalg.norm(grads[k][0]),
+                                       rtol=1e-10)
             np.testing.assert_allclose(rec["update_ratio"][e, k],
-                                       np.linalg.norm(W1 - W0) / np.linalg.norm(W0), rtol=1e-9)
-        (z0, a0), (z1, a1) = hidden_outputs(model, row["W"], biases[e], row["x"])
+                                       np.linalg.norm(W_next[k] - W[k]) / np.linalg.norm(W[k]),
+                                       rtol=1e-7)
+        (z0, a0), (z1, a1) = acts
         np.testing.assert_allclose(rec["act_mean"][e, :2], [a0.mean(), a1.mean()], rtol=1e-10)
         np.testing.assert_allclose(rec["act_std"][e, :2], [a0.std(), a1.std()], rtol=1e-10)
         assert rec["dead_fraction"][e, 0] == np.mean(np.all(a0 == 0, axis=0))
@@ -89,20 +124,33 @@ def test_every_statistic_equals_numpy_on_the_batch(opt):
     assert np.isnan(rec["saturated_fraction"][:, 0]).all()
 
 
-def test_the_monitored_batch_is_the_last_one_and_every_skips_epochs():
+def test_every_skips_epochs_and_a_zero_weight_last_batch_has_no_gradient():
     X, y = data(n=100)
+    w = np.ones(100)
+    w[96:] = 0.0  # no shuffle: the last batch (rows 96-99) carries no weight, takes no step
     model = glassnet.MLP([6, 8, 3], dtype="float64", seed=0)
     monitor = glassnet.Monitor(every=2)
-    batches = []
-
-    class Grad(Callback):
-        def on_batch_end(self, state):
-            batches.append((state.epoch, state.batch, np.linalg.norm(model.layers[0].dW)))
-
-    glassnet.fit(model, X, y, epochs=5, batch_size=32, seed=0, callbacks=[monitor, Grad()])
+    glassnet.fit(model, X, y, epochs=5, batch_size=32, shuffle=False, sample_weight=w,
+                 callbacks=[monitor])
     assert monitor.epochs == [1, 3, 5]
-    last = {epoch: g for epoch, batch, g in batches if batch == 4}  # 100 rows: 4 batches
-    np.testing.assert_allclose(monitor.records["grad_norm"][:, 0], [last[1], last[3], last[5]])
+    rec = monitor.records
+    assert np.isnan(rec["grad_norm"]).all() and np.isnan(rec["update_ratio"]).all()
+    a = np.maximum(X[96:] @ model.layers[0].W + model.layers[0].b, 0)  # epoch 5's weights
+    np.testing.assert_allclose(rec["act_mean"][-1, 0], a.mean(), rtol=1e-10)
+
+
+def test_lbfgs_probes_the_whole_set_and_has_no_update_ratio():
+    X, y = data()
+    model = glassnet.MLP([6, 8, 3], dtype="float64", seed=0)
+    monitor = glassnet.Monitor()
+    glassnet.fit(model, X, y, optimizer=optim.LBFGS(), epochs=5, callbacks=[monitor])
+    W = [l.W for l in model.layers if isinstance(l, glassnet.Dense)]
+    b = [l.b for l in model.layers if isinstance(l, glassnet.Dense)]
+    _, grads = by_hand(["relu"], W, b, X, y, 0.0)
+    rec = monitor.records
+    np.testing.assert_allclose(rec["grad_norm"][0], [np.linalg.norm(g) for g, _ in grads],
+                               rtol=1e-9)
+    assert np.isnan(rec["update_ratio"]).all()
 
 
 def test_dead_relu_layer_with_biases_minus_10():
@@ -142,32 +190,82 @@ def test_sigmoid_saturation_and_the_X_batch_option():
     assert monitor.records["saturated_fraction"][0, 0] == saturated > 0.5
 
 
-def test_plain_sgd_leaves_the_fused_step_and_trains_the_same():
-    """A Monitor has an on_batch_end hook, so plain SGD takes the separate step (the fused
-    one leaves no gradient to read): the same equations, the same weights up to rounding."""
+def test_plain_sgd_keeps_the_fused_step_with_a_monitor():
+    """The Monitor has no on_batch_end hook: step_kernel keeps plain SGD's fused step."""
     from glassnet.train import step_kernel
-    X, y = data(n=256, d=64)
-    a, b = (glassnet.MLP([64, 256, 3], dtype="float64", seed=0) for _ in range(2))
+    a = glassnet.MLP([64, 256, 3], dtype="float64", seed=0)
     opt = optim.SGD(lr=0.1)
     assert step_kernel(a, opt, []).name == "sgd_in_backward"
-    assert isinstance(step_kernel(a, opt, [glassnet.Monitor()]), SeparateStep)
-    monitor = glassnet.Monitor()
-    glassnet.fit(a, X, y, optimizer=optim.SGD(lr=0.1), epochs=2, seed=0, callbacks=[monitor])
-    glassnet.fit(b, X, y, optimizer=optim.SGD(lr=0.1), epochs=2, seed=0)
-    np.testing.assert_allclose(a.flat_params, b.flat_params, rtol=1e-9, atol=1e-12)
-    assert (monitor.records["grad_norm"] > 0).all()
-    assert np.isfinite(monitor.records["update_ratio"]).all()
+    assert step_kernel(a, opt, [glassnet.Monitor()]).name == "sgd_in_backward"
+    assert step_kernel(a, opt, [glassnet.Monitor(X_batch=np.zeros((2, 64)), every=3)]
+                       ).name == "sgd_in_backward"
+    assert not hasattr(glassnet.Monitor, "on_batch_end") or (
+        glassnet.Monitor.on_batch_end is Callback.on_batch_end)
 
 
-def test_dropout_model_reads_activations_before_dropout():
+RUNS = {
+    "sgd_fused_f32_l2": dict(sizes=[64, 256, 3], dtype="float32", dropout=0.0,
+                             opt=lambda: optim.SGD(lr=0.1), l2=1e-4),
+    "sgd_fused_f64": dict(sizes=[64, 256, 3], dtype="float64", dropout=0.0,
+                          opt=lambda: optim.SGD(lr=0.1), l2=0.0),
+    "adam": dict(sizes=[64, 256, 3], dtype="float32", dropout=0.0,
+                 opt=lambda: optim.Adam(1e-3), l2=1e-3),
+    "sgd_momentum": dict(sizes=[64, 256, 3], dtype="float64", dropout=0.0,
+                         opt=lambda: optim.SGD(lr=0.05, momentum=0.9, nesterov=True), l2=0.0),
+    "sgd_fused_dropout": dict(sizes=[64, 256, 128, 3], dtype="float32", dropout=0.3,
+                              opt=lambda: optim.SGD(lr=0.1), l2=0.0),
+    "adam_dropout": dict(sizes=[64, 256, 3], dtype="float64", dropout=0.5,
+                         opt=lambda: optim.Adam(1e-3), l2=0.0),
+}
+
+
+@pytest.mark.parametrize("name", sorted(RUNS))
+def test_a_monitor_leaves_training_bit_identical(name):
+    """A fit with a Monitor ends on the same weights, optimizer state, fused-step decay and
+    dropout generators as the same fit without, bit for bit."""
+    from glassnet.train import _KERNELS, step_kernel
+    cfg = RUNS[name]
+    X, y = data(n=300, d=64)
+    out = []
+    for callbacks in ([], [glassnet.Monitor(), glassnet.Monitor(X_batch=X[:7], every=2)]):
+        model = glassnet.MLP(cfg["sizes"], dtype=cfg["dtype"], dropout=cfg["dropout"], seed=0)
+        opt = cfg["opt"]()
+        kernel = step_kernel(model, opt, callbacks)
+        if name.startswith("sgd_fused"):
+            assert kernel.name == "sgd_in_backward"
+        history = glassnet.fit(model, X, y, optimizer=opt, epochs=4, batch_size=64, seed=3,
+                               l2=cfg["l2"], callbacks=callbacks)
+        rngs = [l.rng.bit_generator.state for l in model.layers if hasattr(l, "rng")]
+        decay = _KERNELS.get(opt, {}).get(model)
+        out.append((model.flat_params.copy(), opt.state_dict(), rngs, history.history,
+                    None if decay is None else decay.pending_decay))
+        if callbacks:
+            assert callbacks[0].epochs == [1, 2, 3, 4] and callbacks[1].epochs == [1, 3]
+            assert np.isfinite(callbacks[0].records["update_ratio"]).all()
+    (p0, s0, r0, h0, d0), (p1, s1, r1, h1, d1) = out
+    assert p0.tobytes() == p1.tobytes()
+    assert s0.keys() == s1.keys()
+    for key in s0:
+        assert np.asarray(s0[key]).tobytes() == np.asarray(s1[key]).tobytes(), key
+    assert r0 == r1 and h0 == h1 and d0 == d1
+    if cfg["dropout"]:
+        assert r0  # the dropout generators were compared
+
+
+def test_dropout_model_probes_in_evaluation_mode():
     X, y = data()
     monitor = glassnet.Monitor()
-    model = glassnet.MLP([6, 32, 3], dropout=0.5, seed=0)
+    model = glassnet.MLP([6, 32, 3], dropout=0.5, dtype="float64", seed=0)
     glassnet.fit(model, X, y, epochs=2, batch_size=None, shuffle=False, callbacks=[monitor])
     rec = monitor.records
     assert np.isfinite(rec["act_mean"][:, 0]).all() and np.isfinite(rec["update_ratio"]).all()
-    relu = model.layers[1]
-    assert rec["act_mean"][-1, 0] == pytest.approx(float(np.mean(relu.a, dtype=np.float64)))
+    W = [l.W for l in model.layers if isinstance(l, glassnet.Dense)]
+    b = [l.b for l in model.layers if isinstance(l, glassnet.Dense)]
+    (_, a), = by_hand(["relu"], W, b, X, y, 0.0)[0]  # no dropout: evaluation mode
+    _, grads = by_hand(["relu"], W, b, X, y, 0.0)
+    np.testing.assert_allclose(rec["act_mean"][-1, 0], a.mean(), rtol=1e-10)
+    np.testing.assert_allclose(rec["grad_norm"][-1], [np.linalg.norm(g) for g, _ in grads],
+                               rtol=1e-10)
 
 
 def test_sparse_input():

@@ -1,11 +1,15 @@
 """``Monitor``: per ``Dense`` layer and per epoch, the numbers that show a network's health.
 
-For each ``Dense`` layer ``dense_k`` (model order) and each monitored epoch::
+At the end of each monitored epoch the monitor probes the epoch's last training batch (the
+rows the run trained on last, in their shuffled order) on a copy of the model with the
+weights the epoch ended on. For each ``Dense`` layer ``dense_k`` (model order)::
 
     weight_norm         ||W||                  at the end of the epoch
-    grad_norm           ||dW||                 of the monitored batch (L2 term included)
-    update_ratio        ||W_after - W_before|| / ||W_before||, the step the optimizer took
-                        on the monitored batch, measured on the weights themselves
+    grad_norm           ||dW||                 of the objective on the last batch at those
+                        weights (the run's loss, sample weights and L2 term included)
+    update_ratio        ||W_next - W|| / ||W||, the step the optimizer would take next on
+                        that batch: one step of a deep copy of the optimizer (its moments,
+                        its step count, its learning rate) on the copy of the model
     act_mean, act_std   mean and standard deviation of the layer's activation output
                         (over the batch's samples and the layer's units)
     dead_fraction       share of units that sit on their flat side on every sample
@@ -13,20 +17,26 @@ For each ``Dense`` layer ``dense_k`` (model order) and each monitored epoch::
     saturated_fraction  share of units saturated on at least ``SATURATED_SHARE`` of the
                         samples (tanh: |a| > 0.99; sigmoid: a outside [0.01, 0.99])
 
-Biases are left out of the norms. The last ``Dense`` layer (the logits) has no activation:
-its activation numbers are NaN, and so are ``dead_fraction`` for an activation outside the
-ReLU family and ``saturated_fraction`` outside tanh and sigmoid.
+The probe runs in evaluation mode: no dropout (its masks would be random and would draw from
+the dropout generators), so for a dropout model the gradient is that of the deterministic
+network, and the activations are taken before any dropout. Biases are left out of the norms.
+The last ``Dense`` layer (the logits) has no activation: its activation numbers are NaN, and
+so are ``dead_fraction`` for an activation outside the ReLU family and ``saturated_fraction``
+outside tanh and sigmoid. With plain SGD on the fused step (``step.SGDInBackward``) in
+float32, a small L2 decay that the weights' dtype could not take yet waits in the kernel
+(``pending_decay``); the probe's step is the optimizer's own (``SGD.step``), decay included.
 
-Cost: one batch per monitored epoch, the last one. At its ``on_batch_end`` the monitor reads
-the gradients and the layers' cached forward values (nothing runs again) and copies the
-weights; at ``on_epoch_end`` it differences them with the updated weights. Because it has an
-``on_batch_end`` hook, plain SGD takes its separate step (``step.SeparateStep``) rather than
-the fused one, which leaves no gradient behind (``train.step_kernel``):
-``benchmarks/monitor.py`` measures both costs.
+The monitor reads the training state and never changes it: the probe works on
+``model.copy()`` and ``copy.deepcopy(optimizer)``, draws no random number, and has no
+``on_batch_end`` hook, so ``train.step_kernel`` keeps plain SGD's fused step and a run with a
+monitor trains bit for bit as one without. Its cost: one forward and backward on one batch,
+one optimizer step and a copy of the model and optimizer, per monitored epoch
+(``benchmarks/monitor.py``).
 """
 
 from __future__ import annotations
 
+import copy
 import math
 from typing import Any
 
@@ -35,6 +45,8 @@ import numpy as np
 from .activations import ELU, GELU, Activation, LeakyReLU, ReLU, Sigmoid, Tanh
 from .callbacks import Callback, dense_layers
 from .layers import Dense
+from .optim import LBFGS
+from .step import objective_and_backward
 
 __all__ = ["Monitor", "STATS", "DEAD_ACTIVATIONS", "SATURATED_SHARE", "activation_stats"]
 
@@ -93,15 +105,59 @@ def activation_stats(model) -> dict[str, np.ndarray]:
     return out
 
 
+def _last_batch(run, full: bool) -> tuple | None:
+    """``(x, y, w)``: the rows the run trained on last in this epoch (``train._batches``'s
+    final batch: ``order[start:]``, or the last slice without shuffle); the whole training
+    set when ``full`` (L-BFGS). None without a run."""
+    if run is None:
+        return None
+    n = run.X.shape[0]
+    start = 0 if full else (n - 1) // run.batch_size * run.batch_size
+    rows = slice(start, n) if run.order is None else run.order[start:]
+    w = None if run.sample_weight is None else run.sample_weight[rows]
+    return run.X[rows], run.y[rows], w
+
+
+def _probe(model, optimizer, loss, run, batch) -> tuple[np.ndarray, np.ndarray, dict | None]:
+    """Gradient norms, update ratios and activation numbers of one batch, on copies of the
+    model and the optimizer (see the module docstring)."""
+    x, y, w = batch
+    probe = model.copy()
+    nan = np.full(len(dense_layers(model)), np.nan)
+    batch_weight = len(y) if w is None else float(np.sum(w))
+    if not batch_weight > 0:  # training took no step on it: activations only
+        probe._forward(x, False)
+        return nan, nan, activation_stats(probe)
+    objective_and_backward(probe, loss, x, y, run.l2_of(batch_weight), w, training=False)
+    acts = activation_stats(probe)  # the caches of this forward (backward leaves a and z)
+    dense = [layer for _, layer in dense_layers(probe)]
+    grads = np.array([_norm(layer.dW) for layer in dense])
+    if isinstance(optimizer, LBFGS) or not hasattr(optimizer, "step"):
+        return grads, nan, acts
+    n = probe._n_penalized  # the weights head the flat buffer (model.py), the biases after
+    before = model.flat_params[:n]  # the real weights, read only
+    copy.deepcopy(optimizer).step([probe.flat_params], [probe.flat_grads])
+    step = probe.flat_params[:n]
+    np.subtract(step, before, out=step)  # W_next - W, in the copy's buffer
+    ratios = np.empty(len(dense))
+    offset = 0
+    for k, layer in enumerate(dense):
+        size = layer.W.size
+        ratios[k] = _norm(step[offset:offset + size]) / _norm(before[offset:offset + size])
+        offset += size
+    return grads, ratios, acts
+
+
 class Monitor(Callback):
     """Record per ``Dense`` layer and per epoch the statistics of the module docstring.
 
     Parameters
     ----------
     X_batch : array, shape (n_samples, n_inputs), optional
-        A fixed batch for the activation numbers: at each monitored epoch's end the model
-        runs on it (evaluation mode, no dropout). Default: the activations of the monitored
-        training batch (the epoch's last, with dropout and the batch's shuffle).
+        A fixed batch for the activation numbers: at each monitored epoch's end a copy of the
+        model runs on it (evaluation mode, no dropout). Default: the activations of the
+        probe of the epoch's last training batch (evaluation mode too). The gradient and
+        update numbers always come from that last training batch.
     every : int
         Monitor every ``every``-th epoch (1, 1 + every, ...); ``epochs`` lists them.
 
@@ -112,14 +168,15 @@ class Monitor(Callback):
     layers : list of str
         ``"dense_0"``, ``"dense_1"``, ...: one per ``Dense`` layer, in model order.
     records : dict of str to array, shape (n_epochs, n_layers), float64
-        One entry per name in ``STATS``. An epoch whose last batch did not reach the hooks
-        (L-BFGS, a batch of zero sample weight) has NaN gradient and update numbers.
+        One entry per name in ``STATS``. An epoch whose last batch took no step (a batch of
+        zero sample weight) has NaN gradient and update numbers; with L-BFGS (full-batch,
+        no ``step``) the probe is the whole training set and ``update_ratio`` is NaN.
 
     Notes
     -----
-    Each ``fit`` starts the records afresh. With plain ``optim.SGD`` the monitor turns off
-    the fused step (``step.SGDInBackward`` needs no callback to read the gradients between
-    backward and step): training follows the same equations through ``step.SeparateStep``.
+    Each ``fit`` starts the records afresh. The monitor has no ``on_batch_end`` hook: with
+    plain ``optim.SGD`` training keeps the fused step (``step.SGDInBackward``), and the
+    weights a run ends on are those of the same run without the monitor, bit for bit.
     """
 
     def __init__(self, X_batch: Any = None, every: int = 1) -> None:
@@ -142,54 +199,31 @@ class Monitor(Callback):
 
     # -- hooks -------------------------------------------------------------------------------
     def on_train_begin(self, state) -> None:
-        self._dense = dense_layers(state.model)
-        self.layers = [name for name, _ in self._dense]
+        self.layers = [name for name, _ in dense_layers(state.model)]
         self.epochs, self._rows = [], {key: [] for key in STATS}
-        run = state.run
-        # the last batch of an epoch (None: every batch counts as the last seen)
-        self._last_batch = None if run is None else -(-run.X.shape[0] // run.batch_size)
-        self._before = None
 
     def _monitored(self, epoch: int) -> bool:
         return (epoch - 1) % self.every == 0
 
-    def on_epoch_begin(self, state) -> None:
-        self._pending = None  # (grad norms, activation numbers) of the monitored batch
-
-    def on_batch_end(self, state) -> None:
-        if not self._monitored(state.epoch):
-            return
-        if self._last_batch is not None and state.batch != self._last_batch:
-            return
-        grads = np.array([_norm(layer.dW) for _, layer in self._dense])
-        acts = activation_stats(state.model) if self.X_batch is None else None
-        # W before the step: the weights head the flat buffer (model.py), copied in one go
-        n = state.model._n_penalized
-        if self._before is None or self._before.shape != (n,):
-            self._before = np.empty(n, state.model.dtype)
-        np.copyto(self._before, state.model.flat_params[:n])
-        self._pending = (grads, acts)
-
     def on_epoch_end(self, state) -> None:
         if not self._monitored(state.epoch):
             return
-        nan = np.full(len(self._dense), np.nan)
-        weights = np.array([_norm(layer.W) for _, layer in self._dense])
-        grads, acts, ratios = nan, None, nan
-        if getattr(self, "_pending", None) is not None:
-            grads, acts = self._pending
-            ratios = np.empty(len(self._dense))
-            offset = 0
-            for k, (_, layer) in enumerate(self._dense):
-                before = self._before[offset:offset + layer.W.size]
-                offset += layer.W.size
-                # ||W_after - W_before|| / ||W_before||, W_after the weights now
-                step = layer.W.reshape(-1) - before
-                ratios[k] = _norm(step) / _norm(before)
-        if self.X_batch is not None:
-            with np.errstate(under="ignore"):  # as in training: underflow to 0 is harmless
-                state.model.forward(self.X_batch)  # evaluation mode; fills the layers' caches
-            acts = activation_stats(state.model)
+        model = state.model
+        dense = [layer for _, layer in dense_layers(model)]
+        nan = np.full(len(dense), np.nan)
+        weights = np.array([_norm(layer.W) for layer in dense])
+        grads, ratios, acts = nan, nan, None
+        batch = _last_batch(state.run, isinstance(state.optimizer, LBFGS))
+        # Everything on copies, under an errstate of its own: a probe of diverged weights
+        # gives NaN or inf numbers, never an error in the run
+        with np.errstate(all="ignore"):
+            if batch is not None:
+                grads, ratios, acts = _probe(model, state.optimizer, state.loss, state.run,
+                                             batch)
+            if self.X_batch is not None:
+                probe = model.copy()
+                probe.forward(self.X_batch)  # evaluation mode; fills the copy's caches
+                acts = activation_stats(probe)
         if acts is None:
             acts = {key: nan for key in ("act_mean", "act_std", "dead_fraction",
                                          "saturated_fraction")}
@@ -197,7 +231,6 @@ class Monitor(Callback):
         for key in STATS:
             self._rows[key].append(np.asarray(row[key], dtype=np.float64))
         self.epochs.append(state.epoch)
-        self._pending = None
 
     # -- views -------------------------------------------------------------------------------
     def to_frame(self):
