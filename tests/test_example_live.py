@@ -61,6 +61,11 @@ def test_live_training_in_a_notebook_redraws_in_place(tmp_path):
         def display(obj):
             print(f"display({type(obj).__name__})")
     """))
+    # matplotlib before 3.7 asks IPython which GUI a backend needs, from IPython.core
+    (fake / "IPython" / "core").mkdir()
+    (fake / "IPython" / "core" / "__init__.py").write_text("")
+    (fake / "IPython" / "core" / "pylabtools.py").write_text(
+        "backend2gui = {}  # backend name -> GUI event loop: none for Agg\n")
     work = tmp_path / "work"
     work.mkdir()
     proc = run_example(work, extra_path=fake)
