@@ -377,8 +377,8 @@ class _BaseMLP(_FittedAttributes, BaseEstimator):
         if rule is None or not rule.keep_best:
             raise DivergenceError(f"{NONFINITE} {exc}") from None
         self.n_iter_ += 1
-        self.loss_curve_ = [*self.loss_curve_, math.nan]
-        self.validation_scores_ = [*self.validation_scores_, math.nan]
+        self.loss_curve_ = [*(self.loss_curve_ or ()), math.nan]
+        self.validation_scores_ = [*(self.validation_scores_ or ()), math.nan]
         warnings.warn(f"Training stopped: {exc} The weights of the epoch with the best "
                       "validation score are kept.", ConvergenceWarning)
 
