@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 
+from .. import trace
 from ..callbacks import Callback
 from ..optim import SGD
 from ..schedules import Adaptive, InverseScaling
@@ -77,10 +78,11 @@ class _Verbose(Callback):
         self.rule = rule
 
     def on_epoch_end(self, state) -> None:
-        print("Iteration %d, loss = %.8f" % (state.epoch, state.logs["loss"]))
+        lines = ["Iteration %d, loss = %.8f" % (state.epoch, state.logs["loss"])]
         if self.rule.keep_best:
-            print("Validation score: %f" % state.logs[self.rule.metric])
+            lines.append("Validation score: %f" % state.logs[self.rule.metric])
         if state.stop:
             what = "Validation score" if self.rule.keep_best else "Training loss"
-            print(f"{what} did not improve more than tol={self.rule.plateau.tol:f} for "
-                  f"{self.rule.plateau.n_iter_no_change} consecutive epochs. Stopping.")
+            lines.append(f"{what} did not improve more than tol={self.rule.plateau.tol:f} for "
+                         f"{self.rule.plateau.n_iter_no_change} consecutive epochs. Stopping.")
+        trace.emit(*lines)  # verbose output goes through the trace, as the notebook's does
