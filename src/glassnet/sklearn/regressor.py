@@ -102,8 +102,8 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         with biases at 0 (glassnet's).
     dtype : {'auto', 'float32', 'float64'}, default='auto'
         Precision of the weights and the arithmetic: 'auto' is scikit-learn's rule, float32
-        for float32 ``X`` and float64 for anything else; 'float32' is about twice as fast
-        on float64 data (glassnet's).
+        for float32 ``X`` and float64 for anything else; 'float32' trains float64 data at
+        float32's precision and speed (glassnet's).
     optimizer : None, str or glassnet optimizer, default=None
         An optimizer (a copy is trained) or a name with its own defaults, in place of
         ``solver`` and its settings (glassnet's).
