@@ -104,7 +104,7 @@ def test_bad_option_values_are_named_in_one_line(capsys, args, message):
 def test_sizes_beyond_memory_are_bad_input_not_a_bug(capsys, monkeypatch):
     def no_memory(*args, **kwargs):
         raise MemoryError
-    monkeypatch.setattr("glassnet.cli.MLP", no_memory)
+    monkeypatch.setattr("glassnet.cli._audit.MLP", no_memory)
     assert main(["gradcheck", "--layers", "100000,100000"]) == 2
     assert capsys.readouterr().err == "error: not enough memory for the sizes asked for\n"
 

@@ -576,12 +576,12 @@ def test_the_stratified_split_holds_out_scikit_learns_count(n_per_class, n_class
     out 8 of 20 rows at 0.3 where scikit-learn holds out 6."""
     model_selection = pytest.importorskip("sklearn.model_selection",
                                           reason="scikit-learn gives the reference count")
-    from glassnet.data import _split
+    from glassnet.data import split_rows
     y = np.repeat(np.arange(n_classes), n_per_class)
     n = len(y)
     _, sk_val = model_selection.train_test_split(np.arange(n), test_size=fraction, stratify=y,
                                                  random_state=0)
-    train, val = _split(n, fraction, y, np.random.default_rng(0))
+    train, val = split_rows(n, fraction, y, np.random.default_rng(0))
     assert len(val) == len(sk_val)
     assert sorted(np.concatenate([train, val]).tolist()) == list(range(n))
     exact = len(val) * n_per_class / n
@@ -594,7 +594,7 @@ def test_a_single_binary_output_is_stratified_too():
     X = np.random.default_rng(0).standard_normal((40, 2))
     y = np.zeros(40)
     y[[3, 30]] = 1.0
-    from glassnet.data import _class_labels, _split
+    from glassnet.data import _class_labels, split_rows
     held_out_positives = set()
     for seed in range(20):
         model = glassnet.MLP([2, 3, 1], seed=0)
@@ -603,7 +603,7 @@ def test_a_single_binary_output_is_stratified_too():
                      validation_fraction=0.5, callbacks=[LambdaCallback(
                          on_epoch_end=lambda s: seen.append(s.samples_seen))])
         assert seen == [20]
-        _, val = _split(40, 0.5, _class_labels(glassnet.losses.BinaryCrossEntropy(),
+        _, val = split_rows(40, 0.5, _class_labels(glassnet.losses.BinaryCrossEntropy(),
                                                  y.reshape(-1, 1)), np.random.default_rng(seed))
         held_out_positives.add(int(y[val].sum()))
     assert held_out_positives == {1}
@@ -664,9 +664,9 @@ def test_a_batch_without_weight_is_skipped_not_a_divergence():
 def test_validation_weights_summing_to_zero_are_refused_before_training():
     """The held-out part of sample_weight may carry no weight though the whole does: refused
     before the first epoch, not a NaN val_loss after it."""
-    from glassnet.data import _split
+    from glassnet.data import split_rows
     X, y = blobs(30)
-    _, val = _split(30, 0.2, y, np.random.default_rng(5))  # the rows fit holds out, seed 5
+    _, val = split_rows(30, 0.2, y, np.random.default_rng(5))  # the rows fit holds out, seed 5
     w = np.ones(30)
     w[val] = 0.0
     model = glassnet.MLP([2, 5, 3], seed=0)

@@ -30,11 +30,13 @@ Where things are:
   sklearn/        MLPClassifier, MLPRegressor (scikit-learn estimators)
   functional.py   the original notebook's API over the same engine
   trace.py        the step-by-step prints behind verbose=True
-  datasets.py     small built-in data sets
-  cli.py          the ``glassnet`` command line
+  datasets.py     the built-in data sets (XOR, spirals, moons, circles, scikit-learn's)
+  tabular/        tables as data: CSV and Parquet through pandas, the columns' encoding,
+                  TabularModel (what ``glassnet train`` saves)
+  cli/            the ``glassnet`` command line
 """
 
-from . import callbacks, functional, optim, schedules
+from . import callbacks, functional, optim, schedules, tabular
 from .callbacks import Callback, Checkpoint, DivergenceError, EarlyStopping, StopOnDivergence
 from .activations import (ACTIVATIONS, ELU, GELU, Activation, Identity, LeakyReLU, ReLU,
                           Sigmoid, Softplus, Tanh)
@@ -62,7 +64,7 @@ __all__ = [
     "fit", "fit_iter", "evaluate", "History", "TrainState", "Callback", "EarlyStopping", "Checkpoint",
     "StopOnDivergence", "DivergenceError", "DataConversionWarning", "MLPClassifier",
     "MLPRegressor", "__version__", "save", "load", "ModelFileError", "InconsistentVersionWarning",
-    "Monitor", "diagnose", "Diagnosis", "Finding", "report",
+    "Monitor", "diagnose", "Diagnosis", "Finding", "report", "tabular",
 ]
 
 

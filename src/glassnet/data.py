@@ -13,7 +13,7 @@ from ._checks import check_nonnegative
 from .losses import BinaryCrossEntropy, CrossEntropy, Loss
 from .step import prepare_data
 
-__all__ = ["validation_size"]
+__all__ = ["validation_size", "split_rows"]
 
 
 def _class_weights(class_weight: Any, y: np.ndarray) -> np.ndarray:
@@ -40,7 +40,7 @@ def validation_size(n: int, fraction: float) -> int:
     return math.ceil(fraction * n)
 
 
-def _split(n: int, fraction: float, labels: np.ndarray | None, rng: np.random.Generator):
+def split_rows(n: int, fraction: float, labels: np.ndarray | None, rng: np.random.Generator):
     """Indices (train, validation): ``ceil(fraction * n)`` rows held out, scikit-learn's
     count. With class ``labels``, stratified: each class gives its share of that count,
     ``count * n_class / n``, rounded down, and the rows still missing go to the classes with
@@ -90,7 +90,7 @@ def _validation(model, loss, X, y, sample_weight, validation_data, validation_fr
         except ValueError as exc:  # it names X, y: say which ones
             raise ValueError(f"validation_data: {exc}") from None
     elif validation_fraction > 0:
-        train_idx, val_idx = _split(X.shape[0], validation_fraction, _class_labels(loss, y),
+        train_idx, val_idx = split_rows(X.shape[0], validation_fraction, _class_labels(loss, y),
                                     rng)
         pick = (lambda a, i: None if a is None else a[i])  # rows of an array or of a CSR matrix
         val = (X[val_idx], y[val_idx], pick(sample_weight, val_idx))

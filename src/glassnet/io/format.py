@@ -15,7 +15,9 @@ A model file is one ``.safetensors`` file. Its tensors are the model's ``state_d
 ``kind`` says which sections follow: ``"model"`` has ``"model"`` alone; ``"estimator"`` (a
 fitted ``MLPClassifier`` or ``MLPRegressor``) adds ``"estimator"`` beside it (its parameters,
 fitted attributes, optimizer state: ``estimator_format.py``) and the tensor prefixes
-``optimizer.`` and ``estimator.``; a reader refuses a kind it does not know.
+``optimizer.`` and ``estimator.``; ``"tabular"`` (a ``glassnet.tabular.TabularModel``, what
+``glassnet train`` writes) adds ``"tabular"`` (the columns' encoding and the target:
+``tabular_format.py``) and no tensors. A reader refuses a kind it does not know.
 
 Layer types are resolved through ``layer_types()``, an explicit table of the engine's classes,
 never through an import of a name read from a file.
@@ -43,7 +45,7 @@ __all__ = ["FORMAT_NAME", "FORMAT_VERSION", "METADATA_KEY", "DTYPES", "ITEMSIZE"
 FORMAT_NAME = "glassnet"
 FORMAT_VERSION = 1  # one loader per version: a change to the layout gets a new number
 METADATA_KEY = "glassnet"  # the one key of the safetensors header's __metadata__
-KINDS = ("model", "estimator")  # "estimator": see estimator_format.py
+KINDS = ("model", "estimator", "tabular")  # see estimator_format.py, tabular_format.py
 DTYPES = {"float32": "F32", "float64": "F64"}  # the model's dtype -> safetensors' dtype name
 ITEMSIZE = {"F32": 4, "F64": 8}
 _VERSION_TEXT = re.compile(r"[0-9A-Za-z.+!_-]{1,64}")  # printed by `glassnet inspect`: no
@@ -197,7 +199,7 @@ def check_document(document: Any) -> ModelSpec:
         raise Invalid(f"unknown kind {show(kind)}; this glassnet reads "
                       f"{', '.join(map(repr, KINDS))}")
     _keys(document, {"format", "format_version", "glassnet_version", "kind", "model",
-                     *(("estimator",) if kind == "estimator" else ())}, "the metadata")
+                     *((kind,) if kind != "model" else ())}, "the metadata")
     return _check_model(document["model"])
 
 

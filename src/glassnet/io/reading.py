@@ -36,6 +36,7 @@ from .format import (
     show,
     strict_json,
 )
+from .tabular_format import build_tabular, check_tabular
 
 __all__ = ["load", "read_info", "ModelFileInfo"]
 
@@ -118,6 +119,8 @@ def _read(f: BinaryIO, size: int) -> tuple[Header, dict[str, Any], ModelSpec,
     estimator = None
     if document["kind"] == "estimator":
         estimator = check_estimator(document["estimator"], spec)
+    elif document["kind"] == "tabular":
+        check_tabular(document["tabular"], spec)
     check_tensors(spec, header.tensors, None if estimator is None else estimator.tensors)
     return header, document, spec, estimator
 
@@ -158,7 +161,7 @@ def load(path: str | os.PathLike, *, seed: Any = None) -> Any:
 
     Returns
     -------
-    Sequential, MLPClassifier or MLPRegressor
+    Sequential, MLPClassifier, MLPRegressor or glassnet.tabular.TabularModel
         What was saved (the file's ``kind``). Its outputs are bit-identical to those of the
         object that was saved; a fitted estimator also continues (``partial_fit``, a
         ``warm_start`` refit) exactly as the saved one would, and its Dropout layers get
@@ -173,7 +176,7 @@ def load(path: str | os.PathLike, *, seed: Any = None) -> Any:
     """
     rng = as_rng(seed)
     with _open(path) as (_, f, size):
-        header, _, spec, estimator = _read(f, size)
+        header, document, spec, estimator = _read(f, size)
         f.seek(0)
         data = f.read(size + 1)
         if len(data) != size or not data.startswith(header.raw):
@@ -187,6 +190,8 @@ def load(path: str | os.PathLike, *, seed: Any = None) -> Any:
             check_finite(tensor_name, array)
             arrays[tensor_name] = array  # a read-only view: Sequential copies it
         model = _build(spec, arrays, rng)
+        if document["kind"] == "tabular":
+            return build_tabular(document["tabular"], model)
         if estimator is None:
             return model
         try:  # every value was checked; a constructor's refusal is still the file's fault

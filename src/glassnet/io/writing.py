@@ -14,6 +14,7 @@ from ..model import Sequential
 from .estimator_format import ESTIMATOR_NAMES, check_estimator, estimator_types
 from .estimators import estimator_section, tensor_entries
 from .format import METADATA_KEY, Invalid, check_document, check_tensors, model_document
+from .tabular_format import check_tabular, tabular_section
 
 __all__ = ["save", "atomic_write"]
 
@@ -99,11 +100,13 @@ def save(obj: Any, path: str | os.PathLike) -> None:
 
     Parameters
     ----------
-    obj : Sequential, MLPClassifier or MLPRegressor
+    obj : Sequential, MLPClassifier, MLPRegressor or glassnet.tabular.TabularModel
         A model from ``glassnet.Sequential`` or ``glassnet.MLP`` made of glassnet's layers
         (``Dense``, ``Dropout``, the activations), float32 or float64; or a fitted
         estimator, saved with everything ``predict``, ``partial_fit`` and a ``warm_start``
-        refit read (``glassnet.io.estimator_format``).
+        refit read (``glassnet.io.estimator_format``); or a TabularModel (what ``glassnet
+        train`` writes), with its columns' encoding and its target
+        (``glassnet.io.tabular_format``).
     path : str or path-like
         The file to write; its folder must exist. An existing file is replaced.
 
@@ -117,13 +120,19 @@ def save(obj: Any, path: str | os.PathLike) -> None:
         estimator: unfitted (``NotFittedError``), or a parameter a file cannot hold (an
         optimizer, schedule or RandomState object: pass names and ints).
     """
+    from ..tabular import TabularModel
     estimator = type(obj).__name__ in ESTIMATOR_NAMES and type(obj) in estimator_types().values()
-    if type(obj) is not Sequential and not estimator:
+    tabular = type(obj) is TabularModel
+    if type(obj) is not Sequential and not estimator and not tabular:
         raise TypeError(f"glassnet.save takes a Sequential (from glassnet.MLP or "
-                        f"glassnet.Sequential), a fitted MLPClassifier or MLPRegressor, got "
-                        f"{type(obj).__name__}")
+                        f"glassnet.Sequential), a fitted MLPClassifier or MLPRegressor, or a "
+                        f"TabularModel, got {type(obj).__name__}")
     extra: dict[str, np.ndarray] = {}
-    if estimator:
+    if tabular:
+        document = model_document(obj.model)
+        document.update(kind="tabular", tabular=tabular_section(obj))
+        tensors = obj.model.state_dict()
+    elif estimator:
         section, extra = estimator_section(obj)  # refuses an unfitted one first
         document = model_document(obj.model_)
         document.update(kind="estimator", estimator=section)
@@ -131,12 +140,14 @@ def save(obj: Any, path: str | os.PathLike) -> None:
     else:
         document = model_document(obj)
         tensors = obj.state_dict()
-    what = "estimator" if estimator else "model"
+    what = "estimator" if estimator else "tabular model" if tabular else "model"
     try:  # the reader's own schema: whatever is written, load accepts
         spec = check_document(document)
         if estimator:
             document_check = check_estimator(document["estimator"], spec)
             check_tensors(spec, tensor_entries(tensors), document_check.tensors)
+        if tabular:
+            check_tabular(document["tabular"], spec)
     except Invalid as exc:
         raise ValueError(f"cannot save this {what}: {exc}") from None
     for name, value in tensors.items():
