@@ -16,7 +16,11 @@ class UsageError(Exception):
 
 class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
     """Descriptions and epilogs keep their line breaks (paragraphs, examples); option help is
-    wrapped to the terminal."""
+    wrapped to the terminal, in a column wide enough for the longest option
+    (``--validation-fraction X``) to share a line with its help."""
+
+    def __init__(self, prog: str, **kwargs) -> None:
+        super().__init__(prog, max_help_position=30, **kwargs)
 
     def add_argument(self, action: argparse.Action) -> None:
         if action.nargs == argparse.PARSER:  # the commands: measured at the deeper indent they

@@ -171,7 +171,7 @@ examples:
   glassnet train iris --schedule cosine --epochs 100 --dropout 0.1 --seed 3 --quiet""")
     p.add_argument("data", metavar="DATA", help=DATA_HELP)
     p.add_argument("--target", metavar="NAME", help="the column to predict (default: the last)")
-    p.add_argument("--task", choices=["classification", "regression"],
+    p.add_argument("--task", choices=["classification", "regression"], metavar="TASK",
                    help="classification or regression (default: inferred from the target)")
     p.add_argument("--layers", type=ints, default="64,32", metavar="SIZES",
                    help="hidden layer sizes, comma-separated (default: %(default)s)")
@@ -181,8 +181,8 @@ examples:
     name_option(p, "--optimizer", OPTIMIZERS, "adam", "optimizer")
     p.add_argument("--lr", type=positive_float, default=1e-3, metavar="X",
                    help="learning rate (default: %(default)s)")
-    p.add_argument("--schedule", choices=sorted(_SCHEDULES), default="constant",
-                   help="learning-rate schedule: step (x0.1 every third of the epochs), "
+    p.add_argument("--schedule", choices=sorted(_SCHEDULES), default="constant", metavar="NAME",
+                   help="learning-rate schedule, one of: %(choices)s; step (x0.1 every third of the epochs), "
                         "exponential (x0.95 an epoch), cosine (to 0 at the last epoch), plateau "
                         "(x0.1 after 5 epochs without a better validation loss) "
                         "(default: %(default)s)")
@@ -209,8 +209,8 @@ examples:
     p.add_argument("--seed", type=seed, default=0, metavar="N",
                    help="seed of the split, the weights, the shuffling and the generated data "
                         "sets (default: %(default)s)")
-    p.add_argument("--dtype", choices=["float32", "float64"], default="float32",
-                   help="the network's float type (default: %(default)s)")
+    p.add_argument("--dtype", choices=["float32", "float64"], default="float32", metavar="TYPE",
+                   help="the network's float type, float32 or float64 (default: %(default)s)")
     p.add_argument("--rows", type=positive_int, metavar="N",
                    help="rows of a generated data set (xor, spirals, moons, circles)")
     p.add_argument("--noise", type=float, metavar="X",
