@@ -19,6 +19,9 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     the tensors' offsets. It prints the file's format, the glassnet that wrote
     it, the kind and dtype, each layer's stored configuration, then the table
     model.summary() prints: layer, output shape and parameters, with the total.
+    For a model written by 'glassnet train', also its target (the classes, or the
+    scale of the value), each column it reads and how (the mean and scale of a
+    numeric column, the categories of a text column), and its training run.
     The weights themselves are not read (glassnet.load also checks that they are
     finite). --json prints the stored configuration as JSON instead.
 
@@ -47,6 +50,8 @@ def cmd_inspect(args: argparse.Namespace) -> int:
                    f"optimizer {estimator['optimizer']['type']}, "
                    f"{'no' if curve is None else len(curve)} epochs, t_ = {fitted['t_']}, "
                    f"loss_ = {fitted['loss_']}")
+    if document["kind"] == "tabular":
+        _tabular(document["tabular"])
     trace.emit(f"dtype: {model['dtype']}", "layers:")
     width = max((len(layer["type"]) for layer in model["layers"]), default=0)
     trace.emit(*(f"  {i:<3d}{layer['type']:<{width}}  {json.dumps(layer['config'])}"
@@ -55,6 +60,36 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     return 0
 
 
+
+
+def _shown(values: list, limit: int = 8) -> str:
+    """The first ``limit`` values, as Python writes them (control characters escaped)."""
+    more = f", ... ({len(values)} in all)" if len(values) > limit else ""
+    return ", ".join(repr(v) for v in values[:limit]) + more
+
+
+def _tabular(section: dict) -> None:
+    """The columns a table model reads and how, its target, and its training run."""
+    target = section["target"]
+    if target["task"] == "classification":
+        trace.emit(f"target: {target['name']!r}, classification, "
+                   f"{len(target['classes'])} classes: {_shown(target['classes'])}")
+    else:
+        trace.emit(f"target: {target['name']!r}, regression, predicted as "
+                   f"{target['mean']:.6g} + {target['scale']:.6g} * output")
+    trace.emit(f"columns ({len(section['features'])}):")
+    for feature in section["features"]:
+        if feature["type"] == "numeric":
+            trace.emit(f"  {feature['name']!r}: numeric, standardised with mean "
+                       f"{feature['mean']:.6g} and scale {feature['scale']:.6g}")
+        else:
+            trace.emit(f"  {feature['name']!r}: categorical, one-hot over "
+                       f"{len(feature['categories'])}: {_shown(feature['categories'])}")
+    history = section["history"]
+    if history is not None and history["epochs"]:
+        last = ", ".join(f"{k} {v[-1]:.4g}" if isinstance(v[-1], float) else f"{k} {v[-1]}"
+                         for k, v in history["history"].items())
+        trace.emit(f"trained: {len(history['epochs'])} epochs; the last: {last}")
 
 
 def add_inspect(sub, common) -> None:
