@@ -240,3 +240,25 @@ def test_the_report_opens_in_headless_chromium(classifier, tmp_path):
     assert page["errors"] == []
     assert page["title"].startswith("glassnet train shop.csv")
     assert page["check"] and all(isinstance(w, int) and w > 0 for w in page["check"])
+
+
+@pytest.mark.parametrize("command", ["train", "evaluate", "predict", "inspect"])
+def test_each_help_example_works_when_pasted(tmp_path, command):
+    """The examples that end ``glassnet COMMAND --help``, run in order in an empty folder
+    through a shell, with ``glassnet`` meaning this Python's ``-m glassnet``."""
+    pytest.importorskip("matplotlib", reason="matplotlib is not installed: the --report "
+                                             "example cannot run")
+    code, out, err = run(command, "--help", cwd=tmp_path)
+    assert code == 0, err
+    examples = [line.strip() for line in out.split("\nexamples:\n")[1].splitlines()
+                if line.strip()]
+    assert examples
+    glassnet = f"{sys.executable} -m glassnet"
+    for example in examples:
+        shell = example.replace("glassnet ", f"{glassnet} ")
+        proc = subprocess.run(["bash", "-c", f"set -o pipefail; {shell}"], cwd=tmp_path,
+                              capture_output=True, text=True, timeout=300)
+        # 141: `| head` closed the pipe, as the command line says it should
+        assert proc.returncode in ((0, 141) if "| head" in example else (0,)), \
+            (example, proc.stderr)
+        assert "Traceback" not in proc.stderr, example

@@ -1,10 +1,20 @@
 """The ``glassnet`` command line.
 
-Exit status: 0 on success; 2 on bad usage or bad input (sizes too large for memory included),
-with a one-line ``error:`` message on stderr and no traceback; 1 only for a bug (or a failed
-gradient audit, which is one); 141 when the reader of the output goes away (``| head``), as
-for a command stopped by SIGPIPE. A demo
-that ends short of 100 % (too few ``--steps``) says so and still exits 0.
+Exit status: 0 on success; 2 on bad usage or bad input (sizes too large for memory included,
+and a missing optional dependency, named with its extra), with a one-line ``error:`` message
+on stderr, no traceback and no file written; 1 only for a bug (or a failed gradient audit,
+which is one); 141 when the reader of the output goes away (``| head``), as for a command
+stopped by SIGPIPE. A demo that ends short of 100 % (too few ``--steps``) says so and still
+exits 0.
+
+  _common.py   the parser that reports bad usage in one line; option types; a command from
+               its function (its docstring is its help)
+  _demo.py     demo: the notebook's XOR network, then digits next to scikit-learn
+  _train.py    train: a network on a table or a built-in data set
+  _use.py      evaluate and predict: a trained model on new rows
+  _data.py     what those three share: DATA as a table, output paths, the metrics table
+  _inspect.py  inspect: a model file's header
+  _audit.py    gradcheck: backprop against finite differences
 """
 
 from __future__ import annotations
@@ -28,8 +38,9 @@ __all__ = ["main", "build_parser", "UsageError"]
 _DESCRIPTION = """\
 glassnet: neural networks in NumPy with every formula in sight. Each layer,
 activation, loss and optimizer is a few lines in which its forward and backward
-equations can be read. These commands run the demo, audit the gradients and
-inspect model files."""
+equations can be read. These commands run the demo, train a network on a CSV or
+Parquet table or a built-in data set and use it on new rows, inspect model
+files and audit the gradients."""
 
 _EPILOG = """\
 Run 'glassnet COMMAND --help' for a command's options and examples;
@@ -41,8 +52,10 @@ reader of the output goes away (| head).
 
 examples:
   glassnet demo --no-digits
-  glassnet gradcheck --layers 4,16,3 --activation gelu
-  glassnet inspect model.safetensors"""
+  glassnet train iris --out iris.safetensors
+  glassnet evaluate iris.safetensors iris
+  glassnet inspect iris.safetensors
+  glassnet gradcheck --layers 4,16,3 --activation gelu"""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -76,6 +89,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):
             return args.func(args)
     except (UsageError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except ImportError as exc:  # an optional dependency: the message names its extra
+        if "pip install" not in str(exc):
+            raise
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except MemoryError:

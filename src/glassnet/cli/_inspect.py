@@ -95,8 +95,9 @@ def _tabular(section: dict) -> None:
 def add_inspect(sub, common) -> None:
     ins = command(sub, cmd_inspect, parents=[common], epilog="""\
 examples:
-  glassnet inspect model.safetensors
-  glassnet inspect model.safetensors --json""")
+  glassnet train iris --out iris.safetensors
+  glassnet inspect iris.safetensors
+  glassnet inspect iris.safetensors --json""")
     ins.add_argument("model", metavar="MODEL",
                      help="a model file written by glassnet.save (.safetensors)")
     ins.add_argument("--json", action="store_true",

@@ -128,8 +128,8 @@ class TabularEncoder:
             if feature.kind == "numeric":
                 X[:, at] = self._scaled(table, column, feature, dtype)
             else:
-                codes = pandas().Categorical(texts(table, column),
-                                             categories=list(feature.categories)).codes
+                codes = pandas().Index(list(feature.categories)).get_indexer(
+                    texts(table, column))  # -1 for a category not seen in training
                 seen = codes >= 0
                 X[np.flatnonzero(seen), at + codes[seen]] = 1
                 if not seen.all():
