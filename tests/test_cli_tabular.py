@@ -262,3 +262,23 @@ def test_each_help_example_works_when_pasted(tmp_path, command):
         assert proc.returncode in ((0, 141) if "| head" in example else (0,)), \
             (example, proc.stderr)
         assert "Traceback" not in proc.stderr, example
+
+
+def test_the_readme_command_line_example_runs_as_written(tmp_path):
+    """The README's Command line section opens with three commands on examples/shop.csv:
+    run from a copy of the repository's examples, they exit 0 and write their files."""
+    pytest.importorskip("matplotlib", reason="matplotlib is not installed: --report cannot "
+                                             "run")
+    root = Path(__file__).resolve().parents[1]
+    section = (root / "README.md").read_text(encoding="utf-8").split("\n## Command line\n")[1]
+    block = section.split("```sh\n")[1].split("```")[0]
+    shutil.copytree(root / "examples", tmp_path / "examples")
+    for line in block.strip().splitlines():
+        args = line.split()
+        assert args[0] == "glassnet", line
+        code, out, err = run(*args[1:], cwd=tmp_path)
+        assert code == 0, (line, err)
+    predicted = pd.read_csv(tmp_path / "predictions.csv")
+    assert len(predicted) == len(pd.read_csv(root / "examples" / "shop_new_rows.csv")) == 5
+    assert set(predicted["bought"]) <= {"no", "yes"}
+    assert (tmp_path / "shop.html").stat().st_size > 0
