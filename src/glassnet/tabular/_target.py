@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ._columns import is_numeric, numbers, texts
+from ._columns import is_numeric, kind_of, numbers, texts
 from ._encoder import _standardise
 from ._read import DataError, Table
 
@@ -67,6 +67,9 @@ class Target:
             An empty cell; a cell that is not a finite number (regression); a single class.
         """
         if task == "regression":
+            if kind_of(table, column) == "categorical":
+                raise DataError(f"{table.name}: the target {str(column)!r} holds text, and "
+                                f"regression predicts numbers: choose classification")
             mean, scale = _standardise(numbers(table, column))
             return cls(str(column), task, mean=mean, scale=scale)
         labels = cls._labels(table, column, numeric=is_numeric(table.frame[column]))
