@@ -76,6 +76,26 @@ class _Run:
         """The penalty's strength for a batch: ``l2``, or ``l2 / sum(w)`` per sample."""
         return self.l2 / batch_weight if self.l2_per_sample else self.l2
 
+    # What an epoch needs of the data. A run whose rows live elsewhere (glassnet.dask)
+    # overrides these three; the epoch loop around them (shuffling, logs, validation,
+    # callbacks, history) is the same for every run.
+    def totals(self, classify: bool) -> tuple[float, Any]:
+        """The training rows' total weight, and ``SS_tot`` per output for regression."""
+        total = self.X.shape[0] if self.sample_weight is None else float(np.sum(self.sample_weight))
+        return total, None if classify else total_squares(self.y, self.sample_weight)
+
+    def scratch(self) -> tuple | None:
+        """The work arrays a shuffled batch is gathered into (see ``_batches``)."""
+        if not self.shuffle or self.sparse:  # sparse batches are X[rows]
+            return None
+        return (np.empty((self.batch_size, *self.X.shape[1:]), self.X.dtype),
+                np.empty((self.batch_size, *self.y.shape[1:]), self.y.dtype))
+
+    def one_epoch(self, state: TrainState, order: np.ndarray | None, scratch: tuple | None,
+                  hooks: list) -> tuple[float, Any]:
+        """One pass over the batches (``_one_epoch``)."""
+        return _one_epoch(state, self, order, scratch, hooks)
+
 
 # SGD -> {model: its fused step}: each keeps the decay its model's weights still owe
 _KERNELS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -307,16 +327,11 @@ def _one_epoch(state: TrainState, run: _Run, order: np.ndarray | None, scratch: 
 
 
 def _epochs(state: TrainState, run: _Run) -> Iterator[TrainState]:
-    X, y, n = run.X, run.y, run.X.shape[0]
-    scratch = None
-    if run.shuffle and not run.sparse:  # sparse batches are X[rows] (see _batches)
-        scratch = (np.empty((run.batch_size, *X.shape[1:]), X.dtype),
-                   np.empty((run.batch_size, *y.shape[1:]), y.dtype))
+    scratch = run.scratch()
     hooks, begin, end = (_hooks(run.callbacks, name)
                          for name in ("on_batch_end", "on_epoch_begin", "on_epoch_end"))
     classify = isinstance(state.loss, (CrossEntropy, BinaryCrossEntropy))
-    total_weight = n if run.sample_weight is None else float(np.sum(run.sample_weight))
-    ss_tot = None if classify else total_squares(y, run.sample_weight)
+    total_weight, ss_tot = run.totals(classify)
     # from the epoch after state.epoch: 0, or the epoch a BackupAndRestore resumed after
     for epoch in range(state.epoch + 1, 1 if state.stop else run.epochs + 1):
         state.epoch, state.logs = epoch, {}
@@ -328,7 +343,7 @@ def _epochs(state: TrainState, run: _Run) -> Iterator[TrainState]:
             run.rng.shuffle(run.order)
         # Underflow to 0 (tiny weights, moments, probabilities) is harmless: never an error.
         with np.errstate(under="ignore"):
-            running_loss, right = _one_epoch(state, run, run.order, scratch, hooks)
+            running_loss, right = run.one_epoch(state, run.order, scratch, hooks)
         state.logs["loss"] = running_loss / total_weight
         if classify:
             state.logs["accuracy"] = right / total_weight

@@ -62,6 +62,8 @@ def ints(text: str) -> list[int]:
         sizes = [int(t) for t in text.split(",")]
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected comma-separated ints, got {text!r}") from None
+    if any(size < 1 for size in sizes):
+        raise argparse.ArgumentTypeError(f"expected positive sizes, got {text!r}")
     if any(size >= 2**31 for size in sizes):  # beyond any array NumPy can make
         raise argparse.ArgumentTypeError(f"expected sizes below 2**31, got {text!r}")
     return sizes

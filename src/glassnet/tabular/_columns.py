@@ -58,7 +58,7 @@ def numbers(table: Table, column: str) -> np.ndarray:
         if bad.any():
             raise _refuse(table, column, bad, lambda i: (
                 "empty cell (or a row shorter than the header)" if np.isnan(values[i])
-                else f"{values[i]!r} is not a finite number"))
+                else f"{str(float(values[i]))!r} is not a finite number"))
         return values
     values = _parsed(series)
     bad = ~np.isfinite(values)

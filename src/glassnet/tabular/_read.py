@@ -9,6 +9,7 @@ one-line messages.
 
 from __future__ import annotations
 
+import csv
 import os
 import re
 import stat
@@ -119,16 +120,42 @@ def _read_csv(name: str, text: tuple[str, ...]) -> Any:
                                 f"{header}") from None
             raise DataError(f"{name}: not a CSV file pandas can read "
                             f"({str(exc).strip().splitlines()[-1]})") from None
-        except pd.errors.ParserWarning:
-            raise DataError(f"{name}: the rows have more fields than the header") from None
-        except UnicodeDecodeError as exc:
-            raise DataError(f"{name}: not UTF-8 text (byte {exc.start} is "
-                            f"{exc.object[exc.start:exc.start + 1]!r})") from None
+        except pd.errors.ParserWarning:  # every row longer than the header: find the first
+            raise DataError(_first_long_row(name)) from None
+        except UnicodeDecodeError:
+            raise DataError(_first_bad_byte(name)) from None
     blank = frame.isna().all(axis=1).to_numpy()
     end = len(frame)
     while end > 0 and blank[end - 1]:  # blank lines at the end of the file: not rows
         end -= 1
     return frame.iloc[:end] if end < len(frame) else frame
+
+
+def _first_long_row(name: str) -> str:
+    """The message for a file whose rows are longer than its header, naming the first one
+    (Python's csv module counts the fields, and the lines, as pandas does)."""
+    with open(name, newline="", encoding="utf-8") as f:
+        reader = csv.reader(f)
+        header = next(reader)
+        for row in reader:
+            if len(row) > len(header):
+                return (f"{name}: line {reader.line_num} has {len(row)} fields, the header "
+                        f"has {len(header)}")
+    return f"{name}: the rows have more fields than the header"
+
+
+def _first_bad_byte(name: str) -> str:
+    """The message for a file that is not UTF-8, naming the line and the byte (pandas reads
+    in chunks, and its error counts from the chunk's start)."""
+    with open(name, "rb") as f:
+        data = f.read()
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        return (f"{name}: not UTF-8 text: line {line}, byte {exc.start} is "
+                f"{data[exc.start:exc.start + 1]!r}")
+    return f"{name}: not UTF-8 text"
 
 
 def _read_parquet(name: str) -> Any:

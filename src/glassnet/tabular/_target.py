@@ -25,8 +25,7 @@ MAX_CLASSES_INFERRED = 20  # a column of integers with at most this many values:
 def infer_task(table: Table, column: str) -> tuple[str, str]:
     """``(task, why)``: 'classification' for a text column or one of at most
     ``MAX_CLASSES_INFERRED`` distinct integers, else 'regression'."""
-    series = table.frame[column]
-    if not is_numeric(series):
+    if kind_of(table, column) == "categorical":
         return "classification", f"the target {column!r} holds text"
     values = numbers(table, column)
     distinct = np.unique(values)

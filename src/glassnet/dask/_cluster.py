@@ -1,0 +1,168 @@
+"""The data on the workers: each chunk stays on a worker that holds it, joined there into one
+``Shard`` actor a worker; the client keeps only where each chunk starts and which worker
+has it.
+
+A step sends the parameters to each worker that holds rows of the batch, with the local
+numbers of those rows, and receives one gradient from each: the parameters and the gradients
+cross the network once each (``profile`` counts the bytes).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+
+from ._shard import Shard
+
+__all__ = ["Cluster", "RemoteRows", "WorkerLostError"]
+
+
+class WorkerLostError(RuntimeError):
+    """A worker that held rows of the data left the cluster during training. The model holds
+    the weights of the last step that completed; ``BackupAndRestore`` resumes a run."""
+
+
+class Cluster:
+    """The rows of ``X``, ``y`` (and ``w``) placed on ``client``'s workers, one ``Shard`` each.
+
+    Parameters
+    ----------
+    client : distributed.Client
+    model, loss
+        The network (copied to each worker) and its loss.
+    X, y, w : dask arrays
+        The same row chunks; ``w`` may be None.
+    timeout : float
+        Seconds a step may wait for a worker before the run fails.
+    """
+
+    def __init__(self, client: Any, model: Any, loss: Any, X: Any, y: Any, w: Any,
+                 timeout: float) -> None:
+        from distributed import futures_of, wait
+        self.client, self.timeout = client, timeout
+        arrays = [a for a in (X, y, w) if a is not None]
+        persisted = client.persist(arrays)
+        wait(persisted)
+        chunks = []  # per array, its row chunks' futures in order
+        for array in persisted:
+            by_key = {f.key: f for f in futures_of(array)}
+            chunks.append([by_key[key] for key in _row_keys(array)])
+        holders = client.who_has(chunks[0])
+        sizes = np.array(X.chunks[0], dtype=np.intp)
+        self.starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.intp)
+        self.n = int(sizes.sum())
+        self.workers: list[str] = []
+        self.chunk_worker = np.empty(len(sizes), dtype=np.intp)
+        self.chunk_offset = np.empty(len(sizes), dtype=np.intp)
+        parts: dict[str, list] = {}  # worker -> [start row, X, y, w] of each of its chunks
+        held: dict[str, int] = {}  # worker -> rows placed on it so far
+        for c, future in enumerate(chunks[0]):
+            addresses = holders.get(future.key) or sorted(client.scheduler_info()["workers"])
+            address = sorted(addresses)[0]
+            if address not in parts:
+                parts[address], held[address] = [], 0
+                self.workers.append(address)
+            self.chunk_worker[c] = self.workers.index(address)
+            self.chunk_offset[c] = held[address]
+            held[address] += int(sizes[c])
+            parts[address].append([int(self.starts[c]), *(group[c] for group in chunks),
+                                   *([None] if w is None else [])])
+        try:
+            self.shards = [client.submit(Shard, model.copy(), loss, parts[address],
+                                         actor=True, workers=[address],
+                                         allow_other_workers=False).result(timeout=timeout)
+                           for address in self.workers]
+        finally:
+            del persisted, chunks, parts  # the shards hold the rows now: Dask's copies go
+        self.profile = {"steps": 0, "step_s": 0.0, "compute_s": 0.0, "bytes_sent": 0,
+                        "bytes_received": 0}
+
+    def locate(self, rows: np.ndarray) -> list[tuple[int, np.ndarray, np.ndarray]]:
+        """``(worker, positions in rows, local rows)`` for each worker holding some of
+        ``rows`` (global row numbers)."""
+        c = np.searchsorted(self.starts, rows, side="right") - 1
+        local = rows - self.starts[c] + self.chunk_offset[c]
+        owner = self.chunk_worker[c]
+        return [(k, where, local[where])
+                for k in np.unique(owner) for where in [np.flatnonzero(owner == k)]]
+
+    def _results(self, calls: list[tuple[int, Any]]) -> list:
+        out = []
+        for k, call in calls:
+            try:
+                out.append(call.result(timeout=self.timeout))
+            except Exception as exc:
+                if self.workers[k] not in self.client.scheduler_info()["workers"]:
+                    raise WorkerLostError(
+                        f"the Dask worker {self.workers[k]} left the cluster during training "
+                        f"(it held rows of the data): {type(exc).__name__}: {exc}") from None
+                raise
+        return out
+
+    def gradient(self, params: np.ndarray, rows: np.ndarray) -> tuple:
+        """``(sum S, sum G, sum W_R, sum m)`` over the workers (see ``Shard``) for ``rows``."""
+        start = time.perf_counter()
+        placed = self.locate(rows)
+        calls = [(k, self.shards[k].gradient(params, local)) for k, _, local in placed]
+        results = self._results(calls)
+        value, grad, weight, metric = 0.0, None, 0.0, None
+        for v, g, w, m, _ in results:
+            value, weight = value + v, weight + w
+            if grad is None:
+                grad = np.array(g)  # writable: what arrives may be a read-only buffer
+            else:
+                grad += g
+            metric = m if metric is None else metric + m
+        profile = self.profile
+        profile["steps"] += 1
+        profile["step_s"] += time.perf_counter() - start
+        profile["compute_s"] += max(r[4] for r in results)
+        profile["bytes_sent"] += len(placed) * params.nbytes
+        profile["bytes_received"] += len(placed) * grad.nbytes
+        return value, grad, weight, metric
+
+    def fetch(self, rows: np.ndarray, which: str) -> np.ndarray:
+        """``which`` ('X', 'y' or 'w') at the global ``rows``, in their order."""
+        placed = self.locate(np.asarray(rows, dtype=np.intp))
+        parts = self._results([(k, self.shards[k].rows(local, which)) for k, _, local in placed])
+        out = None
+        for (_, where, _), part in zip(placed, parts):
+            if out is None:
+                out = np.empty((len(rows), *part.shape[1:]), dtype=part.dtype)
+            out[where] = part
+        return out
+
+    def call_all(self, method: str, *args: Any) -> list:
+        """``method(*args)`` on every shard, the results in the workers' order."""
+        return self._results([(k, getattr(shard, method)(*args))
+                              for k, shard in enumerate(self.shards)])
+
+
+def _row_keys(array: Any) -> list:
+    """The keys of a dask array's chunks along its rows (one chunk across the columns)."""
+    keys = array.__dask_keys__()
+    return [k[0] if isinstance(k, list) else k for k in keys]
+
+
+class RemoteRows:
+    """Rows held by the workers, seen as an array: its ``shape``, and ``[rows]`` fetches those
+    rows (what a callback such as ``glassnet.Monitor`` takes of the training data)."""
+
+    def __init__(self, cluster: Cluster, which: str, rows: np.ndarray | None, shape: tuple,
+                 token: str) -> None:
+        self.cluster, self.which, self.global_rows = cluster, which, rows
+        self.shape, self.token = shape, token
+        self.ndim = len(shape)
+
+    def __getitem__(self, rows: Any) -> np.ndarray:
+        index = np.arange(self.shape[0])[rows]
+        if self.global_rows is not None:
+            index = self.global_rows[index]
+        return self.cluster.fetch(index, self.which)
+
+    def digest(self) -> str:
+        """What identifies the data (``BackupAndRestore`` checks it on resume): Dask's token of
+        the collection and the rows trained on."""
+        return f"dask {self.which} {self.token} {self.shape}"
