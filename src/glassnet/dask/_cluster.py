@@ -70,14 +70,21 @@ class Cluster:
             parts[address].append([int(self.starts[c]), *(group[c] for group in chunks),
                                    *([None] if w is None else [])])
         try:
-            self.shards = [client.submit(Shard, model.copy(), loss, parts[address],
-                                         actor=True, workers=[address],
-                                         allow_other_workers=False).result(timeout=timeout)
-                           for address in self.workers]
+            self._futures = [client.submit(Shard, model.copy(), loss, parts[address],
+                                           actor=True, workers=[address],
+                                           allow_other_workers=False)
+                             for address in self.workers]
+            self.shards = self._results([(k, f) for k, f in enumerate(self._futures)])
         finally:
             del persisted, chunks, parts  # the shards hold the rows now: Dask's copies go
         self.profile = {"steps": 0, "step_s": 0.0, "compute_s": 0.0, "bytes_sent": 0,
                         "bytes_received": 0}
+
+    def close(self) -> None:
+        """Let the shards go: the workers free their rows."""
+        self.shards = []
+        self.client.cancel(self._futures)
+        self._futures = []
 
     def locate(self, rows: np.ndarray) -> list[tuple[int, np.ndarray, np.ndarray]]:
         """``(worker, positions in rows, local rows)`` for each worker holding some of
@@ -144,6 +151,25 @@ def _row_keys(array: Any) -> list:
     """The keys of a dask array's chunks along its rows (one chunk across the columns)."""
     keys = array.__dask_keys__()
     return [k[0] if isinstance(k, list) else k for k in keys]
+
+
+class LazyRows:
+    """Rows of a Dask collection that is not held anywhere (streaming), seen as an array:
+    ``[rows]`` computes those rows."""
+
+    def __init__(self, array: Any, token: str) -> None:
+        self.array, self.token = array, token
+        self.shape, self.ndim = array.shape, array.ndim
+
+    def __getitem__(self, rows: Any) -> np.ndarray:
+        index = np.arange(self.shape[0])[rows]
+        order = np.argsort(index, kind="stable")
+        out = np.empty((len(index), *self.shape[1:]), dtype=self.array.dtype)
+        out[order] = self.array[index[order]].compute()
+        return out
+
+    def digest(self) -> str:
+        return f"dask {self.token} {self.shape}"
 
 
 class RemoteRows:

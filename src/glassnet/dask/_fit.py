@@ -9,7 +9,7 @@ ends on the same weights, to rounding, whatever the number of workers and the ch
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -18,11 +18,10 @@ from .._checks import as_rng, check_nonnegative, check_number, check_probability
 from ..data import _class_labels, _class_weights, split_rows
 from ..history import History, TrainState
 from ..losses import get_loss
-from ..metrics import residual_squares
 from ..optim import LBFGS, get_optimizer
 from ..step import SeparateStep, prepare_data
 from ..train import _Run, _train, _with_builtin_callbacks
-from ._cluster import Cluster, RemoteRows
+from ._cluster import Cluster, LazyRows, RemoteRows
 
 __all__ = ["fit"]
 
@@ -55,34 +54,105 @@ class _DaskRun(_Run):
 
     def one_epoch(self, state: TrainState, order: np.ndarray | None, scratch: Any,
                   hooks: list) -> tuple[float, Any]:
-        """``train._one_epoch`` with each batch's objective and gradient from the workers:
-        ``J = sum S / sum W_R + l2/2 ||W||^2``, ``dJ/dtheta = sum G / sum W_R + l2 W``."""
-        model, n = state.model, self.X.shape[0]
+        """``train._one_epoch`` with each batch's objective and gradient from the workers."""
+        n = self.X.shape[0]
         running_loss, right = 0.0, None
         for state.batch, start in enumerate(range(0, n, self.batch_size), start=1):
             stop = min(start + self.batch_size, n)
             local = np.arange(start, stop) if order is None else order[start:stop]
-            value, grad, weight, metric = self.cluster.gradient(model.flat_params,
-                                                                self._global(local))
+            weighted_loss, metric = _batch(state, self, self.cluster, self._global(local),
+                                           hooks)
+            running_loss += weighted_loss
             right = metric if right is None else right + metric
-            if weight == 0:  # no row here carries weight: nothing to learn, no step
-                state.samples_seen += stop - start
-                continue
-            np.divide(grad, weight, out=model.flat_grads, casting="unsafe")
-            state.batch_loss = value / weight
-            l2 = self.l2_of(weight)
-            if l2:
-                state.batch_loss += model.add_l2(l2)
-            for hook in hooks:  # on_batch_end; the divergence guard raises on NaN
-                hook(state)
+        return running_loss, right
+
+
+def _batch(state: TrainState, run: _Run, cluster: Cluster, rows: np.ndarray, hooks: list
+           ) -> tuple[float, Any]:
+    """One step on the data's ``rows``, as ``train._one_epoch`` takes it, with the objective
+    and gradient from the workers: ``J = sum S / sum W_R + l2/2 ||W||^2`` and
+    ``dJ/dtheta = sum G / sum W_R + l2 W``. Returns the batch's ``J`` times its weight, and
+    its metric (rows right, or ``SS_res``)."""
+    model = state.model
+    value, grad, weight, metric = cluster.gradient(model.flat_params, rows)
+    state.samples_seen += len(rows)
+    if weight == 0:  # no row here carries weight: nothing to learn, no step
+        return 0.0, metric
+    np.divide(grad, weight, out=model.flat_grads, casting="unsafe")
+    state.batch_loss = value / weight
+    l2 = run.l2_of(weight)
+    if l2:
+        state.batch_loss += model.add_l2(l2)
+    for hook in hooks:  # on_batch_end; the divergence guard raises on NaN
+        hook(state)
+    try:
+        run.kernel.update(model)
+    except FloatingPointError:  # an overflowing update: the guard's, as in fit
+        state.batch_loss = float("nan")
+        for hook in hooks:
+            hook(state)
+    return state.batch_loss * weight, metric
+
+
+@dataclass(frozen=True)
+class _StreamRun(_Run):
+    """A run over data that no memory holds whole: each epoch takes the chunks in a shuffled
+    order, ``stream`` chunks a worker at a time (a window), and shuffles the window's rows
+    across its chunks; the workers hold one window."""
+
+    client: Any = None
+    data: tuple = ()  # the dask arrays X, y, w (w may be None)
+    stream: int = 1
+    timeout: float = 300.0
+    profile: dict = field(default_factory=dict)  # the windows' exchanges, added up
+
+    def totals(self, classify: bool) -> tuple[float, Any]:
+        import dask
+        X, y, w = self.data
+        n = X.shape[0]
+        if classify:
+            return (float(n) if w is None else float(w.sum().compute())), None
+        y = y.astype(np.float64).reshape((n, -1))
+        w = None if w is None else w.astype(np.float64)
+        total = float(n) if w is None else float(w.sum().compute())
+        mean = (y.sum(axis=0) if w is None else w @ y) / total
+        mean = np.asarray(dask.compute(mean)[0])
+        squares = (y - mean) ** 2
+        return total, np.asarray((squares.sum(axis=0) if w is None else w @ squares).compute())
+
+    def scratch(self) -> None:
+        return None
+
+    def one_epoch(self, state: TrainState, order: Any, scratch: Any,
+                  hooks: list) -> tuple[float, Any]:
+        import dask.array as da
+        X, y, w = self.data
+        n_chunks = len(X.chunks[0])
+        chunks = np.arange(n_chunks)
+        if self.shuffle:
+            self.rng.shuffle(chunks)
+        workers = max(1, len(self.client.scheduler_info()["workers"]))
+        per_window = self.stream * workers
+        running_loss, right, state.batch = 0.0, None, 0
+        for at in range(0, n_chunks, per_window):
+            window = chunks[at:at + per_window]
+            parts = [None if a is None else da.concatenate([a.blocks[int(i)] for i in window])
+                     for a in self.data]
+            cluster = Cluster(self.client, state.model, state.loss, *parts, self.timeout)
             try:
-                self.kernel.update(model)
-            except FloatingPointError:  # an overflowing update: the guard's, as in fit
-                state.batch_loss = float("nan")
-                for hook in hooks:
-                    hook(state)
-            running_loss += state.batch_loss * weight
-            state.samples_seen += stop - start
+                rows = self.rng.permutation(cluster.n) if self.shuffle else np.arange(cluster.n)
+                for start in range(0, cluster.n, self.batch_size):
+                    state.batch += 1
+                    weighted_loss, metric = _batch(
+                        state, self, cluster, rows[start:start + self.batch_size], hooks)
+                    running_loss += weighted_loss
+                    right = metric if right is None else right + metric
+            finally:
+                for key, value in cluster.profile.items():
+                    self.profile[key] = self.profile.get(key, 0) + value
+                self.profile["workers"] = max(self.profile.get("workers", 0),
+                                              len(cluster.workers))
+                cluster.close()
         return running_loss, right
 
 
@@ -100,9 +170,8 @@ def _as_dask_array(data: Any, what: str, chunks: Any = None) -> Any:
     return da.from_array(array, chunks=chunks if chunks is not None else "auto")
 
 
-def _place(client: Any, model: Any, loss: Any, X: Any, y: Any, w: Any, timeout: float
-           ) -> Cluster:
-    """The rows on the workers: ``y`` and ``w`` chunked as ``X``'s rows, X whole across its
+def _arrays(X: Any, y: Any, w: Any) -> tuple:
+    """``X``, ``y`` and ``w`` as dask arrays with the same row chunks, ``X`` whole across its
     columns."""
     X = _as_dask_array(X, "X")
     if X.ndim != 2:
@@ -119,7 +188,7 @@ def _place(client: Any, model: Any, loss: Any, X: Any, y: Any, w: Any, timeout: 
         w = _as_dask_array(w, "sample_weight", rows).rechunk(rows)
         if w.shape != (X.shape[0],):
             raise ValueError(f"sample_weight must have shape ({X.shape[0]},), got {w.shape}")
-    return Cluster(client, model, loss, X, y, w, timeout), X
+    return X, y, w
 
 
 def fit(model: Any, X: Any, y: Any, client: Any = None, *, loss: Any = "cross_entropy",
@@ -128,7 +197,7 @@ def fit(model: Any, X: Any, y: Any, client: Any = None, *, loss: Any = "cross_en
         validation_fraction: float = 0.0, sample_weight: Any = None, class_weight: Any = None,
         l2: float = 0.0, l2_per_sample: bool = False, schedule: Any = None,
         callbacks: Any = (), progress: bool = False, timeout: float = 300.0,
-        profile: dict | None = None) -> History:
+        stream: int | None = None, profile: dict | None = None) -> History:
     """Train ``model`` with its data on a Dask cluster: ``glassnet.fit``, data-parallel.
 
     ``X`` and ``y`` (and ``sample_weight``) stay on the workers in their chunks. At every
@@ -158,6 +227,12 @@ def fit(model: Any, X: Any, y: Any, client: Any = None, *, loss: Any = "cross_en
         Seconds a step may wait for a worker; past it, or when a worker holding rows leaves
         the cluster, the run fails (``WorkerLostError``) and the model keeps the weights of
         the last completed step.
+    stream : int, optional
+        Stream data that the workers cannot hold together: each epoch takes the chunks in
+        a shuffled order, ``stream`` chunks a worker at a time, and shuffles those rows
+        across their chunks, so a worker holds about ``stream`` chunks (twice that while a
+        window loads). The batches are then not ``glassnet.fit``'s, and a window's last
+        batch may be short; ``validation_fraction`` is refused (pass ``validation_data``).
     profile : dict, optional
         Filled with the run's ``steps``, ``step_s`` (time of the steps' gradient exchanges,
         total), ``compute_s`` (the slowest worker's compute time, summed over the steps),
@@ -188,40 +263,70 @@ def fit(model: Any, X: Any, y: Any, client: Any = None, *, loss: Any = "cross_en
     if class_weight is not None:
         cw = _class_weights(class_weight, labels)
         sample_weight = cw if sample_weight is None else _times(sample_weight, cw)
-    cluster, X = _place(client, model, loss, X, y, sample_weight, timeout)
+    X, y, w = _arrays(X, y, sample_weight)
     rng = as_rng(seed)
-    if isinstance(optimizer, type(optimizer)) and getattr(optimizer, "t", 0):
+    if getattr(optimizer, "t", 0):  # stepped (or loaded) state of another model: refused now
         optimizer.check_params([model.flat_params])
-    rows, val = None, None
     if validation_data is not None:
-        val = prepare_data(model, loss, *(None if a is None else np.asarray(_computed(a))
-                                          for a in validation_data))
-    elif validation_fraction > 0:
-        rows, held = split_rows(cluster.n, validation_fraction,
-                                _class_labels(loss, labels), rng)
-        val = (cluster.fetch(held, "X"), cluster.fetch(held, "y"),
-               None if sample_weight is None else cluster.fetch(held, "w"))
-    n = cluster.n if rows is None else len(rows)
-    batch_size = n if batch_size is None else min(
-        check_number(batch_size, "batch_size", integer=True, ge=1), n)
+        validation_data = prepare_data(model, loss, *(None if a is None else
+                                                      np.asarray(_computed(a))
+                                                      for a in validation_data))
     callbacks = _with_builtin_callbacks(callbacks, schedule, progress, epochs)
-    state = TrainState(model, optimizer, loss, History(), validation=val is not None)
-    token = _token(X)
-    remote = {which: RemoteRows(cluster, which, rows, (n, *shape), token)
-              for which, shape in (("X", X.shape[1:]), ("y", ()), ("w", ()))}
-    run = _DaskRun(X=remote["X"], y=remote["y"],
-                   sample_weight=None if sample_weight is None else remote["w"], val=val,
-                   callbacks=callbacks, epochs=epochs, batch_size=batch_size, l2=l2,
-                   l2_per_sample=l2_per_sample, shuffle=shuffle, rng=rng,
-                   order=np.arange(n) if shuffle else None, kernel=SeparateStep(optimizer),
-                   cluster=cluster, rows=rows)
+    common = dict(callbacks=callbacks, epochs=epochs, l2=l2, l2_per_sample=l2_per_sample,
+                  shuffle=shuffle, rng=rng, kernel=SeparateStep(optimizer))
+    if stream is not None:
+        stream = check_number(stream, "stream", integer=True, ge=1)
+        if validation_fraction > 0:
+            raise ValueError("streaming holds no row out: pass validation_data instead of "
+                             "validation_fraction")
+        token = _token(X)
+        run = _StreamRun(X=LazyRows(X, token), y=LazyRows(y, token),
+                         sample_weight=None if w is None else LazyRows(w, token),
+                         val=validation_data, order=None,
+                         batch_size=_batch_size(batch_size, X.shape[0]), client=client,
+                         data=(X, y, w), stream=stream, timeout=timeout, **common)
+        return _run(model, optimizer, loss, run, profile, run.profile)
+    cluster = Cluster(client, model, loss, X, y, w, timeout)
+    try:
+        rows, val = None, validation_data
+        if val is None and validation_fraction > 0:
+            rows, held = split_rows(cluster.n, validation_fraction,
+                                    _class_labels(loss, labels), rng)
+            val = (cluster.fetch(held, "X"), cluster.fetch(held, "y"),
+                   None if w is None else cluster.fetch(held, "w"))
+        n = cluster.n if rows is None else len(rows)
+        token = _token(X)
+        remote = {which: RemoteRows(cluster, which, rows, (n, *shape), token)
+                  for which, shape in (("X", X.shape[1:]), ("y", y.shape[1:]), ("w", ()))}
+        run = _DaskRun(X=remote["X"], y=remote["y"],
+                       sample_weight=None if w is None else remote["w"], val=val,
+                       order=np.arange(n) if shuffle else None,
+                       batch_size=_batch_size(batch_size, n), cluster=cluster, rows=rows,
+                       **common)
+        profile_of_run = cluster.profile
+        return _run(model, optimizer, loss, run, profile, profile_of_run,
+                    workers=len(cluster.workers))
+    finally:
+        cluster.close()
+
+
+def _batch_size(batch_size: int | None, n: int) -> int:
+    if batch_size is None:
+        return n
+    return min(check_number(batch_size, "batch_size", integer=True, ge=1), n)
+
+
+def _run(model: Any, optimizer: Any, loss: Any, run: _Run, profile: dict | None,
+         measured: dict, **extra: Any) -> History:
+    """``train._train`` over ``run``; ``profile`` filled from ``measured`` at the end."""
+    state = TrainState(model, optimizer, loss, History(), validation=run.val is not None)
     state.run = run
     try:
         for _ in _train(state, run):
             pass
     finally:
         if profile is not None:
-            profile.update(cluster.profile, workers=len(cluster.workers))
+            profile.update(measured, **extra)
     return state.history
 
 
@@ -244,5 +349,3 @@ def _token(X: Any) -> str:
     from dask.base import tokenize
     return tokenize(X)
 
-
-_ = residual_squares  # SS_res is the shards' (see _shard.py)
