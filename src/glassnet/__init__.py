@@ -33,6 +33,8 @@ Where things are:
   datasets.py     the built-in data sets (XOR, spirals, moons, circles, scikit-learn's)
   tabular/        tables as data: CSV and Parquet through pandas, the columns' encoding,
                   TabularModel (what ``glassnet train`` saves)
+  dask/           glassnet.dask.fit: data-parallel training on a Dask cluster (imported on
+                  its own: ``import glassnet.dask``)
   cli/            the ``glassnet`` command line
 """
 

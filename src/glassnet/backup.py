@@ -129,6 +129,9 @@ def _digest(*arrays: Any) -> str:
         if a is None:
             h.update(b"none")
             continue
+        if hasattr(a, "digest"):  # rows on a Dask cluster (glassnet.dask): Dask's token
+            h.update(a.digest().encode())
+            continue
         if is_sparse(a):
             h.update(f"sparse {a.format}{a.shape}".encode())
             parts = (a.data, a.indices, a.indptr)

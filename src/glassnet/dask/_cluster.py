@@ -44,7 +44,8 @@ class Cluster:
         self.client, self.timeout = client, timeout
         arrays = [a for a in (X, y, w) if a is not None]
         persisted = client.persist(arrays)
-        wait(persisted)
+        with client.as_current():  # wait() asks for the current client: this one
+            wait(persisted)
         chunks = []  # per array, its row chunks' futures in order
         for array in persisted:
             by_key = {f.key: f for f in futures_of(array)}
@@ -74,7 +75,8 @@ class Cluster:
                                            actor=True, workers=[address],
                                            allow_other_workers=False)
                              for address in self.workers]
-            self.shards = self._results([(k, f) for k, f in enumerate(self._futures)])
+            with client.as_current():  # each actor's handle binds to the current client
+                self.shards = self._results([(k, f) for k, f in enumerate(self._futures)])
         finally:
             del persisted, chunks, parts  # the shards hold the rows now: Dask's copies go
         self.profile = {"steps": 0, "step_s": 0.0, "compute_s": 0.0, "bytes_sent": 0,
