@@ -94,9 +94,10 @@ def assert_ran_on_the_workers(default_tasks, dask_tasks, client):
     workers = set(client.scheduler_info()["workers"])
     assert len(workers) == 2
     assert {task["worker"] for task in dask_tasks} <= workers
-    # joblib's tasks (batches of calls), not only some bookkeeping of the client
-    assert any("batch" in str(task["key"]).lower() or "fit" in str(task["key"]).lower()
-               for task in dask_tasks), [task["key"] for task in dask_tasks]
+    # joblib's batches of the search's fits (keys "batch_of__fit_and_score_<n>_calls-..."),
+    # not only some bookkeeping of the client
+    keys = [str(task["key"]) for task in dask_tasks]
+    assert any("_fit_and_score" in key for key in keys), keys
 
 
 def assert_same_search(a, b):

@@ -68,11 +68,10 @@ def _rss() -> int:
     return psutil.Process().memory_info().rss
 
 
-def _start_peak_probe(interval: float = 0.02) -> int:
-    """On a worker: a daemon thread recording the process's peak RSS every ``interval``
-    seconds (in ``distributed.get_worker()._glassnet_peak``). Returns the RSS now."""
-    from distributed import get_worker
-    worker = get_worker()
+def _start_peak_probe(dask_worker, interval: float = 0.02) -> int:
+    """On a worker (``client.run`` passes it): a daemon thread recording the process's peak
+    RSS every ``interval`` seconds (in ``dask_worker._glassnet_peak``). Returns the RSS now."""
+    worker = dask_worker
     worker._glassnet_peak = _rss()
     worker._glassnet_probe_on = True
 
@@ -85,10 +84,9 @@ def _start_peak_probe(interval: float = 0.02) -> int:
     return worker._glassnet_peak
 
 
-def _stop_peak_probe() -> int:
+def _stop_peak_probe(dask_worker) -> int:
     """On a worker: stop the probe and return the peak it recorded."""
-    from distributed import get_worker
-    worker = get_worker()
+    worker = dask_worker
     worker._glassnet_probe_on = False
     return max(worker._glassnet_peak, _rss())
 
