@@ -59,14 +59,18 @@ import time
 import warnings
 from pathlib import Path
 
-import numpy as np
+# benchmarks/ holds sparse.py, which would shadow the package ``sparse`` that dask.array imports
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 
-import glassnet
+import numpy as np  # noqa: E402
+
+import glassnet  # noqa: E402
 
 PROBLEMS = {"mnist": [784, 256, 128, 10], "small": [32, 64, 10]}
 BANDWIDTHS_GBIT = (1.0, 10.0, 25.0)
 LATENCIES_MS = (0.1, 0.5)
-RESULTS = Path(__file__).resolve().parent / "results" / "dask_scaling.json"
+RESULTS = _HERE / "results" / "dask_scaling.json"
 
 
 # ---------------------------------------------------------------------------- the data
