@@ -139,6 +139,11 @@ def run_dask(client, sizes, X, y, batch) -> dict:
             "workers": profile["workers"]}
 
 
+def threadpool_limits_1():
+    from threadpoolctl import threadpool_limits
+    return threadpool_limits(limits=1)
+
+
 def run_memory(sizes, X, y, batch, threads) -> dict:
     from threadpoolctl import threadpool_limits
     model = glassnet.MLP(sizes, dtype="float32", seed=0)
@@ -149,6 +154,22 @@ def run_memory(sizes, X, y, batch, threads) -> dict:
     steps = math.ceil(len(X) / batch)
     return {"steps": steps, "loop_s": loop, "steps_per_s": steps / loop,
             "ms_per_step": 1e3 * loop / steps}
+
+
+def time_update(sizes, repeats: int = 300) -> float:
+    """Seconds of one Adam step on the model's parameters (what the client does each step:
+    U in the estimate), median of ``repeats`` calls, one BLAS thread."""
+    from glassnet.optim import get_optimizer
+    from glassnet.step import SeparateStep
+    model = glassnet.MLP(sizes, dtype="float32", seed=0)
+    model.flat_grads[...] = 1e-3
+    kernel = SeparateStep(get_optimizer("adam"))
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        kernel.update(model)
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
 
 
 # ---------------------------------------------------------------------------- the estimate
@@ -189,12 +210,15 @@ def estimate(results: dict, problems: list) -> dict:
         P = params(PROBLEMS[p])
         batches = sorted(int(b) for b in w1[p])
         C = [min(x["compute_ms"] for x in w1[p][str(b)]["dask"]) / 1e3 for b in batches]
-        U = float(np.median([min(x["client_ms"] for x in w1[p][str(b)]["dask"])
-                             for b in batches])) / 1e3
+        U = results[p]["update_ms"] / 1e3  # the optimizer step, timed alone
         a, k = fit_line(batches, C)
         prob = {"P": P, "bytes_per_copy": 4 * P, "C_ms": dict(zip(map(str, batches),
                                                                  [1e3 * c for c in C])),
                 "C_fit_ms": {"a": 1e3 * a, "k_per_row": 1e3 * k}, "U_ms": 1e3 * U,
+                "one_machine_ms": {str(b): 1e3 * (c + U) for b, c in zip(batches, C)},
+                "in_memory_1thread_ms": {
+                    str(b): min(r["ms_per_step"] for r in results[p]["memory"][str(b)]["1"])
+                    for b in batches if str(b) in results[p].get("memory", {})},
                 "cases": []}
         for o_name, o in (("ideal RPC (O=0)", 0.0), ("Dask as measured", O)):
             for Bg in BANDWIDTHS_GBIT:
@@ -224,6 +248,26 @@ def estimate(results: dict, problems: list) -> dict:
 
 def params(sizes) -> int:
     return sum((a + 1) * b for a, b in zip(sizes[:-1], sizes[1:]))
+
+
+def conclusions(est) -> list:
+    """Plain sentences from the estimate: where W machines stop paying off."""
+    lines = []
+    for p, prob in est["problems"].items():
+        batches = list(prob["C_ms"])
+        big = batches[-1]
+        for c in prob["cases"]:
+            if c["L_ms"] != LATENCIES_MS[0] and c["B_gbit"] != 10.0:
+                continue
+            r = c["per_batch"][big]
+            mb = c["min_batch"]
+            pays = (f"best at W={r['best_W']} ({r['best_speedup']:.2f}x one machine), slower "
+                    f"than one machine beyond W={r['max_paying_W']}" if r["max_paying_W"]
+                    else "no W beats one machine")
+            lines.append(
+                f"{p}, {c['overhead']}, {c['B_gbit']:g} Gbit/s, L {c['L_ms']:g} ms: batch "
+                f"{big}: {pays}; 2 machines need a batch >= {mb['2']}, 8 need >= {mb['8']}.")
+    return lines
 
 
 # ---------------------------------------------------------------------------- printing
@@ -263,7 +307,11 @@ def print_estimate(est):
         fit = prob["C_fit_ms"]
         print(f"\n{p}: P = {prob['P']:,} ({prob['bytes_per_copy'] / 1e6:.3f} MB a copy); "
               f"C(b) = {fit['a']:.3f} + {1e3 * fit['k_per_row']:.2f} us x b ms; "
-              f"U = {prob['U_ms']:.2f} ms")
+              f"U (Adam step) = {prob['U_ms']:.2f} ms")
+        print("one machine C(b)+U ms: " + ", ".join(
+            f"b={b}: {v:.2f}" for b, v in prob["one_machine_ms"].items()) +
+            "  (in memory, 1 thread, measured: " + ", ".join(
+            f"{v:.2f}" for v in prob["in_memory_1thread_ms"].values()) + ")")
         batches = list(prob["C_ms"])
         print(f"{'overhead':<17} {'Gbit/s':>6} {'L ms':>4} | " +
               " | ".join(f"b={b}: best W (x), W=2 x, max W" for b in batches) +
@@ -327,6 +375,8 @@ def main(argv=None) -> int:
                 for threads, key in ((1, "1"), (None, "all")):
                     mem.setdefault(str(b), {"1": [], "all": []})[key].append(
                         run_memory(PROBLEMS[p], X, y, b, threads))
+        with threadpool_limits_1():
+            results[p]["update_ms"] = 1e3 * time_update(PROBLEMS[p])
         print(f"in memory {p}: done ({time.perf_counter() - t0:.0f} s)", flush=True)
 
     for W in workers:
@@ -353,6 +403,10 @@ def main(argv=None) -> int:
               "step and its speed-up over one machine; 'W=2 x' the speed-up of two; 'max W' "
               "the most machines still faster than one ('-': none). 'min batch' is the "
               "smallest batch at which W machines beat one.")
+        est["conclusions"] = conclusions(est)
+        print("\nWhere it stops paying off (largest measured batch; L = 0.1 ms, or 10 Gbit/s):")
+        for line in est["conclusions"]:
+            print("  " + line)
     out = {"rows": rows, "batches": batches, "workers": workers, "repeats": repeats,
            "chunks_per_worker": args.chunks, "python": platform.python_version(),
            "cpus": os.cpu_count(), "results": results, "estimate": est,

@@ -191,7 +191,8 @@ def test_stream_larger_than_worker_memory_reaches_in_memory_accuracy():
 
 # --- 2. A worker killed during training -----------------------------------------------------
 
-def test_worker_killed_during_training_raises_worker_lost_error():
+@pytest.mark.parametrize("stream", [None, 1], ids=["in-memory", "stream"])
+def test_worker_killed_during_training_raises_worker_lost_error(stream):
     X, y = _lazy_data(160_000, 20_000, seed=3)  # 8 chunks, spread over both workers
     model = glassnet.MLP([N_FEATURES, 32, N_CLASSES], seed=0)
     with _cluster(2, threads_per_worker=1) as cluster, Client(cluster) as client:
@@ -211,7 +212,7 @@ def test_worker_killed_during_training_raises_worker_lost_error():
             try:
                 outcome["history"] = glassnet.dask.fit(
                     model, X, y, client=client, epochs=200, batch_size=512, seed=0,
-                    timeout=30, profile=profile,
+                    timeout=30, profile=profile, stream=stream,
                     callbacks=[LambdaCallback(on_epoch_end=kill)])
             except BaseException as exc:  # noqa: BLE001 - examined below
                 outcome["error"] = exc
@@ -221,7 +222,7 @@ def test_worker_killed_during_training_raises_worker_lost_error():
         thread.join(120)
         hung = thread.is_alive()
         waited = time.perf_counter() - killed_at[0] if killed_at else None
-        print(f"\n[kill] killed {victim} (pid {pids[victim]}) after epoch 2; fit ended "
+        print(f"\n[kill stream={stream}] killed {victim} (pid {pids[victim]}) after epoch 2; fit ended "
               f"{waited if waited is None else round(waited, 2)} s later with "
               f"{type(outcome.get('error')).__name__}: {outcome.get('error')}; "
               f"profile {profile}")

@@ -157,12 +157,12 @@ def check_X(X: Any, n_features: int | None = None, dtype: Any = None, name: str 
             raise ValueError(f"{name} is a SciPy sparse {type(X).__name__}, which only a model "
                              f"whose first layer is Dense takes; pass {name}.toarray()")
         return _check_sparse_X(X, n_features, dtype, name, finite)
+    _check_real(X, name)
     try:
-        a = np.asarray(X, dtype=dtype)
-    except FloatingPointError:  # np.seterr(over="raise"): a value beyond dtype's range; the
-        with np.errstate(over="ignore"):  # finite check below names it
-            a = np.asarray(X, dtype=dtype)
+        a = _cast(X, dtype, name)
     except (TypeError, ValueError) as exc:
+        if isinstance(exc, OutOfRangeError):
+            raise
         raise ValueError(f"{name} must be numeric, could not convert it: {exc}") from None
     _check_shape(a, n_features, name)
     if a.dtype.kind != "f":
@@ -172,8 +172,62 @@ def check_X(X: Any, n_features: int | None = None, dtype: Any = None, name: str 
     return a
 
 
+class OutOfRangeError(ValueError):
+    """A finite value that the model's dtype cannot hold (1e300 in float32)."""
+
+
+def _check_real(X: Any, name: str) -> None:
+    """Refuse a complex ``X``: the float cast would drop its imaginary part with no more than
+    NumPy's ComplexWarning (scikit-learn's estimators refuse it too)."""
+    try:
+        dtype = X.dtype if type(X) is np.ndarray else np.asarray(X).dtype
+    except (TypeError, ValueError):  # not array-like at all: the cast names what is wrong
+        return
+    if dtype.kind == "c":
+        raise ValueError(f"{name} is complex ({dtype}), and the network takes real numbers; "
+                         f"pass {name}.real (or np.abs({name})) if that is what you mean")
+
+
+def _cast(X: Any, dtype: Any, name: str) -> np.ndarray:
+    """``np.asarray(X, dtype)``; a finite value beyond ``dtype``'s range (1e300 in float32,
+    which the cast turns into inf) is an ``OutOfRangeError`` naming its row, whatever
+    ``np.seterr`` says. No extra pass: NumPy's cast reports the overflow itself."""
+    if type(X) is np.ndarray and (dtype is None or X.dtype == dtype):
+        return X  # nothing to convert: the common case, kept free of np.errstate's cost
+    try:
+        with np.errstate(over="raise"):
+            return np.asarray(X, dtype=dtype)
+    except FloatingPointError:
+        with np.errstate(over="ignore"):
+            a = np.asarray(X, dtype=dtype)
+    raise_out_of_range(name, _first_overflowed(a, X, lambda rows: rows), a.dtype)
+
+
+def raise_out_of_range(name: str, row: int, dtype: Any) -> None:
+    """The error for a finite value in row ``row`` of ``name`` that ``dtype`` cannot hold."""
+    dt = np.dtype(dtype)
+    raise OutOfRangeError(
+        f"{name} exceeds {dt.name}'s range: a finite value becomes inf after conversion to "
+        f"{dt.name}, whose largest value is {np.finfo(dt).max:.3g} (first at row {row}); use "
+        f"dtype='float64' (the model's or the estimator's), or scale the data")
+
+
+def _first_overflowed(a: np.ndarray, source: Any, row_of: Any) -> int:
+    """The first row where ``a`` (``source`` cast) holds inf but ``source`` a finite value
+    (the error path: the copies are fine). ``row_of`` maps the flat positions' first axis to
+    rows (the identity for dense arrays)."""
+    with np.errstate(invalid="ignore"):
+        wide = np.asarray(source, dtype=np.float64)
+    bad = np.isinf(a) & np.isfinite(wide)
+    flat = bad.reshape(len(bad), -1).any(axis=1) if bad.ndim > 1 else bad
+    return int(row_of(int(np.flatnonzero(flat)[0])))
+
+
 def _check_shape(a: Any, n_features: int | None, name: str) -> None:
     """``a`` (dense or sparse) numeric, 2-D, with rows and ``n_features`` columns."""
+    if a.dtype.kind == "c":
+        raise ValueError(f"{name} is complex ({a.dtype}), and the network takes real numbers; "
+                         f"pass {name}.real (or abs({name})) if that is what you mean")
     if a.dtype.kind not in "fiub":
         raise ValueError(f"{name} must be numeric, got an array of dtype {a.dtype}")
     if a.ndim != 2:
@@ -201,7 +255,15 @@ def _check_sparse_X(X: Any, n_features: int | None, dtype: Any, name: str, finit
     if dtype is None:
         dtype = a.dtype if a.dtype.kind == "f" else np.float64
     if a.dtype != dtype:
-        a = as_dtype(a, dtype)
+        try:
+            with np.errstate(over="raise"):  # NumPy's cast reports a value beyond dtype's range
+                data = a.data.astype(dtype)
+        except FloatingPointError:
+            with np.errstate(over="ignore"):
+                data = a.data.astype(dtype)
+            raise_out_of_range(name, _first_overflowed(
+                data, a.data, lambda i: np.searchsorted(a.indptr, i, side="right") - 1), dtype)
+        a = type(a)((data, a.indices, a.indptr), shape=a.shape, copy=False)  # as as_dtype
     if finite:
         check_finite(a, name, source=None if a is X else X)
     return a
@@ -237,10 +299,9 @@ def check_finite(a: Any, name: str = "X", first_row: int = 0, source: Any = None
         if _all_finite(a):
             return
         row = first_row + _first_bad_row(a)
-    hint = ""
     if source is not None and _row_is_finite(source, row):
-        hint = f" after conversion to {a.dtype}, whose largest value is {np.finfo(a.dtype).max:.3g}"
-    raise ValueError(f"{name} contains NaN or inf{hint} (first at row {row})")
+        raise_out_of_range(name, row, a.dtype)
+    raise ValueError(f"{name} contains NaN or inf (first at row {row})")
 
 
 def _first_bad_sparse_row(a: Any) -> int:
@@ -302,6 +363,41 @@ def check_y(y: Any, n_samples: int, name: str = "y") -> np.ndarray:
     return a
 
 
+def check_y_range(y: Any, dtype: Any, name: str = "y", squared: bool = False) -> None:
+    """Refuse a finite target that a model of ``dtype`` cannot hold: beyond ``dtype``'s range
+    (1e40 in float32), or, for a loss that squares the residual (``squared``), beyond the
+    square root of it (the square of 1e20 is inf in float32: the first batch's loss would be
+    inf, and the run called divergent). Everything else (shapes, NaN, inf) is ``check_y``'s.
+    Targets that cannot exceed the limit (float32 ones for a float32 model) skip the scan."""
+    try:
+        a = y if type(y) is np.ndarray else np.asarray(y)
+    except (TypeError, ValueError):  # check_y names what is wrong
+        return
+    dt = np.dtype(dtype)
+    largest = float(np.finfo(dt).max)
+    limit = math.sqrt(largest) if squared else largest
+    if a.dtype.kind != "f" or a.size == 0 or float(np.finfo(a.dtype).max) <= limit:
+        return
+    with np.errstate(invalid="ignore"):
+        top = np.maximum(np.max(a), -np.min(a))  # max |y|; NaN when y holds one
+    if not top > limit:  # within range, or a NaN: check_y names it
+        return
+    with np.errstate(invalid="ignore", over="ignore"):
+        bad = np.isfinite(a) & (np.abs(a) > limit)
+    rows = np.flatnonzero(bad.reshape(len(a), -1).any(axis=1))
+    if not rows.size:  # only inf beyond the limit: check_y names it
+        return
+    row = int(rows[0])
+    value = float(np.asarray(a[row]).reshape(-1)[np.asarray(bad[row]).reshape(-1)][0])
+    what = ("whose square, which the loss computes, is beyond" if squared and abs(value) <= largest
+            else "beyond")
+    raise OutOfRangeError(
+        f"{name} holds a value in row {row} ({value:.3g}) {what} {dt.name}'s range (largest "
+        f"value {largest:.3g}); "
+        + ("use dtype='float64' (the model's or the estimator's), or scale the targets"
+           if dt.itemsize < 8 else "scale the targets"))
+
+
 def check_sample_weight(sample_weight: Any, n_samples: int) -> np.ndarray:
     """Finite, non-negative float64 weights of shape ``(n_samples,)`` that carry some weight."""
     try:
@@ -318,12 +414,19 @@ def check_sample_weight(sample_weight: Any, n_samples: int) -> np.ndarray:
 
 
 def as_rng(seed: Any) -> np.random.Generator | np.random.RandomState:
-    """A random generator from ``None``, an int seed, a Generator or a RandomState."""
+    """A random generator from ``None``, an int seed (any int >= 0, as NumPy's
+    ``default_rng`` takes it), a Generator or a RandomState (used as given)."""
     if isinstance(seed, (np.random.Generator, np.random.RandomState)):
         return seed
-    if seed is None or (isinstance(seed, (int, np.integer)) and not isinstance(seed, bool)):
+    accepted = f"seed must be None, an int or a numpy Generator, got {seed!r}"
+    if seed is None or (isinstance(seed, (int, np.integer))
+                        and not isinstance(seed, (bool, np.bool_))):
+        if seed is not None and seed < 0:  # NumPy's own error would not name seed
+            raise ValueError(f"{accepted}: an int seed must be >= 0 (0 to 2**32 - 1, or any "
+                             f"larger int); a numpy RandomState is taken too")
         return np.random.default_rng(seed)
-    raise ValueError(f"seed must be None, an int or a numpy Generator, got {seed!r}")
+    raise ValueError(f"{accepted} (an int >= 0, of any size, or a numpy RandomState are "
+                     f"taken too)")
 
 
 _BOUNDS = {"gt": (">", lambda v, b: v > b), "ge": (">=", lambda v, b: v >= b),

@@ -22,7 +22,7 @@ Backward, for the mean cross-entropy over m samples::
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
@@ -52,12 +52,21 @@ def initialise(layer_sizes: Sequence[int], activation: str = "relu", seed: int =
     """
     sizes = check_layer_sizes(layer_sizes)
     resolve(activation, ACTIVATIONS, "activation")
-    rng = np.random.RandomState(seed)
+    rng = np.random.RandomState(_check_seed(seed))
     weights = [xavier(n_in, n_out, rng) for n_in, n_out in zip(sizes[:-1], sizes[1:])]
     biases = [np.zeros((1, n_out)) for n_out in sizes[1:]]
     if verbose:
         trace.initialised(layer_sizes, activation)
     return weights, biases, layer_sizes, activation
+
+
+def _check_seed(seed: Any) -> int:
+    """The notebook's seed: an int in RandomState's range [0, 2**32)."""
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"seed must be an int, got {seed!r}")
+    if not 0 <= seed < 2**32:
+        raise ValueError(f"seed must be in [0, 2**32), got {seed!r}")
+    return int(seed)
 
 
 def count_parameters(weights: Sequence[np.ndarray], biases: Sequence[np.ndarray]) -> int:
@@ -156,19 +165,35 @@ def _as_arrays(arrays) -> list:
 def forward_pass(X, weights, biases, activation_type: str, return_cache: bool = False):
     """Class probabilities ``A[L]`` of shape ``(n_samples, n_classes)`` (and the cache).
 
-    The cache holds ``'A0'`` (the input ``X``) to ``'AL'`` and ``'Z1'`` to ``'ZL'``.
+    The cache holds ``'A0'`` (the input ``X``) to ``'AL'``, ``'Z1'`` to ``'ZL'`` and
+    ``'activation'``, the hidden layers' activation (its registered name), which
+    ``backward_pass`` checks against its own.
     """
     weights, biases = _as_arrays(weights), _as_arrays(biases)
     _check_network(weights, biases)
     act = resolve(activation_type, ACTIVATIONS, "activation")
-    X = check_X(X, weights[0].shape[0], weights[0].dtype)
+    X = _check_input(X, weights)
     A, cache = _forward_pass(X, weights, biases, act)
     return (A, cache) if return_cache else A
 
 
+def _check_input(X: Any, weights) -> np.ndarray:
+    """``X`` for the network ``weights``: real, 2-D, finite, in the weights' float dtype.
+    A complex ``X`` is refused here: the float cast would drop its imaginary part with no
+    more than NumPy's ComplexWarning."""
+    try:
+        is_complex = X.dtype.kind == "c" if type(X) is np.ndarray else np.iscomplexobj(X)
+    except (TypeError, ValueError):  # not array-like at all: check_X names what is wrong
+        is_complex = False
+    if is_complex:
+        raise ValueError("X is complex, and the network takes real numbers; pass X.real (or "
+                         "np.abs(X)) if that is what you mean")
+    return check_X(X, weights[0].shape[0], weights[0].dtype)
+
+
 def _forward_pass(X: np.ndarray, weights, biases, act: type[Activation]):
     """``forward_pass`` on checked arrays: ``(A[L], cache)``."""
-    cache = {"A0": X}
+    cache = {"A0": X, "activation": act.name}
     A = X
     L = len(weights)
     for l in range(1, L + 1):
@@ -216,14 +241,52 @@ def backward_pass(cache, y_true_onehot, weights, activation_type: str, verbose: 
     """Exact gradient of the mean cross-entropy: ``{'dW': [...], 'db': [...]}``, per layer.
 
     ``dW[l]`` has the shape of ``weights[l]``; ``db[l]`` is ``(1, n_out)``, like the biases.
-    ``y_true_onehot`` may also be int labels ``(n,)``.
+    ``y_true_onehot`` may also be int labels ``(n,)``. ``cache`` is the dict that
+    ``forward_pass(..., return_cache=True)`` returns second, made with the same
+    ``activation_type``.
     """
     _check_network(weights)
     act = resolve(activation_type, ACTIVATIONS, "activation")
+    _check_cache(cache, weights, act)
     A = cache[f"A{len(weights)}"]
     y = _targets(y_true_onehot, len(A), A.shape[1], A.dtype, "y_true_onehot")
     with np.errstate(under="ignore"):  # gradients that round to 0 are harmless
         return _backward_pass(cache, _onehot(y, A.shape[1], A.dtype), weights, act, verbose)
+
+
+def _check_cache(cache: Any, weights, act: type[Activation]) -> None:
+    """``cache`` as ``forward_pass`` made it, for the network ``weights`` and activation
+    ``act``: a wrong one would fail deep inside (an IndexError from the probabilities) or,
+    worse, give wrong gradients without a word (another activation's cache)."""
+    how = "probs, cache = forward_pass(X, weights, biases, activation_type, return_cache=True)"
+    if isinstance(cache, tuple) and len(cache) == 2 and isinstance(cache[1], Mapping):
+        raise TypeError("cache must be the dict that forward_pass(..., return_cache=True) "
+                        "returns second, got the whole (probabilities, cache) tuple: unpack "
+                        f"it first, {how}")
+    if not isinstance(cache, Mapping):
+        what = " (the probabilities?)" if isinstance(cache, np.ndarray) else ""
+        raise TypeError("cache must be the dict that forward_pass(..., return_cache=True) "
+                        f"returns second ({how}), got {_describe(cache)}{what}")
+    L = len(weights)
+    widths = [weights[0].shape[0]] + [W.shape[1] for W in weights]  # n_0, n_1, ..., n_L
+    n_rows = np.shape(cache.get("A0"))[:1]
+    for key, width in [(f"A{l}", widths[l]) for l in range(L + 1)] + [
+            (f"Z{l}", widths[l]) for l in range(1, L)]:
+        if key not in cache:
+            raise ValueError(f"cache has no {key!r}: it was not made by forward_pass for "
+                             f"these {L}-layer weights")
+        if np.ndim(cache[key]) != 2 or np.shape(cache[key]) != n_rows + (width,):
+            raise ValueError(f"cache[{key!r}] has shape {np.shape(cache[key])}, but these "
+                             f"weights need {n_rows + (width,)}: the cache was made by "
+                             "another network")
+    if f"A{L + 1}" in cache:
+        raise ValueError(f"cache holds more than {L} layers, but weights has {L}: it was made "
+                         "by another network")
+    made_with = cache.get("activation")  # absent from a cache built by hand: nothing to check
+    if made_with is not None and made_with != act.name:
+        raise ValueError(f"cache was made by forward_pass with activation {made_with!r}, but "
+                         f"backward_pass was given activation_type {act.name!r}: its "
+                         "gradients would be wrong; pass the same activation to both")
 
 
 def _backward_pass(cache, Y: np.ndarray, weights, act: type[Activation], verbose: bool = False):
@@ -249,8 +312,11 @@ def _backward_pass(cache, Y: np.ndarray, weights, act: type[Activation], verbose
 
 
 def update_weights(weights, biases, gradients, learning_rate: float):
-    """Gradient descent, in place: ``W -= learning_rate * dW``, ``b -= learning_rate * db``."""
-    learning_rate = check_number(learning_rate, "learning_rate")
+    """Gradient descent, in place: ``W -= learning_rate * dW``, ``b -= learning_rate * db``.
+
+    ``learning_rate`` must be >= 0: a negative one would climb the loss (0 changes nothing,
+    which a caller may want: the loss of a batch without a step)."""
+    learning_rate = check_number(learning_rate, "learning_rate", ge=0)
     _check_network(weights, biases)
     for key, params in (("dW", weights), ("db", biases)):
         grads = gradients[key]
@@ -303,10 +369,10 @@ def train_one_step(X, y_true, weights, biases, activation_type: str,
 def _check_step(X, y_true, weights, biases, activation_type, learning_rate):
     """``train_one_step``'s arguments, all checked before anything is computed, so that a bad
     one is named and the caller's network is left untouched: ``(X, y, act, learning_rate)``."""
-    learning_rate = check_number(learning_rate, "learning_rate")
+    learning_rate = check_number(learning_rate, "learning_rate", ge=0)  # < 0 would ascend
     _check_network(weights, biases)  # float NumPy arrays: the update is in place
     act = resolve(activation_type, ACTIVATIONS, "activation")
-    X = check_X(X, weights[0].shape[0], weights[0].dtype)
+    X = _check_input(X, weights)
     y = _targets(y_true, len(X), weights[-1].shape[1], X.dtype, "y_true")
     return X, y, act, learning_rate
 

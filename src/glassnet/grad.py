@@ -156,9 +156,10 @@ def gradcheck(model: Sequential, loss: str | Loss, X: Any, y: Any, l2: float = 0
     rtol, atol : float
         Pass thresholds for the relative and the max absolute error.
     max_per_param : int, optional
-        Check at most this many randomly chosen elements of each parameter (all by default).
-    seed : int
-        Chooses those elements.
+        Check at most this many randomly chosen elements of each parameter (all by default);
+        a positive int.
+    seed : int or numpy Generator
+        Chooses those elements: an int >= 0 (or None for fresh entropy).
     verbose : bool
         Print the per-parameter table.
 
@@ -170,12 +171,14 @@ def gradcheck(model: Sequential, loss: str | Loss, X: Any, y: Any, l2: float = 0
     loss = get_loss(loss)
     l2 = check_nonnegative(l2, "l2")
     eps = check_number(eps, "eps", gt=0)
+    if max_per_param is not None:  # 0 would check nothing and still pass
+        max_per_param = check_number(max_per_param, "max_per_param", integer=True, gt=0)
+    rng = _check_seed(seed)
     model64 = model.astype("float64")
     X, y, sample_weight = prepare_data(model64, loss, X, y, sample_weight)
     with np.errstate(under="ignore"):
         objective_and_backward(model64, loss, X, y, l2, sample_weight)
     _, base = _loss_and_pattern(model64, loss, X, y, sample_weight)
-    rng = np.random.default_rng(seed)
     report = GradcheckReport(rtol=rtol, atol=atol)
     # J = L + l2/2 sum W^2 for the penalised parameters; for the others the penalty does not
     # change, and L alone is differenced: a large l2 makes J large, and J's rounding error,
@@ -214,3 +217,15 @@ def gradcheck(model: Sequential, loss: str | Loss, X: Any, y: Any, l2: float = 0
     if verbose:
         trace.table(str(report))
     return report
+
+
+def _check_seed(seed: Any) -> np.random.Generator:
+    """``gradcheck``'s ``seed`` as a Generator: None, an int >= 0 or a Generator."""
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if seed is not None and (isinstance(seed, (bool, np.bool_))
+                             or not isinstance(seed, (int, np.integer))):
+        raise TypeError(f"seed must be an int, None or a numpy Generator, got {seed!r}")
+    if seed is not None and seed < 0:
+        raise ValueError(f"seed must be an int >= 0, got {seed!r}")
+    return np.random.default_rng(seed)

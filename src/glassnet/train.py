@@ -36,11 +36,11 @@ import numpy as np
 
 from . import _blas
 from ._checks import (as_dtype, as_rng, check_nonnegative, check_number, check_probability,
-                      is_sparse)
+                      check_y_range, is_sparse)
 from .callbacks import Callback, LearningRateSchedule, StopOnDivergence
 from .history import History, TrainState
 from .layers import Dense, Dropout
-from .losses import BinaryCrossEntropy, CrossEntropy, Loss, get_loss
+from .losses import MSE, BinaryCrossEntropy, CrossEntropy, Loss, get_loss
 from .metrics import evaluate as _metrics
 from .metrics import n_correct, r2_from_squares, residual_squares, total_squares
 from .model import Sequential
@@ -150,6 +150,7 @@ def fit_iter(model: Sequential, X: Any, y: Any, *, loss: str | Loss = "cross_ent
     metric needs validation data) in ``on_train_begin``, at the first ``next()``: all before
     the first epoch.
     """
+    _check_model(model, X, y, "fit_iter")
     return _train(*_setup(model, X, y, loss=loss, optimizer=optimizer, epochs=epochs,
                           batch_size=batch_size, shuffle=shuffle, seed=seed,
                           validation_data=validation_data,
@@ -166,6 +167,10 @@ def _setup(model: Sequential, X: Any, y: Any, *, loss, optimizer, epochs, batch_
     loss = get_loss(loss)
     optimizer = get_optimizer(optimizer)
     epochs = check_number(epochs, "epochs", integer=True, ge=1)
+    check_y_range(y, model.dtype, squared=isinstance(loss, MSE))
+    if isinstance(validation_data, tuple) and len(validation_data) in (2, 3):
+        check_y_range(validation_data[1], model.dtype, "validation_data: y",
+                      squared=isinstance(loss, MSE))
     l2 = check_nonnegative(l2, "l2")
     validation_fraction = check_probability(validation_fraction, "validation_fraction")
     X, y, sample_weight = prepare_data(model, loss, X, y, sample_weight, check_input)
@@ -202,7 +207,7 @@ def _setup(model: Sequential, X: Any, y: Any, *, loss, optimizer, epochs, batch_
 def _with_builtin_callbacks(callbacks, schedule, progress: bool, epochs: int) -> list:
     """The user's callbacks with the built-in ones: the divergence guard first (unless one
     is given), the schedule and the progress bar last."""
-    callbacks = list(callbacks or ())
+    callbacks = _check_callbacks(callbacks)
     if not any(isinstance(c, StopOnDivergence) for c in callbacks):
         callbacks.insert(0, StopOnDivergence())
     if schedule is not None:
@@ -214,6 +219,66 @@ def _with_builtin_callbacks(callbacks, schedule, progress: bool, epochs: int) ->
     # on_train_begin, and saves it after their on_epoch_end
     return ([c for c in callbacks if not getattr(c, "runs_last", False)]
             + [c for c in callbacks if getattr(c, "runs_last", False)])
+
+
+_HOOKS = ("on_train_begin", "on_epoch_begin", "on_batch_end", "on_epoch_end", "on_train_end")
+_A_CALLBACK = ("a callback is an instance of glassnet.Callback (or of a subclass), or any object "
+               "with one or more of the methods " + ", ".join(_HOOKS) + ", each called with "
+               "the TrainState (glassnet.callbacks describes the protocol)")
+
+
+def _check_callbacks(callbacks: Any) -> list:
+    """``callbacks`` as a list, each entry a callback (``_A_CALLBACK``); else a TypeError
+    naming the entry. A function, a class or a bare callback would otherwise be skipped
+    without a word, or fail later inside a hook."""
+    if callbacks is None:
+        return []
+    if isinstance(callbacks, Callback) or (not isinstance(callbacks, type) and any(
+            callable(getattr(callbacks, hook, None)) for hook in _HOOKS)):
+        name = type(callbacks).__name__
+        raise TypeError(f"callbacks must be a list of callbacks, got one {name}: pass "
+                        f"callbacks=[{name}(...)]; {_A_CALLBACK}")
+    try:
+        entries = list(callbacks) if not isinstance(callbacks, (str, bytes)) else None
+    except TypeError:
+        entries = None
+    if entries is None:
+        raise TypeError(f"callbacks must be a list of callbacks, got {callbacks!r}; "
+                        f"{_A_CALLBACK}")
+    for i, c in enumerate(entries):
+        if isinstance(c, type):
+            raise TypeError(f"callbacks[{i}] is the class {c.__name__}, not an instance: pass "
+                            f"{c.__name__}() (with its arguments); {_A_CALLBACK}")
+        hooks = {hook: getattr(c, hook, None) for hook in _HOOKS}
+        wrong = [hook for hook, m in hooks.items() if m is not None and not callable(m)]
+        if wrong:
+            raise TypeError(f"callbacks[{i}].{wrong[0]} is {hooks[wrong[0]]!r}, not a method; "
+                            f"{_A_CALLBACK}")
+        if not any(callable(m) for m in hooks.values()):
+            if callable(c):
+                raise TypeError(f"callbacks[{i}] is a function ({getattr(c, '__name__', c)!r}), "
+                                f"not a callback, and would never be called: wrap it, as "
+                                f"glassnet.LambdaCallback(on_epoch_end=fn) for one call an "
+                                f"epoch; {_A_CALLBACK}")
+            raise TypeError(f"callbacks[{i}] is an object of type {type(c).__name__} with no "
+                            f"on_* method ({c!r:.60}); {_A_CALLBACK}")
+    return entries
+
+
+def _check_model(model: Any, X: Any, y: Any, who: str) -> None:
+    """``model`` first: ``glassnet.fit(X, y, model)`` (scikit-learn's order) would fail deep
+    inside with an AttributeError of NumPy's array."""
+    if isinstance(model, Sequential):
+        return
+    if isinstance(X, Sequential) or isinstance(y, Sequential):
+        raise TypeError(f"the model comes first: glassnet.{who}(model, X, y, ...), not "
+                        f"scikit-learn's order {who}(X, y, model); got a "
+                        f"{type(model).__name__} where the model belongs")
+    if not (hasattr(model, "layers") and hasattr(model, "flat_params")):
+        hint = ("; an estimator trains with its own fit(X, y)"
+                if hasattr(model, "get_params") and hasattr(model, "fit") else "")
+        raise TypeError(f"model must be a glassnet model (a Sequential, such as "
+                        f"glassnet.MLP([...])), got {type(model).__name__}{hint}")
 
 
 def _train(state: TrainState, run: _Run) -> Iterator[TrainState]:
@@ -451,6 +516,7 @@ def fit(model: Sequential, X: Any, y: Any, *, loss: str | Loss = "cross_entropy"
     -------
     History
     """
+    _check_model(model, X, y, "fit")
     state, run = _setup(model, X, y, loss=loss, optimizer=optimizer, epochs=epochs,
                         batch_size=batch_size, shuffle=shuffle, seed=seed,
                         validation_data=validation_data,
@@ -485,7 +551,9 @@ def evaluate(model: Sequential, X: Any, y: Any, *, loss: str | Loss = "cross_ent
     -------
     dict of str to float
     """
+    _check_model(model, X, y, "evaluate")
     loss = get_loss(loss)
+    check_y_range(y, model.dtype, squared=isinstance(loss, MSE))
     X, y, sample_weight = prepare_data(model, loss, X, y, sample_weight)
     if sample_weight is not None and not np.sum(sample_weight) > 0:
         raise ValueError("sample_weight sums to zero: nothing to evaluate on")

@@ -83,12 +83,11 @@ def cmd_predict(args: argparse.Namespace) -> int:
     model = load_model(args.model)
     table = _read(model, args.data, with_target=False)
     frame = model.prediction_frame(model.outputs(_inputs(model, table)))
-    text = frame.to_csv(index=False)
     if args.out == "-":
-        sys.stdout.write(text)
+        frame.to_csv(sys.stdout, index=False)
     else:
         from ..io import atomic_write
-        atomic_write(args.out, text.encode("utf-8"))
+        atomic_write(args.out, lambda f: frame.to_csv(f, index=False, encoding="utf-8"))
         trace.emit(f"{len(frame)} predictions written to {args.out}")
     return 0
 

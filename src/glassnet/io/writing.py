@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from typing import Any
+from typing import Any, BinaryIO, Callable
 
 import numpy as np
 import safetensors.numpy
@@ -19,9 +19,11 @@ from .tabular_format import check_tabular, tabular_section
 __all__ = ["save", "atomic_write"]
 
 
-def atomic_write(path: str | os.PathLike, data: bytes) -> None:
+def atomic_write(path: str | os.PathLike, data: bytes | Callable[[BinaryIO], Any]) -> None:
     """Write ``data`` to ``path`` so that ``path`` holds the whole old file or the whole new
     one, whatever stops the process (an exception, a full disk, SIGKILL, a power cut).
+    ``data`` is the bytes, or a function that writes them to the binary file it is given
+    (``lambda f: frame.to_csv(f)``: a large file need not be built in memory first).
 
     The bytes go to a temporary file in the same folder, which is flushed and ``fsync``-ed,
     then renamed over ``path`` with ``os.replace`` (atomic on POSIX and Windows when both
@@ -46,7 +48,10 @@ def atomic_write(path: str | os.PathLike, data: bytes) -> None:
                                      suffix=".tmp")
     try:
         with open(fd, "wb") as f:  # closes fd, also when a write fails
-            f.write(data)
+            if callable(data):
+                data(f)
+            else:
+                f.write(data)
             f.flush()
             os.fsync(f.fileno())  # the bytes are on disk before the name points at them
         os.chmod(temporary, mode)  # mkstemp makes it 0o600
