@@ -50,6 +50,7 @@ Options: --rows N, --batches 32,256,2048, --workers 1,2, --problems mnist,small,
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import math
 import os
@@ -63,9 +64,9 @@ from pathlib import Path
 _HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-import glassnet  # noqa: E402
+import glassnet
 
 PROBLEMS = {"mnist": [784, 256, 128, 10], "small": [32, 64, 10]}
 BANDWIDTHS_GBIT = (1.0, 10.0, 25.0)
@@ -86,7 +87,7 @@ def make_chunk(sizes: list, start: int, n: int, seed: int = 0) -> tuple:
 
 def bounds(rows: int, n_chunks: int) -> list:
     edges = np.linspace(0, rows, n_chunks + 1).astype(int)
-    return [(int(a), int(b - a)) for a, b in zip(edges[:-1], edges[1:])]
+    return [(int(a), int(b - a)) for a, b in itertools.pairwise(edges)]
 
 
 def dask_data(sizes: list, rows: int, n_chunks: int) -> tuple:
@@ -117,7 +118,7 @@ class LoopTimer(glassnet.Callback):
         self.end = time.perf_counter()
 
 
-FIT = dict(epochs=1, optimizer="adam", seed=0, shuffle=True)
+FIT = {"epochs": 1, "optimizer": "adam", "seed": 0, "shuffle": True}
 
 
 def run_dask(client, sizes, X, y, batch) -> dict:
@@ -247,7 +248,7 @@ def estimate(results: dict, problems: list) -> dict:
 
 
 def params(sizes) -> int:
-    return sum((a + 1) * b for a, b in zip(sizes[:-1], sizes[1:]))
+    return sum((a + 1) * b for a, b in itertools.pairwise(sizes))
 
 
 def conclusions(est) -> list:
@@ -283,7 +284,8 @@ def print_measured(results, problems, workers, batches):
                 rs = results[p].get(str(W), {}).get(str(b), {}).get("dask", [])
                 if not rs:
                     continue
-                f = lambda key, fmt: " ".join(format(r[key], fmt) for r in rs)  # noqa: E731
+                def f(key, fmt, rs=rs):
+                    return " ".join(format(r[key], fmt) for r in rs)
                 print(f"{W:>2} {b:>5} {rs[0]['steps']:>5} | {f('steps_per_s', '7.1f'):>15} | "
                       f"{f('compute_ms', '6.2f'):>13} | {f('comm_ms', '6.2f'):>13} | "
                       f"{f('client_ms', '5.2f'):>11} | {rs[0]['kB_per_step']:>7.0f} | "
