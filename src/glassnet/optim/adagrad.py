@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import accelerate
 from .._blas import axpy
 from .._checks import check_number
 from .base import Optimizer
@@ -36,9 +37,14 @@ class Adagrad(Optimizer):
         return {"sum": np.full_like(p, self.initial_accumulator_value)}
 
     def _update(self, p, g, state, i):
+        clr = self.lr / (1.0 + (self.t - 1) * self.lr_decay)
+        fast = accelerate.kernels(p, g, *state.values())
+        if fast is not None:  # the same step in one loop on every core (glassnet._kernels)
+            fast.adagrad(p.reshape(-1), g.reshape(-1), state["sum"].reshape(-1), float(clr),
+                         float(self.eps), float(self.weight_decay))
+            return
         g = self._l2(p, g, i)
         w = self._scratch_array(i, p, 0)
-        clr = self.lr / (1.0 + (self.t - 1) * self.lr_decay)
         s = state["sum"]
         np.multiply(g, g, out=w)
         s += w  # s = s + g * g

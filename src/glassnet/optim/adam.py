@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 
+from .. import accelerate
 from .._blas import axpby, axpy, scal
 from .._checks import check_number
 from .base import Optimizer
@@ -52,6 +53,18 @@ class Adam(Optimizer):
 
     def _update(self, p, g, state, i):
         beta1, beta2 = self.betas
+        fast = accelerate.kernels(p, g, *state.values())
+        if fast is not None:  # the same step in one loop on every core (glassnet._kernels)
+            s = math.sqrt(1.0 - beta2 ** self.t)
+            decay = self.lr * self.weight_decay if self.decoupled else 0.0
+            v = state["exp_avg_sq"].reshape(-1)
+            fast.adam(p.reshape(-1), g.reshape(-1), state["exp_avg"].reshape(-1), v,
+                      state["max_exp_avg_sq"].reshape(-1) if self.amsgrad else v,
+                      self.lr * s / (1.0 - beta1 ** self.t), float(beta1), float(beta2),
+                      float(self._eps_term(s)),
+                      0.0 if self.decoupled else float(self.weight_decay), 1.0 - decay,
+                      self.amsgrad)
+            return
         w = self._scratch_array(i, p, 0)
         if not self.decoupled:
             g = self._l2(p, g, i)

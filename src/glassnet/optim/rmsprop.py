@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import accelerate
 from .._blas import axpby, axpy
 from .._checks import check_number
 from .base import Optimizer
@@ -50,6 +51,15 @@ class RMSprop(Optimizer):
         return state
 
     def _update(self, p, g, state, i):
+        fast = accelerate.kernels(p, g, *state.values())
+        if fast is not None:  # the same step in one loop on every core (glassnet._kernels)
+            v = state["square_avg"].reshape(-1)
+            fast.rmsprop(p.reshape(-1), g.reshape(-1), v,
+                         state["grad_avg"].reshape(-1) if self.centered else v,
+                         state["momentum_buffer"].reshape(-1) if self.momentum > 0 else v,
+                         float(self.lr), float(self.alpha), float(self.eps),
+                         float(self.weight_decay), float(self.momentum), self.centered)
+            return
         g = self._l2(p, g, i)
         w = self._scratch_array(i, p, 0)
         v = state["square_avg"]

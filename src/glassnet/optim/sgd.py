@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import accelerate
 from .._blas import axpby, axpy
 from .._checks import check_number
 from .base import Optimizer
@@ -35,6 +36,16 @@ class SGD(Optimizer):
                              f"got momentum={momentum!r}, dampening={dampening!r}")
 
     def _update(self, p, g, state, i):
+        fast = accelerate.kernels(p, g, *state.values())
+        if fast is not None:  # the same step in one loop on every core (glassnet._kernels)
+            first = self.momentum != 0 and "momentum_buffer" not in state
+            if first:
+                state["momentum_buffer"] = np.empty_like(p)
+            b = state.get("momentum_buffer", g)
+            fast.sgd(p.reshape(-1), g.reshape(-1), b.reshape(-1), float(self.lr),
+                     float(self.weight_decay), float(self.momentum), float(self.dampening),
+                     self.nesterov, first)
+            return
         g = self._l2(p, g, i)
         w = self._scratch_array(i, p, 0)
         if self.momentum != 0:
