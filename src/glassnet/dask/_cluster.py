@@ -10,7 +10,7 @@ cross the network once each (``profile`` counts the bytes).
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -20,8 +20,9 @@ __all__ = ["Cluster", "RemoteRows", "WorkerLostError"]
 
 
 class WorkerLostError(RuntimeError):
-    """A worker that held rows of the data left the cluster during training. The model holds
-    the weights of the last step that completed; ``BackupAndRestore`` resumes a run."""
+    """A worker that held rows of the data left the cluster during training, or stopped
+    answering, and placing its rows again did not help. The model holds the weights of the
+    last step that completed; ``BackupAndRestore`` resumes a run."""
 
 
 class Cluster:
@@ -35,17 +36,34 @@ class Cluster:
     X, y, w : dask arrays
         The same row chunks; ``w`` may be None.
     timeout : float
-        Seconds a step may wait for a worker before the run fails.
+        Seconds a step may wait for a worker before it counts as lost.
+    retries : int
+        How many times a lost worker's rows are placed again on the workers left (Dask
+        recomputes them from the collection's graph) and the step retried; past that, the
+        ``WorkerLostError``. A retried step computes the same sums, so the run ends as it
+        would have without the loss.
     """
 
     def __init__(self, client: Any, model: Any, loss: Any, X: Any, y: Any, w: Any,
-                 timeout: float) -> None:
+                 timeout: float, retries: int = 2) -> None:
+        self.client, self.timeout, self.retries = client, timeout, retries
+        self._source = (model.copy(), loss, X, y, w)
+        self._futures: list = []
+        self.profile = {"steps": 0, "step_s": 0.0, "compute_s": 0.0, "bytes_sent": 0,
+                        "bytes_received": 0, "recovered": 0}
+        self._place()
+
+    def _place(self) -> None:
+        """Persist the data, and build one Shard a worker from the chunks it holds."""
         from distributed import futures_of, wait
-        self.client, self.timeout = client, timeout
+        client, timeout = self.client, self.timeout
+        model, loss, X, y, w = self._source
+        self.close()
+        client.wait_for_workers(1, timeout=timeout)
         arrays = [a for a in (X, y, w) if a is not None]
         persisted = client.persist(arrays)
         with client.as_current():  # wait() asks for the current client: this one
-            wait(persisted)
+            wait(persisted, timeout=timeout)
         chunks = []  # per array, its row chunks' futures in order
         for array in persisted:
             by_key = {f.key: f for f in futures_of(array)}
@@ -79,13 +97,15 @@ class Cluster:
                 self.shards = self._results([(k, f) for k, f in enumerate(self._futures)])
         finally:
             del persisted, chunks, parts  # the shards hold the rows now: Dask's copies go
-        self.profile = {"steps": 0, "step_s": 0.0, "compute_s": 0.0, "bytes_sent": 0,
-                        "bytes_received": 0}
 
     def close(self) -> None:
         """Let the shards go: the workers free their rows."""
         self.shards = []
-        self.client.cancel(self._futures)
+        if self._futures:
+            try:
+                self.client.cancel(self._futures)
+            except Exception:  # a worker already gone: nothing of it to free
+                pass
         self._futures = []
 
     def locate(self, rows: np.ndarray) -> list[tuple[int, np.ndarray, np.ndarray]]:
@@ -98,24 +118,53 @@ class Cluster:
                 for k in np.unique(owner) for where in [np.flatnonzero(owner == k)]]
 
     def _results(self, calls: list[tuple[int, Any]]) -> list:
+        """The calls' results, in order. A call still unanswered after ``timeout`` seconds, or
+        one whose worker has left, is a ``WorkerLostError`` naming the worker: the deadline is
+        kept here, by polling, since a call to a worker that was replaced can wait forever."""
+        deadline = time.monotonic() + self.timeout
         out = []
         for k, call in calls:
+            pause = 1e-5
+            while not call.done():
+                if time.monotonic() > deadline:
+                    raise WorkerLostError(
+                        f"the Dask worker {self.workers[k]} has not answered for "
+                        f"{self.timeout:g} s (timeout=): it has left, or hangs")
+                time.sleep(pause)
+                pause = min(2 * pause, 5e-4)  # at most half a millisecond late
             try:
-                out.append(call.result(timeout=self.timeout))
+                out.append(call.result())
             except Exception as exc:
-                if self.workers[k] not in self.client.scheduler_info()["workers"]:
+                if self.workers[k] not in self.client.scheduler_info()["workers"] or \
+                        isinstance(exc, (OSError, KeyError)):
                     raise WorkerLostError(
                         f"the Dask worker {self.workers[k]} left the cluster during training "
                         f"(it held rows of the data): {type(exc).__name__}: {exc}") from None
                 raise
         return out
 
+    def _exchange(self, calls: Callable[[], list]) -> list:
+        """``_results`` of ``calls()``; a lost worker's rows placed again and the calls made
+        again, up to ``retries`` times."""
+        for attempt in range(self.retries + 1):
+            try:
+                return self._results(calls())
+            except WorkerLostError:
+                if attempt == self.retries:
+                    raise
+                self.profile["recovered"] += 1
+                self._place()
+        raise AssertionError("unreachable")
+
     def gradient(self, params: np.ndarray, rows: np.ndarray) -> tuple:
         """``(sum S, sum G, sum W_R, sum m)`` over the workers (see ``Shard``) for ``rows``."""
         start = time.perf_counter()
-        placed = self.locate(rows)
-        calls = [(k, self.shards[k].gradient(params, local)) for k, _, local in placed]
-        results = self._results(calls)
+        placed: list = []
+
+        def calls() -> list:
+            placed[:] = self.locate(rows)
+            return [(k, self.shards[k].gradient(params, local)) for k, _, local in placed]
+        results = self._exchange(calls)
         value, grad, weight, metric = 0.0, None, 0.0, None
         for v, g, w, m, _ in results:
             value, weight = value + v, weight + w
@@ -134,8 +183,12 @@ class Cluster:
 
     def fetch(self, rows: np.ndarray, which: str) -> np.ndarray:
         """``which`` ('X', 'y' or 'w') at the global ``rows``, in their order."""
-        placed = self.locate(np.asarray(rows, dtype=np.intp))
-        parts = self._results([(k, self.shards[k].rows(local, which)) for k, _, local in placed])
+        placed: list = []
+
+        def calls() -> list:
+            placed[:] = self.locate(np.asarray(rows, dtype=np.intp))
+            return [(k, self.shards[k].rows(local, which)) for k, _, local in placed]
+        parts = self._exchange(calls)
         out = None
         for (_, where, _), part in zip(placed, parts):
             if out is None:
@@ -143,10 +196,10 @@ class Cluster:
             out[where] = part
         return out
 
-    def call_all(self, method: str, *args: Any) -> list:
-        """``method(*args)`` on every shard, the results in the workers' order."""
-        return self._results([(k, getattr(shard, method)(*args))
-                              for k, shard in enumerate(self.shards)])
+    def on_rows(self, rows: np.ndarray, method: str, *args: Any) -> list:
+        """``method(local rows, *args)`` on each shard holding some of the global ``rows``."""
+        return self._exchange(lambda: [(k, getattr(self.shards[k], method)(local, *args))
+                                       for k, _, local in self.locate(rows)])
 
 
 def _row_keys(array: Any) -> list:

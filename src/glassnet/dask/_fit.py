@@ -39,15 +39,12 @@ class _DaskRun(_Run):
 
     def totals(self, classify: bool) -> tuple[float, Any]:
         rows = self._global(np.arange(self.X.shape[0]))
-        placed = self.cluster.locate(rows)
-        sums = [self.cluster.shards[k].target_sums(local) for k, _, local in placed]
-        sums = self.cluster._results(list(zip([k for k, _, _ in placed], sums)))
+        sums = self.cluster.on_rows(rows, "target_sums")
         total = sum(s[0] for s in sums)
         if classify:
             return total, None
         mean = sum(s[1] for s in sums) / total
-        squares = [self.cluster.shards[k].centred_squares(mean, local) for k, _, local in placed]
-        return total, sum(self.cluster._results(list(zip([k for k, _, _ in placed], squares))))
+        return total, sum(self.cluster.on_rows(rows, "centred_squares", mean))
 
     def scratch(self) -> None:
         return None  # the batches are gathered on the workers
@@ -102,8 +99,8 @@ class _StreamRun(_Run):
 
     client: Any = None
     data: tuple = ()  # the dask arrays X, y, w (w may be None)
-    stream: int = 1
-    timeout: float = 300.0
+    window: int = 1  # chunks a window: stream times the workers when the run began, so
+    timeout: float = 300.0  # that a worker lost and replaced changes no batch
     profile: dict = field(default_factory=dict)  # the windows' exchanges, added up
 
     def totals(self, classify: bool) -> tuple[float, Any]:
@@ -131,8 +128,7 @@ class _StreamRun(_Run):
         chunks = np.arange(n_chunks)
         if self.shuffle:
             self.rng.shuffle(chunks)
-        workers = max(1, len(self.client.scheduler_info()["workers"]))
-        per_window = self.stream * workers
+        per_window = self.window
         running_loss, right, state.batch = 0.0, None, 0
         for at in range(0, n_chunks, per_window):
             window = chunks[at:at + per_window]
@@ -224,9 +220,12 @@ def fit(model: Any, X: Any, y: Any, client: Any = None, *, loss: Any = "cross_en
         after each epoch; ``class_weight`` and a stratified ``validation_fraction`` read the
         labels on the client. L-BFGS is not offered (use a stochastic optimizer).
     timeout : float
-        Seconds a step may wait for a worker; past it, or when a worker holding rows leaves
-        the cluster, the run fails (``WorkerLostError``) and the model keeps the weights of
-        the last completed step.
+        Seconds a step may wait for a worker. A worker that leaves during training (or does
+        not answer in time) has its rows placed again on the workers there are, recomputed
+        by Dask from the collection's graph, and the step is taken again: the run ends on
+        the weights it would have reached without the loss (``profile["recovered"]`` counts
+        these). If that fails twice over, ``WorkerLostError``: the model keeps the weights
+        of the last completed step.
     stream : int, optional
         Stream data that the workers cannot hold together: each epoch takes the chunks in
         a shuffled order, ``stream`` chunks a worker at a time, and shuffles those rows
@@ -236,7 +235,8 @@ def fit(model: Any, X: Any, y: Any, client: Any = None, *, loss: Any = "cross_en
     profile : dict, optional
         Filled with the run's ``steps``, ``step_s`` (time of the steps' gradient exchanges,
         total), ``compute_s`` (the slowest worker's compute time, summed over the steps),
-        ``bytes_sent`` and ``bytes_received`` (parameters out, gradients in) and ``workers``.
+        ``bytes_sent`` and ``bytes_received`` (parameters out, gradients in), ``recovered``
+        and ``workers``.
 
     Returns
     -------
@@ -284,7 +284,9 @@ def fit(model: Any, X: Any, y: Any, client: Any = None, *, loss: Any = "cross_en
                          sample_weight=None if w is None else LazyRows(w, token),
                          val=validation_data, order=None,
                          batch_size=_batch_size(batch_size, X.shape[0]), client=client,
-                         data=(X, y, w), stream=stream, timeout=timeout, **common)
+                         data=(X, y, w), timeout=timeout,
+                         window=stream * max(1, len(client.scheduler_info()["workers"])),
+                         **common)
         return _run(model, optimizer, loss, run, profile, run.profile)
     cluster = Cluster(client, model, loss, X, y, w, timeout)
     try:

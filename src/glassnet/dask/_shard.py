@@ -94,7 +94,7 @@ class Shard:
         w = np.ones(len(y)) if self.w is None else self.w[rows].astype(np.float64)
         return float(np.sum(w)), w @ y
 
-    def centred_squares(self, mean: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    def centred_squares(self, rows: np.ndarray, mean: np.ndarray) -> np.ndarray:
         """``sum w (y - mean)^2`` per output over its ``rows``: the second pass of ``SS_tot``
         (two passes, as ``glassnet.metrics.total_squares``: no cancellation)."""
         w = None if self.w is None else self.w[rows]
