@@ -208,3 +208,29 @@ def test_the_readme_example_runs_as_a_script(tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     accuracy = float(proc.stdout.split("accuracy ")[1])
     assert accuracy > 0.95, proc.stdout
+
+
+def test_a_folder_of_parquet_files_trains_as_the_same_rows_in_memory(clients, tmp_path):
+    """dask.dataframe.read_parquet over a folder of three files: the same weights as
+    glassnet.fit on the rows in memory, and streamed (a file a window) it trains too."""
+    dd = pytest.importorskip("dask.dataframe", reason="dask.dataframe is not installed")
+    pd = pytest.importorskip("pandas", reason="pandas is not installed")
+    pytest.importorskip("pyarrow", reason="pyarrow is not installed: no Parquet")
+    X, y = blobs(n=450, seed=11)
+    columns = [f"x{i}" for i in range(6)]
+    for part in range(3):
+        rows = slice(150 * part, 150 * (part + 1))
+        frame = pd.DataFrame(X[rows], columns=columns)
+        frame["label"] = y[rows]
+        frame.to_parquet(tmp_path / f"part-{part}.parquet")
+    data = dd.read_parquet(str(tmp_path))
+    kwargs = dict(optimizer="adam", epochs=2, batch_size=25, seed=6)
+    model = glassnet.MLP([6, 8, 3], dtype="float64", seed=4)
+    other, streamed = model.copy(), model.copy()
+    history = glassnet.fit(model, X, y, **kwargs)
+    other_history = gdask.fit(other, data[columns], data["label"], clients[2], **kwargs)
+    assert_same_run(None, model, history, other, other_history)
+    streamed_history = gdask.fit(streamed, data[columns], data["label"], clients[2], stream=1,
+                                 **kwargs)
+    assert streamed_history.epochs == [1, 2]
+    assert streamed_history["loss"][1] < streamed_history["loss"][0]

@@ -158,9 +158,11 @@ def _as_dask_array(data: Any, what: str, chunks: Any = None) -> Any:
     import dask.array as da
     if data is None:
         return None
-    if hasattr(data, "to_dask_array"):  # a Dask DataFrame or Series
-        return data.to_dask_array(lengths=True)
+    if hasattr(data, "to_dask_array"):  # a Dask DataFrame or Series: its partitions' lengths
+        data = data.to_dask_array()   # are counted once (a pass over the data)
     if isinstance(data, da.Array):
+        if any(np.isnan(c) for c in data.chunks[0]):
+            data = data.compute_chunk_sizes()
         return data
     array = np.asarray(data)
     return da.from_array(array, chunks=chunks if chunks is not None else "auto")
@@ -172,8 +174,6 @@ def _arrays(X: Any, y: Any, w: Any) -> tuple:
     X = _as_dask_array(X, "X")
     if X.ndim != 2:
         raise ValueError(f"X must be 2-D (n_samples, n_features), got {X.ndim}-D")
-    if any(np.isnan(c) for c in X.chunks[0]):
-        X = X.compute_chunk_sizes()
     X = X.rechunk({1: -1})
     rows = (X.chunks[0],)
     y = _as_dask_array(y, "y", rows + tuple((s,) for s in np.shape(y)[1:]))
