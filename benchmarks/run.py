@@ -37,6 +37,7 @@ import os
 import platform
 import statistics
 import subprocess
+import sys
 import time
 import warnings
 from concurrent.futures import ProcessPoolExecutor
@@ -62,6 +63,8 @@ LR = {"sgd": 0.01, "adam": 1e-3}
 
 # Targets of issue 4 (ratios are glassnet / reference unless said otherwise).
 TARGET_EPOCH_VS_FLOOR = {"sgd": 1.3, "adam": 1.5}  # issue 4, float32, MNIST-shaped epoch
+TARGET_FAST_VS_FLOOR = {"sgd": 1.12, "adam": 1.25}  # issue 22: with the accelerator
+FAST = " [fast]"  # the suffix of the systems that run with glassnet.accelerate on
 TARGET_EPOCH_SPEEDUP = {"torch eager": 1.4, "sklearn MLPClassifier": 1.6}  # via the estimator
 TARGET_WIDE_VS_FLOOR = 1.1        # wide epoch: glassnet <= 1.1 x the matmul floor
 TARGET_XOR_FIT_US = 50.0          # glassnet.fit, per step
@@ -305,6 +308,47 @@ def sklearn_epoch(X, y, sizes, solver, trained, key="sklearn MLPClassifier"):
 # ------------------------------------------------------------------------------------------
 # case 1: MNIST-shaped epoch
 # ------------------------------------------------------------------------------------------
+def accelerated(setting: str, system):
+    """``system`` (a callable, or a (setup, run) pair) run with GLASSNET_ACCELERATE=setting:
+    the NumPy rows and the [fast] rows of one table alternate in one process."""
+    def within(fn):
+        def call(*args):
+            before = os.environ.get("GLASSNET_ACCELERATE")
+            os.environ["GLASSNET_ACCELERATE"] = setting
+            try:
+                return fn(*args)
+            finally:
+                if before is None:
+                    del os.environ["GLASSNET_ACCELERATE"]
+                else:
+                    os.environ["GLASSNET_ACCELERATE"] = before
+        return call
+    if isinstance(system, tuple):
+        return tuple(within(fn) for fn in system)
+    return within(system)
+
+
+def compile_cost() -> dict:
+    """Seconds to import the accelerator's kernels and take one Adam and one SGD step of
+    each dtype, in a fresh process: with an empty on-disk cache (compiling), then again
+    with the cache it filled (loading)."""
+    import tempfile
+    code = ("import time; t = time.perf_counter(); import numpy as np; "
+            "from glassnet import _kernels as k\n"
+            "for dt in (np.float32, np.float64):\n"
+            "    p = np.zeros(8, dt); k.adam(p, p + 1, p * 0, p * 0, p * 0, 1e-3, 0.9, 0.999, "
+            "1e-8, 0.0, 1.0, False); k.sgd(p, p + 1, p * 0, 0.1, 0.0, 0.9, 0.0, False, True)\n"
+            "print(time.perf_counter() - t)")
+    out = {}
+    with tempfile.TemporaryDirectory() as cache:
+        env = {**os.environ, "NUMBA_CACHE_DIR": cache}
+        for label in ("cold cache (compile)", "warm cache (load)"):
+            proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                  env=env, timeout=600)
+            out[label] = float(proc.stdout.strip()) if proc.returncode == 0 else None
+    return out
+
+
 def case_epoch(cfg, data) -> dict:
     X32, y, Xte, yte = data
     out = {"rows": len(X32), "features": 784, "sizes": MNIST_SIZES, "batch_size": BATCH,
@@ -317,10 +361,18 @@ def case_epoch(cfg, data) -> dict:
         Xe = Xte if dtype == "float32" else Xte.astype(np.float64)
         trained: dict = {}
         fns = {"floor (matmuls)": floor_epoch(X, MNIST_SIZES, BATCH),
-               "glassnet.fit": glassnet_fit_epoch(X, y, MNIST_SIZES, solver, dtype, trained)}
+               "glassnet.fit": accelerated("0", glassnet_fit_epoch(X, y, MNIST_SIZES, solver,
+                                                                   dtype, trained))}
+        if glassnet.accelerate.available():
+            fns["glassnet.fit" + FAST] = accelerated("1", glassnet_fit_epoch(
+                X, y, MNIST_SIZES, solver, dtype, trained, key="glassnet.fit" + FAST))
         if "sklearn" in LIBS:
-            fns["glassnet.MLPClassifier"] = glassnet_estimator_epoch(X, y, MNIST_SIZES, solver,
-                                                                     dtype, trained)
+            fns["glassnet.MLPClassifier"] = accelerated("0", glassnet_estimator_epoch(
+                X, y, MNIST_SIZES, solver, dtype, trained))
+            if glassnet.accelerate.available():
+                fns["glassnet.MLPClassifier" + FAST] = accelerated("1", glassnet_estimator_epoch(
+                    X, y, MNIST_SIZES, solver, dtype, trained,
+                    key="glassnet.MLPClassifier" + FAST))
         if "torch" in LIBS:
             fns["torch eager"] = torch_epoch(X, y, MNIST_SIZES, solver, dtype, trained)
         if "sklearn" in LIBS:
@@ -343,11 +395,11 @@ def case_epoch(cfg, data) -> dict:
                     ["system", "median s", "best s", "range", "x floor", "best/best", "test acc"],
                     rows)
         speedups = {}
-        for g in ("glassnet.fit", "glassnet.MLPClassifier"):
+        for g in ("glassnet.fit", "glassnet.MLPClassifier", "glassnet.fit" + FAST, "glassnet.MLPClassifier" + FAST):
             for other in ("torch eager", "sklearn MLPClassifier"):
                 if g in medians and other in medians:
                     speedups[f"{g} vs {other}"] = paired(record, other, g)
-        for g in ("glassnet.fit", "glassnet.MLPClassifier"):
+        for g in ("glassnet.fit", "glassnet.MLPClassifier", "glassnet.fit" + FAST, "glassnet.MLPClassifier" + FAST):
             parts = [f"{paired(record, o, g):.2f}x over {o}"
                      for o in ("torch eager", "sklearn MLPClassifier") if o in medians]
             if g in medians and parts:
@@ -370,6 +422,18 @@ def case_epoch(cfg, data) -> dict:
                     check(variant, f"epoch {solver} vs {other}",
                           f"{g} >= {want}x faster than {other} ({solver}): measured {r:.2f}x",
                           r, r >= want)
+            limit = TARGET_FAST_VS_FLOOR[solver]  # issue 22
+            for g in ("glassnet.fit" + FAST, "glassnet.MLPClassifier" + FAST):
+                if g in medians:
+                    r = res[g]["ratio_to_floor"]
+                    check(variant, f"epoch {solver} {g}",
+                          f"{g} <= {limit} x floor ({solver}): measured {r:.2f}x", r, r <= limit)
+            g = "glassnet.MLPClassifier" + FAST
+            if g in medians and "torch eager" in medians:
+                r = speedups[f"{g} vs torch eager"]
+                check(variant, f"epoch {solver} {g} vs torch eager",
+                      f"{g} >= 1.6x faster than torch eager ({solver}): measured {r:.2f}x",
+                      r, r >= 1.6)
             out.setdefault("targets", []).extend(variant.get("targets", []))
     return out
 
@@ -992,6 +1056,12 @@ def main() -> None:
             results["cases"][name]["background_cpus"] = meta["background_cpus"][name] = background
             print(f"({name}: {time.perf_counter() - t0:.0f} s; "
                   f"{describe_background(background)})")
+
+    if glassnet.accelerate.available() and "epoch" in selected:
+        cost = meta["accelerator_compile_s"] = compile_cost()
+        print("\naccelerator (numba) kernels, import + first Adam and SGD steps in a fresh "
+              "process: " + ", ".join(f"{k}: {v:.2f} s" if v is not None else f"{k}: failed"
+                                      for k, v in cost.items()))
 
     meta["glassnet_source_at_end"] = source_fingerprint()
     if meta["glassnet_source_at_end"] != meta["glassnet_source"]:
