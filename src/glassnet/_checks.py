@@ -157,11 +157,13 @@ def check_X(X: Any, n_features: int | None = None, dtype: Any = None, name: str 
             raise ValueError(f"{name} is a SciPy sparse {type(X).__name__}, which only a model "
                              f"whose first layer is Dense takes; pass {name}.toarray()")
         return _check_sparse_X(X, n_features, dtype, name, finite)
-    _check_real(X, name)
-    try:
-        a = _cast(X, dtype, name)
+    try:  # one conversion of a list or a DataFrame, then the cast to dtype
+        a = X if type(X) is np.ndarray else np.asarray(X)
+        if a.dtype.kind == "c":  # the cast would drop the imaginary part with a mere warning
+            raise _complex_error(a, name)
+        a = _cast(a, dtype, name)
     except (TypeError, ValueError) as exc:
-        if isinstance(exc, OutOfRangeError):
+        if isinstance(exc, (OutOfRangeError, ComplexError)):
             raise
         raise ValueError(f"{name} must be numeric, could not convert it: {exc}") from None
     _check_shape(a, n_features, name)
@@ -176,16 +178,16 @@ class OutOfRangeError(ValueError):
     """A finite value that the model's dtype cannot hold (1e300 in float32)."""
 
 
-def _check_real(X: Any, name: str) -> None:
-    """Refuse a complex ``X``: the float cast would drop its imaginary part with no more than
-    NumPy's ComplexWarning (scikit-learn's estimators refuse it too)."""
-    try:
-        dtype = X.dtype if type(X) is np.ndarray else np.asarray(X).dtype
-    except (TypeError, ValueError):  # not array-like at all: the cast names what is wrong
-        return
-    if dtype.kind == "c":
-        raise ValueError(f"{name} is complex ({dtype}), and the network takes real numbers; "
-                         f"pass {name}.real (or np.abs({name})) if that is what you mean")
+class ComplexError(ValueError):
+    """A complex array where the network takes real numbers."""
+
+
+def _complex_error(a: Any, name: str) -> ComplexError:
+    """The error for a complex ``a``, as scikit-learn's estimators refuse one: the float cast
+    would drop its imaginary part with no more than NumPy's ComplexWarning."""
+    return ComplexError(f"{name} must be numeric and real, got complex values (dtype "
+                        f"{a.dtype}): the network takes real numbers; pass {name}.real (or "
+                        f"np.abs({name})) if that is what you mean")
 
 
 def _cast(X: Any, dtype: Any, name: str) -> np.ndarray:
@@ -226,8 +228,7 @@ def _first_overflowed(a: np.ndarray, source: Any, row_of: Any) -> int:
 def _check_shape(a: Any, n_features: int | None, name: str) -> None:
     """``a`` (dense or sparse) numeric, 2-D, with rows and ``n_features`` columns."""
     if a.dtype.kind == "c":
-        raise ValueError(f"{name} is complex ({a.dtype}), and the network takes real numbers; "
-                         f"pass {name}.real (or abs({name})) if that is what you mean")
+        raise _complex_error(a, name)
     if a.dtype.kind not in "fiub":
         raise ValueError(f"{name} must be numeric, got an array of dtype {a.dtype}")
     if a.ndim != 2:
@@ -418,15 +419,15 @@ def as_rng(seed: Any) -> np.random.Generator | np.random.RandomState:
     ``default_rng`` takes it), a Generator or a RandomState (used as given)."""
     if isinstance(seed, (np.random.Generator, np.random.RandomState)):
         return seed
-    accepted = f"seed must be None, an int or a numpy Generator, got {seed!r}"
     if seed is None or (isinstance(seed, (int, np.integer))
                         and not isinstance(seed, (bool, np.bool_))):
         if seed is not None and seed < 0:  # NumPy's own error would not name seed
-            raise ValueError(f"{accepted}: an int seed must be >= 0 (0 to 2**32 - 1, or any "
-                             f"larger int); a numpy RandomState is taken too")
+            raise ValueError(f"seed must be None, an int or a numpy Generator, got {seed!r}: "
+                             f"an int seed must be >= 0 (0 to 2**32 - 1, or any larger int); "
+                             f"a numpy RandomState is taken too")
         return np.random.default_rng(seed)
-    raise ValueError(f"{accepted} (an int >= 0, of any size, or a numpy RandomState are "
-                     f"taken too)")
+    raise ValueError(f"seed must be None, an int or a numpy Generator, got {seed!r} (an int "
+                     f">= 0, of any size, or a numpy RandomState are taken too)")
 
 
 _BOUNDS = {"gt": (">", lambda v, b: v > b), "ge": (">=", lambda v, b: v >= b),

@@ -26,6 +26,7 @@ import numpy as np
 
 from ._checks import _all_finite
 from .layers import Dense
+from .optim import LBFGS, Optimizer
 
 __all__ = ["Callback", "EarlyStopping", "Checkpoint", "StopOnDivergence", "DivergenceError",
            "LearningRateSchedule", "LambdaCallback", "BackupAndRestore", "BackupError", "Monitor"]
@@ -198,30 +199,55 @@ def dense_layers(model) -> list[tuple[str, Any]]:
             enumerate(layer for layer in model.layers if isinstance(layer, Dense))]
 
 
-def first_non_finite(model) -> tuple[str, str] | None:
-    """``(name, "weights" | "gradients")`` of the first ``Dense`` layer, in forward order, whose
-    weights or biases (else, in a second pass, gradients) hold a NaN or inf; None if all are
-    finite. On plain SGD's fused step (``step.SGDInBackward``) the gradients are not the
+def first_non_finite(model, optimizer=None) -> tuple[str, str] | None:
+    """``(name, what)`` of the first ``Dense`` layer, in forward order, whose weights or
+    biases (``"weights"``; else, in a second pass, ``"gradients"``; else, in a third, a slot
+    of ``optimizer``'s state: ``"optimizer state exp_avg_sq"``) hold a NaN or inf; None if all
+    are finite. On plain SGD's fused step (``step.SGDInBackward``) the gradients are not the
     batch's: only the weights are telling there."""
     layers = dense_layers(model)
     for kind, names in (("weights", ("W", "b")), ("gradients", ("dW", "db"))):
         for name, layer in layers:
             if not all(_all_finite(np.ascontiguousarray(getattr(layer, p))) for p in names):
                 return name, kind
+    found = optimizer.non_finite_state() if isinstance(optimizer, Optimizer) else None
+    if found is None:
+        return None
+    index, slot = found
+    moment = optimizer.state[index][slot]
+    if moment.shape != model.flat_params.shape:  # not a state of the model's one buffer
+        return None
+    # glassnet.fit steps the one flat buffer: a layer's state is the slice its W or b views
+    for name, layer in layers:
+        for p in ("W", "b"):
+            view = getattr(layer, p)
+            start = (view.ctypes.data - model.flat_params.ctypes.data) // view.itemsize
+            if not _all_finite(moment[start:start + view.size]):
+                return name, f"optimizer state {slot}"
     return None
 
 
 class DivergenceError(FloatingPointError, ValueError):
-    """Training produced a non-finite loss or weights; the message names the epoch (and the
-    batch, when a batch's loss was not finite), and the first ``Dense`` layer whose weights
-    or gradients were not finite (``"first non-finite: layer dense_1 (weights)"``), if any.
+    """Training produced a non-finite loss, weights, gradients or optimizer state; the message
+    names the epoch (and the batch, when a batch's loss was not finite), and the first
+    ``Dense`` layer whose weights, gradients or optimizer state were not finite
+    (``"first non-finite: layer dense_1 (weights)"``,
+    ``"... layer dense_0 (optimizer state exp_avg_sq)"``), if any.
 
     Also a ``ValueError``, as scikit-learn's MLPs raise for non-finite weights, so that code
     written for those catches it."""
 
 
 class StopOnDivergence(Callback):
-    """Raise ``DivergenceError`` as soon as the loss or the weights stop being finite.
+    """Raise ``DivergenceError`` as soon as the loss, the weights, the gradients or the
+    optimizer's state stop being finite.
+
+    The loss is checked after every batch; the weights, the last batch's gradients and the
+    optimizer's state (its moments: ``Optimizer.non_finite_state``) at the end of every epoch,
+    which costs a pass over each and nothing per batch. That is enough: a moment that
+    overflowed stays non-finite (``beta * inf``), and while it silences its weights for good
+    (Adam's ``m / sqrt(inf) = 0`` leaves the loss finite) it is still there at the epoch's
+    end; a non-finite gradient reaches the moments or the weights, where it stays too.
 
     The model goes back to the weights it had at the start of that epoch (a copy is taken
     once per epoch, which keeps the check free of per-batch copies). The weights in place when
@@ -240,7 +266,8 @@ class StopOnDivergence(Callback):
             np.copyto(snapshot, params)  # reuse the copy: no allocation per epoch
 
     def _fail(self, state, what: str) -> None:
-        where = first_non_finite(state.model)  # before the restore: the weights that failed
+        # before the restore and the reset: the weights and state that failed
+        where = first_non_finite(state.model, state.optimizer)
         state.model.flat_params[...] = self.snapshot
         reset = getattr(state.optimizer, "reset", None)
         if reset is not None:
@@ -262,9 +289,25 @@ class StopOnDivergence(Callback):
         # one screened BLAS pass for large ones (see _all_finite).
         if not _all_finite(state.model.flat_params):
             self._fail(state, "end of epoch: the weights are not finite")
+        if _writes_gradients(state) and not _all_finite(state.model.flat_grads):
+            self._fail(state, "end of epoch: the gradients are not finite")
+        optimizer = state.optimizer
+        found = optimizer.non_finite_state() if isinstance(optimizer, Optimizer) else None
+        if found is not None:
+            self._fail(state, f"end of epoch: the optimizer's state is not finite "
+                              f"({type(optimizer).__name__}'s {found[1]})")
         for key, value in state.logs.items():
             if not math.isfinite(value):
                 self._fail(state, f"end of epoch: {key} is {value}")
+
+
+def _writes_gradients(state) -> bool:
+    """Whether the run's step leaves the batch's gradients in ``model.flat_grads``: not plain
+    SGD's fused step (``step.SGDInBackward``) nor L-BFGS (which differentiates a float64
+    copy), whose ``flat_grads`` are left over from an earlier run."""
+    kernel = getattr(state.run, "kernel", None)
+    return (getattr(kernel, "name", None) == "separate"
+            and not isinstance(state.optimizer, LBFGS))
 
 
 class LearningRateSchedule(Callback):

@@ -9,7 +9,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from .. import _version
-from .._checks import check_number
+from .._checks import _all_finite, check_number
 
 __all__ = ["Optimizer", "clip_grad_norm", "clip_grad_value"]
 
@@ -77,6 +77,17 @@ class Optimizer:
         self._n_params: int | None = None  # how many arrays step() takes (its first call's)
         self.state: dict[int, dict[str, np.ndarray]] = {}
         self._scratch: dict[tuple[int, int], np.ndarray] = {}  # work arrays, never saved
+
+    def non_finite_state(self) -> tuple[int, str] | None:
+        """``(index, slot)`` of the first state array holding a NaN or inf, None if all are
+        finite. A moment that overflowed stays inf (``beta * inf``) and silences its
+        parameter for good (``m / sqrt(inf) = 0``): the divergence guard asks this once per
+        epoch."""
+        for i, state in sorted(self.state.items()):
+            for slot, a in state.items():
+                if not _all_finite(a):
+                    return i, slot
+        return None
 
     def step(self, params: Sequence[np.ndarray], grads: Sequence[np.ndarray]) -> None:
         """Update every ``params[i]`` in place from ``grads[i]`` (same shapes, float arrays)."""

@@ -69,23 +69,36 @@ def _stochastic_solver(estimator) -> bool:
     return True
 
 
-@contextlib.contextmanager
-def _unchanged_on_error(estimator):
-    """Restore ``estimator``'s attributes if the block raises. The setup code replaces
-    attributes rather than changing them in place, but for a ``RandomState`` given as
-    ``random_state``, which the starting weights and the validation split draw from: its
-    state is restored too, so the next call draws what it would have drawn."""
-    saved = dict(estimator.__dict__)
-    rs = estimator.random_state
-    rs_state = rs.get_state() if isinstance(rs, np.random.RandomState) else None
-    try:
-        yield
-    except BaseException:
-        estimator.__dict__.clear()
-        estimator.__dict__.update(saved)
-        if rs_state is not None:
-            rs.set_state(rs_state)
-        raise
+class _Before:
+    """The estimator as it was before a call, to put back if the call fails: its attributes
+    (the setup code replaces them rather than changing them in place), copies of the
+    ``trained`` ones (training changes them in place: the network, the optimizer's moments,
+    the schedule's progress), and the state of a ``RandomState`` given as ``random_state``,
+    which the starting weights and the validation split draw from, so that the next call
+    draws what it would have drawn."""
+
+    def __init__(self, estimator, trained: tuple[str, ...] = ()) -> None:
+        self.estimator, self.saved = estimator, dict(estimator.__dict__)
+        self.copies = {name: copy.deepcopy(self.saved[name]) for name in trained
+                       if name in self.saved}
+        rs = estimator.random_state
+        self.rs_state = rs.get_state() if isinstance(rs, np.random.RandomState) else None
+
+    @contextlib.contextmanager
+    def kept_on_error(self, trained: bool):
+        """Put the estimator back if the block raises; ``trained``: with the copies (the
+        block trains), else with the very objects it held (the block only replaces them)."""
+        try:
+            yield
+        except BaseException:
+            attributes = self.estimator.__dict__
+            attributes.clear()
+            attributes.update(self.saved)
+            if trained:
+                attributes.update(self.copies)
+            if self.rs_state is not None:
+                self.estimator.random_state.set_state(self.rs_state)
+            raise
 
 
 def _check_weights(sample_weight, n_samples: int) -> np.ndarray | None:
@@ -140,20 +153,26 @@ class _BaseMLP(_FittedAttributes, BaseEstimator):
 
     def _fit(self, X, y, sample_weight=None, incremental=False, classes=None):
         """``fit`` (``max_iter`` epochs) or, ``incremental``, ``partial_fit`` (one epoch)."""
+        # A call on a fitted estimator is all or nothing: if it fails, in its setup or in
+        # any epoch (a DivergenceError), the estimator is as it was before the call. A first
+        # fit that fails in training has nothing to go back to: it keeps the epochs that ended.
+        fitted = hasattr(self, "model_")
+        before = _Before(self, ("model_", "_optimizer", "_schedule") if fitted else ())
         # Everything up to the first epoch either succeeds or leaves the estimator as it was:
         # validate_data records X's width and names, and the targets set classes_, before the
         # model is built and fit_iter checks its arguments; a refit rejected there must not
         # leave a previous fit's model read through the new classes_.
-        with _unchanged_on_error(self):
+        with before.kept_on_error(trained=False):
             self._validate_params()
-            first = not (incremental or self.warm_start) or not hasattr(self, "model_")
+            first = not (incremental or self.warm_start) or not fitted
             X, targets, sample_weight = self._prepare_data(X, y, sample_weight, first, classes)
             rs = random_state_of_call(self.random_state)
             if first:
                 self._start_model(X, targets, rs)
             self._prepare_optimizer(incremental)
             run, rule = self._start_run(X, targets, sample_weight, incremental, rs)
-        state, interrupted = self._train(run, rule)
+        with before.kept_on_error(trained=True) if fitted else contextlib.nullcontext():
+            state, interrupted = self._train(run, rule, undone=fitted)
         if state is not None and not interrupted:
             self._warn_if_not_converged(state, rule, incremental)
         return self
@@ -344,12 +363,13 @@ class _BaseMLP(_FittedAttributes, BaseEstimator):
         plateau.best, plateau.no_improvement = best, self._no_improvement_count
         return plateau
 
-    def _train(self, run, rule: _Convergence | None):
+    def _train(self, run, rule: _Convergence | None, undone: bool = False):
         """Run the epochs; return the last state (None if no epoch ended) and whether Ctrl-C
         or a divergence ended them. The attributes are recorded whatever ends the run: an
         error (then raised), Ctrl-C (scikit-learn's rule: a warning, and the fit keeps what
         it learnt, the best epoch's weights with early stopping; L-BFGS's result is all or
-        nothing, and scikit-learn raises there too), or a divergence (``_diverged``)."""
+        nothing, and scikit-learn raises there too), or a divergence (``_diverged``; ``undone``:
+        the caller then puts the estimator back as it was before the call)."""
         state, diverged = None, None
         try:
             for state in run:
@@ -364,18 +384,21 @@ class _BaseMLP(_FittedAttributes, BaseEstimator):
         finally:
             self._record(state, rule)
         if diverged is not None:
-            self._diverged(diverged, rule)
+            self._diverged(diverged, rule, undone)
         return state, diverged is not None
 
-    def _diverged(self, exc: DivergenceError, rule: _Convergence | None) -> None:
+    def _diverged(self, exc: DivergenceError, rule: _Convergence | None,
+                  undone: bool = False) -> None:
         """A loss or weights that stopped being finite. With early stopping, as in
         scikit-learn, training stops there with a NaN validation score for that epoch and
         keeps the best epoch's weights (the starting ones if none was scored), with a
         ConvergenceWarning; otherwise a ``DivergenceError`` (a ValueError) with
         scikit-learn's message, then glassnet's (which epoch), the weights of that epoch's
-        start kept."""
+        start kept, or, ``undone``, the whole estimator as it was before the call."""
         if rule is None or not rule.keep_best:
-            raise DivergenceError(f"{NONFINITE} {exc}") from None
+            after = (" The estimator is as it was before this call: its network, optimizer "
+                     "and fitted attributes were put back." if undone else "")
+            raise DivergenceError(f"{NONFINITE} {exc}{after}") from None
         self.n_iter_ += 1
         self.loss_curve_ = [*(self.loss_curve_ or ()), math.nan]
         self.validation_scores_ = [*(self.validation_scores_ or ()), math.nan]
