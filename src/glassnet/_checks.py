@@ -196,11 +196,11 @@ def _cast(X: Any, dtype: Any, name: str) -> np.ndarray:
     ``np.seterr`` says. No extra pass: NumPy's cast reports the overflow itself."""
     if type(X) is np.ndarray and (dtype is None or X.dtype == dtype):
         return X  # nothing to convert: the common case, kept free of np.errstate's cost
-    try:
-        with np.errstate(over="raise"):
+    try:  # a value too small for dtype becomes 0 (or a subnormal): harmless, never an error
+        with np.errstate(over="raise", under="ignore"):
             return np.asarray(X, dtype=dtype)
     except FloatingPointError:
-        with np.errstate(over="ignore"):
+        with np.errstate(over="ignore", under="ignore"):
             a = np.asarray(X, dtype=dtype)
     raise_out_of_range(name, _first_overflowed(a, X, lambda rows: rows), a.dtype)
 
@@ -399,8 +399,24 @@ def check_y_range(y: Any, dtype: Any, name: str = "y", squared: bool = False) ->
            if dt.itemsize < 8 else "scale the targets"))
 
 
+def refuse_complex(value: Any, name: str) -> None:
+    """ComplexError naming ``name`` when ``value`` (an array, a list, a SciPy matrix) holds
+    complex numbers: scikit-learn's own refusal names no argument, and a float cast would
+    drop the imaginary part with a mere warning. A DataFrame is read by its columns' dtypes,
+    not copied."""
+    dtype = getattr(value, "dtype", None)
+    if dtype is None and hasattr(value, "dtypes"):  # a DataFrame
+        kinds = {getattr(d, "kind", "O") for d in value.dtypes}
+    else:
+        kinds = {np.dtype(dtype).kind if dtype is not None else
+                 ("c" if np.iscomplexobj(value) else "f")}
+    if "c" in kinds:
+        raise _complex_error(np.asarray(value) if dtype is None else value, name)
+
+
 def check_sample_weight(sample_weight: Any, n_samples: int) -> np.ndarray:
     """Finite, non-negative float64 weights of shape ``(n_samples,)`` that carry some weight."""
+    refuse_complex(sample_weight, "sample_weight")
     try:
         w = np.asarray(sample_weight, dtype=np.float64)
     except (TypeError, ValueError):

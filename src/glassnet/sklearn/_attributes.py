@@ -10,6 +10,7 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .._checks import refuse_complex
 from ..history import History
 from ._rule import _Convergence
 
@@ -125,6 +126,7 @@ class _FittedAttributes:
         check_is_fitted(self, "model_")
         # model_.predict scans each chunk for NaN/inf as it reaches it (a pass over data in
         # cache), so scikit-learn's separate pass over the whole of X is skipped
+        refuse_complex(X, "X")
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32],
                           accept_sparse=["csr", "csc", "coo"], ensure_all_finite=False)
         dtype = np.result_type(X.dtype, self.model_.dtype)

@@ -36,7 +36,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.validation import column_or_1d, validate_data
 
-from .._checks import check_finite, check_sample_weight
+from .._checks import check_finite, check_sample_weight, refuse_complex
 from .._version import check as check_version
 from .._version import stamp
 from ..callbacks import DivergenceError, LearningRateSchedule
@@ -191,6 +191,8 @@ class _BaseMLP(_FittedAttributes, BaseEstimator):
         sample weights times ``class_weight``."""
         # NaN/inf in X: glassnet's scan (one BLAS pass over a large C-ordered X, naming the
         # row) instead of scikit-learn's
+        refuse_complex(X, "X")
+        refuse_complex(y, "y")
         X, y = validate_data(self, X, y, reset=first, multi_output=True,
                              y_numeric=not self._is_classifier, dtype=[np.float64, np.float32],
                              accept_sparse=["csr", "csc", "coo"], ensure_all_finite=False)
