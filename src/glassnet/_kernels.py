@@ -1,5 +1,11 @@
 """The accelerator's kernels (extra ``glassnet[fast]``): each optimizer's update as one loop
-over the flat parameters, split across the cores by numba's ``prange``.
+over the flat parameters, one pass over memory instead of NumPy's several.
+
+The loops run on one core. Split across the cores (``parallel=True``, ``prange``), a kernel
+fights OpenBLAS's threads, which spin between the products: on 2 cores an Adam step of the
+MNIST-shaped network after a product took 8.4 ms instead of 0.49 ms with OpenMP's default
+waiting, and 0.61 ms with ``OMP_WAIT_POLICY=PASSIVE``, slower than NumPy's 0.56 ms
+(``benchmarks/README.md``, "The accelerator").
 
 Each loop states, element by element, the formula its optimizer's NumPy code computes in
 passes over whole arrays (``optim/sgd.py``, ``adam.py``, ``rmsprop.py``, ``adagrad.py``): the
@@ -14,11 +20,12 @@ from __future__ import annotations
 
 import math
 
-from numba import njit, prange
+from numba import njit
 
 __all__ = ["sgd", "adam", "rmsprop", "adagrad"]
 
-_JIT = dict(parallel=True, cache=True, nogil=True)
+_JIT = dict(cache=True, nogil=True, error_model="numpy")  # one core (see above); NumPy's
+# division semantics (x / 0 is inf or NaN, as in the NumPy path), which also lets the loops vectorise
 
 
 @njit(**_JIT)
@@ -30,7 +37,7 @@ def sgd(p, g, b, lr, weight_decay, momentum, dampening, nesterov, first):
         g = g + momentum * b if nesterov else b
         p = p - lr * g
     """
-    for i in prange(p.size):
+    for i in range(p.size):
         gi = g[i] + weight_decay * p[i]
         if momentum != 0.0:
             bi = gi if first else momentum * b[i] + (1.0 - dampening) * gi
@@ -50,7 +57,7 @@ def adam(p, g, m, v, v_max, step, beta1, beta2, eps_term, weight_decay, shrink, 
         v = v_max = maximum(v_max, v)             # amsgrad only
         p = p - step * m / (sqrt(v) + eps_term)   # step = lr sqrt(1 - beta2^t) / (1 - beta1^t)
     """
-    for i in prange(p.size):
+    for i in range(p.size):
         gi = g[i] + weight_decay * p[i]
         if shrink != 1.0:
             p[i] = shrink * p[i]
@@ -74,7 +81,7 @@ def rmsprop(p, g, v, g_avg, b, lr, alpha, eps, weight_decay, momentum, centered)
         b = momentum * b + g / avg;  p = p - lr * b           # momentum > 0
         p = p - lr * g / avg                                  # otherwise
     """
-    for i in prange(p.size):
+    for i in range(p.size):
         gi = g[i] + weight_decay * p[i]
         v[i] = alpha * v[i] + (1.0 - alpha) * (gi * gi)
         if centered:
@@ -97,7 +104,7 @@ def adagrad(p, g, s, clr, eps, weight_decay):
         s = s + g * g
         p = p - clr * g / (sqrt(s) + eps)
     """
-    for i in prange(p.size):
+    for i in range(p.size):
         gi = g[i] + weight_decay * p[i]
         s[i] = s[i] + gi * gi
         p[i] = p[i] - clr * (gi / (math.sqrt(s[i]) + eps))

@@ -1,9 +1,9 @@
-"""The optional accelerator: fused, multi-core optimizer updates (``pip install
-"glassnet[fast]"``, which installs numba).
+"""The optional accelerator: fused optimizer updates (``pip install "glassnet[fast]"``, which
+installs numba).
 
-NumPy takes an optimizer's update in passes over whole arrays: Adam's is seven, each on one
-core. The accelerator takes it in one loop over the parameters, on every core
-(``glassnet._kernels``). The NumPy code stays the reference, and the default without numba.
+NumPy takes an optimizer's update in passes over whole arrays: Adam's is seven. The
+accelerator takes it in one compiled loop over the parameters (``glassnet._kernels``, which
+says why on one core). The NumPy code stays the reference, and the default without numba.
 
 - ``GLASSNET_ACCELERATE=0`` in the environment turns the accelerator off; ``=always`` uses it
   for arrays of every size (the tests run the engine so); otherwise it is used for arrays of
