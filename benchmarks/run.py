@@ -309,19 +309,12 @@ def sklearn_epoch(X, y, sizes, solver, trained, key="sklearn MLPClassifier"):
 # case 1: MNIST-shaped epoch
 # ------------------------------------------------------------------------------------------
 def accelerated(setting: str, system):
-    """``system`` (a callable, or a (setup, run) pair) run with GLASSNET_ACCELERATE=setting:
+    """``system`` (a callable, or a (setup, run) pair) run in ``accelerate.mode(setting)``:
     the NumPy rows and the [fast] rows of one table alternate in one process."""
     def within(fn):
         def call(*args):
-            before = os.environ.get("GLASSNET_ACCELERATE")
-            os.environ["GLASSNET_ACCELERATE"] = setting
-            try:
+            with glassnet.accelerate.mode(setting):
                 return fn(*args)
-            finally:
-                if before is None:
-                    del os.environ["GLASSNET_ACCELERATE"]
-                else:
-                    os.environ["GLASSNET_ACCELERATE"] = before
         return call
     if isinstance(system, tuple):
         return tuple(within(fn) for fn in system)

@@ -42,10 +42,10 @@ def trajectories(make, dtype, steps, monkeypatch, seed=0, shapes=((300, 130), (1
     grads = [[rng.standard_normal(s).astype(dtype) for s in shapes] for _ in range(steps)]
     out = []
     for setting in ("0", "always"):
-        monkeypatch.setenv("GLASSNET_ACCELERATE", setting)
-        optimizer, ps = make(), [p.copy() for p in params]
-        for gs in grads:
-            optimizer.step(ps, [g.copy() for g in gs])  # clipping changes the gradients
+        with accelerate.mode(setting):
+            optimizer, ps = make(), [p.copy() for p in params]
+            for gs in grads:
+                optimizer.step(ps, [g.copy() for g in gs])  # clipping changes the gradients
         out.append((ps, optimizer.state_dict()))
     return out
 
@@ -82,16 +82,16 @@ def test_the_kernels_really_run(monkeypatch):
     module = accelerate._module()
     monkeypatch.setattr(module, "adam", lambda *args: calls.append(len(args[0])))
     p, g = np.zeros(10), np.ones(10)
-    monkeypatch.setenv("GLASSNET_ACCELERATE", "always")
-    Adam().step([p], [g])
+    with accelerate.mode("always"):
+        Adam().step([p], [g])
     assert calls == [10]
-    monkeypatch.setenv("GLASSNET_ACCELERATE", "0")
-    Adam().step([p], [g])
+    with accelerate.mode("0"):
+        Adam().step([p], [g])
     assert calls == [10] and not np.array_equal(p, np.zeros(10))
 
 
-def test_small_arrays_and_odd_layouts_keep_numpys_path(monkeypatch):
-    monkeypatch.delenv("GLASSNET_ACCELERATE", raising=False)
+@accelerate.mode("1")
+def test_small_arrays_and_odd_layouts_keep_numpys_path():
     small = np.zeros(accelerate.MIN_SIZE - 1)
     assert accelerate.kernels(small) is None
     big = np.zeros(accelerate.MIN_SIZE)
@@ -99,6 +99,25 @@ def test_small_arrays_and_odd_layouts_keep_numpys_path(monkeypatch):
     assert accelerate.kernels(np.zeros((2, accelerate.MIN_SIZE))[:, ::2]) is None  # strided
     assert accelerate.kernels(big.astype(np.float16)) is None
     assert accelerate.kernels(big, big.astype(np.float32)) is None  # two dtypes
+
+
+@pytest.mark.parametrize("setting, small, large", [("0", False, False), ("1", False, True),
+                                                   ("always", True, True)])
+def test_the_environment_variable_sets_the_mode(setting, small, large):
+    """GLASSNET_ACCELERATE, read when glassnet is imported, in a fresh process."""
+    code = ("import numpy as np; from glassnet import accelerate as a; "
+            f"print(a.kernels(np.zeros(8)) is not None, "
+            f"a.kernels(np.zeros(a.MIN_SIZE)) is not None)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120, check=True,
+                         env={**__import__("os").environ, "GLASSNET_ACCELERATE": setting})
+    assert out.stdout.split() == [str(small), str(large)]
+
+
+def test_mode_refuses_an_unknown_setting():
+    with pytest.raises(ValueError, match="setting must be one of"):
+        with accelerate.mode("yes"):
+            pass
 
 
 def test_importing_glassnet_compiles_and_imports_nothing_of_numba():
@@ -117,9 +136,9 @@ def test_a_fit_with_the_accelerator_equals_numpys(monkeypatch):
     for optimizer in (Adam(lr=1e-2), SGD(lr=0.05, momentum=0.9)):
         weights = []
         for setting in ("0", "always"):
-            monkeypatch.setenv("GLASSNET_ACCELERATE", setting)
-            model = glassnet.MLP([20, 32, 4], dtype="float64", seed=3)
-            glassnet.fit(model, X, y, optimizer=copy.deepcopy(optimizer), epochs=3,
-                         batch_size=32, seed=0)
+            with accelerate.mode(setting):
+                model = glassnet.MLP([20, 32, 4], dtype="float64", seed=3)
+                glassnet.fit(model, X, y, optimizer=copy.deepcopy(optimizer), epochs=3,
+                             batch_size=32, seed=0)
             weights.append(model.flat_params.copy())
         np.testing.assert_allclose(weights[1], weights[0], rtol=1e-10, atol=1e-12)
