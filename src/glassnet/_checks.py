@@ -185,7 +185,8 @@ class ComplexError(ValueError):
 def _complex_error(a: Any, name: str) -> ComplexError:
     """The error for a complex ``a``, as scikit-learn's estimators refuse one: the float cast
     would drop its imaginary part with no more than NumPy's ComplexWarning."""
-    return ComplexError(f"{name} must be numeric and real, got complex values (dtype "
+    return ComplexError(f"Complex data not supported: {name} must be numeric and real, got "
+                        f"complex values (dtype "
                         f"{a.dtype}): the network takes real numbers; pass {name}.real (or "
                         f"np.abs({name})) if that is what you mean")
 
@@ -404,14 +405,21 @@ def refuse_complex(value: Any, name: str) -> None:
     complex numbers: scikit-learn's own refusal names no argument, and a float cast would
     drop the imaginary part with a mere warning. A DataFrame is read by its columns' dtypes,
     not copied."""
+    if value is None:
+        return
     dtype = getattr(value, "dtype", None)
     if dtype is None and hasattr(value, "dtypes"):  # a DataFrame
         kinds = {getattr(d, "kind", "O") for d in value.dtypes}
-    else:
-        kinds = {np.dtype(dtype).kind if dtype is not None else
-                 ("c" if np.iscomplexobj(value) else "f")}
+    elif dtype is not None:
+        kinds = {np.dtype(dtype).kind}
+    else:  # a list, or an object with __array__: converted once, as the caller would
+        try:
+            value = np.asarray(value)
+        except (TypeError, ValueError):  # ragged or not numbers: the caller's check says so
+            return
+        kinds = {value.dtype.kind}
     if "c" in kinds:
-        raise _complex_error(np.asarray(value) if dtype is None else value, name)
+        raise _complex_error(value, name)
 
 
 def check_sample_weight(sample_weight: Any, n_samples: int) -> np.ndarray:
