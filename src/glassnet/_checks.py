@@ -199,11 +199,18 @@ def _cast(X: Any, dtype: Any, name: str) -> np.ndarray:
         return X  # nothing to convert: the common case, kept free of np.errstate's cost
     try:  # a value too small for dtype becomes 0 (or a subnormal): harmless, never an error
         with np.errstate(over="raise", under="ignore"):
-            return np.asarray(X, dtype=dtype)
+            a = np.asarray(X, dtype=dtype)
+        if _CASTS_REPORT_OVERFLOW or _all_finite(a) or _first_overflowed(a, X) is None:
+            return a
     except FloatingPointError:
         with np.errstate(over="ignore", under="ignore"):
             a = np.asarray(X, dtype=dtype)
     raise_out_of_range(name, _first_overflowed(a, X, lambda rows: rows), a.dtype)
+
+
+# NumPy reports a cast's overflow (1e300 to float32 is inf) from 1.24 on; before, the result
+# of a cast that made values infinite is searched for them (a pass, on old NumPy only)
+_CASTS_REPORT_OVERFLOW = np.lib.NumpyVersion(np.__version__) >= "1.24.0"
 
 
 def raise_out_of_range(name: str, row: int, dtype: Any) -> None:
@@ -215,15 +222,17 @@ def raise_out_of_range(name: str, row: int, dtype: Any) -> None:
         f"dtype='float64' (the model's or the estimator's), or scale the data")
 
 
-def _first_overflowed(a: np.ndarray, source: Any, row_of: Any) -> int:
-    """The first row where ``a`` (``source`` cast) holds inf but ``source`` a finite value
-    (the error path: the copies are fine). ``row_of`` maps the flat positions' first axis to
-    rows (the identity for dense arrays)."""
-    with np.errstate(invalid="ignore"):
+def _first_overflowed(a: np.ndarray, source: Any, row_of: Any = lambda rows: rows
+                      ) -> int | None:
+    """The first row where ``a`` (``source`` cast) holds inf but ``source`` a finite value,
+    None if there is none (the error path: the copies are fine). ``row_of`` maps the flat
+    positions' first axis to rows (the identity for dense arrays)."""
+    with np.errstate(invalid="ignore", over="ignore"):
         wide = np.asarray(source, dtype=np.float64)
     bad = np.isinf(a) & np.isfinite(wide)
     flat = bad.reshape(len(bad), -1).any(axis=1) if bad.ndim > 1 else bad
-    return int(row_of(int(np.flatnonzero(flat)[0])))
+    rows = np.flatnonzero(flat)
+    return None if len(rows) == 0 else int(row_of(int(rows[0])))
 
 
 def _check_shape(a: Any, n_features: int | None, name: str) -> None:
@@ -258,10 +267,13 @@ def _check_sparse_X(X: Any, n_features: int | None, dtype: Any, name: str, finit
         dtype = a.dtype if a.dtype.kind == "f" else np.float64
     if a.dtype != dtype:
         try:
-            with np.errstate(over="raise"):  # NumPy's cast reports a value beyond dtype's range
-                data = a.data.astype(dtype)
+            with np.errstate(over="raise", under="ignore"):  # NumPy's cast reports a value
+                data = a.data.astype(dtype)                 # beyond dtype's range (>= 1.24)
+            if not (_CASTS_REPORT_OVERFLOW or _all_finite(data)
+                    or _first_overflowed(data, a.data) is None):
+                raise FloatingPointError
         except FloatingPointError:
-            with np.errstate(over="ignore"):
+            with np.errstate(over="ignore", under="ignore"):
                 data = a.data.astype(dtype)
             raise_out_of_range(name, _first_overflowed(
                 data, a.data, lambda i: np.searchsorted(a.indptr, i, side="right") - 1), dtype)
