@@ -3,9 +3,10 @@ over the flat parameters, one pass over memory instead of NumPy's several.
 
 The loops run on one core. Split across the cores (``parallel=True``, ``prange``), a kernel
 fights OpenBLAS's threads, which spin between the products: on 2 cores an Adam step of the
-MNIST-shaped network after a product took 8.4 ms instead of 0.49 ms with OpenMP's default
-waiting, and 0.61 ms with ``OMP_WAIT_POLICY=PASSIVE``, slower than NumPy's 0.56 ms
-(``benchmarks/README.md``, "The accelerator").
+MNIST-shaped network right after a product took 8.0-8.4 ms instead of about 0.5 ms with
+OpenMP's default waiting. ``OMP_WAIT_POLICY=PASSIVE`` avoids that, but it is a setting of the
+whole process (torch's OpenMP reads it too), not glassnet's to change
+(``python benchmarks/accelerator.py``).
 
 Each loop states, element by element, the formula its optimizer's NumPy code computes in
 passes over whole arrays (``optim/sgd.py``, ``adam.py``, ``rmsprop.py``, ``adagrad.py``): the
