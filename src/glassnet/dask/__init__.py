@@ -7,7 +7,9 @@ workers that hold rows of the global mini-batch send their summed gradient, the 
 them and takes the optimizer's step. The result is ``glassnet.fit``'s on the same data in
 memory, whatever the number of workers and the chunking.
 
-  _fit.py      fit: glassnet.fit's own loop, the batch's gradient from the workers
+  _fit.py      fit: the data as dask arrays, the checks, the run chosen and started
+  _runs.py     the runs: glassnet.fit's own loop, each batch's gradient from the workers
+               (all rows held, or streamed a window of chunks at a time)
   _cluster.py  the rows placed on the workers, one Shard each; a step's exchange, profiled
   _shard.py    Shard: a worker's rows and a replica of the network (a Dask actor)
 """
