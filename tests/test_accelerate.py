@@ -106,8 +106,8 @@ def test_small_arrays_and_odd_layouts_keep_numpys_path():
 def test_the_environment_variable_sets_the_mode(setting, small, large):
     """GLASSNET_ACCELERATE, read when glassnet is imported, in a fresh process."""
     code = ("import numpy as np; from glassnet import accelerate as a; "
-            f"print(a.kernels(np.zeros(8)) is not None, "
-            f"a.kernels(np.zeros(a.MIN_SIZE)) is not None)")
+            "print(a.kernels(np.zeros(8)) is not None, "
+            "a.kernels(np.zeros(a.MIN_SIZE)) is not None)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=120, check=True,
                          env={**__import__("os").environ, "GLASSNET_ACCELERATE": setting})

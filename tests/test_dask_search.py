@@ -27,7 +27,6 @@ import dask.dataframe as dd  # noqa: E402
 from distributed import Client, LocalCluster, get_task_stream  # noqa: E402
 from scipy.stats import loguniform  # noqa: E402
 from sklearn.datasets import make_classification, make_regression  # noqa: E402
-from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 from sklearn.model_selection import GridSearchCV, RandomizedSearchCV  # noqa: E402
 from sklearn.neural_network import MLPClassifier as SklearnMLPClassifier  # noqa: E402
 
